@@ -1,0 +1,1 @@
+"""Adapters: the database, files and telemetry. Only ``neocloud.bootstrap`` imports them."""

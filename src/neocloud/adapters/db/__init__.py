@@ -1,0 +1,1 @@
+"""Relational storage (SQLAlchemy 2): rows, column types, repositories, unit of work, migrations."""

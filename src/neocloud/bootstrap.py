@@ -1,0 +1,66 @@
+"""The one place that wires adapters to services: settings -> engine, unit of work, clock.
+
+The CLI (and later the API and dashboard) ask for an :class:`App` and call services with
+its parts; none of them touches SQLAlchemy or YAML directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import sessionmaker
+
+from neocloud.adapters import yamlfile
+from neocloud.adapters.db import migrate
+from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
+from neocloud.config import Settings, load_settings
+from neocloud.domain.documents import SourceDocument
+from neocloud.domain.errors import NotFound
+from neocloud.domain.time import Clock, SystemClock
+from neocloud.services.ports import UnitOfWork
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self.settings.embedded:
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def _sessions(self) -> sessionmaker:  # type: ignore[type-arg]
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    def uow(self) -> UnitOfWork:
+        return SqlUnitOfWork(self._sessions)
+
+    def init_database(self) -> None:
+        """Create or upgrade the schema to the newest migration (idempotent)."""
+        migrate.upgrade(self.engine)
+
+    def require_database(self) -> None:
+        if not inspect(self.engine).has_table("alembic_version"):
+            raise NotFound(f"no neocloud database at {self.describe_database()}; "
+                           "run `neocloud init` first")
+
+    def describe_database(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @staticmethod
+    def read_yaml(path: Path) -> SourceDocument:
+        return yamlfile.read_document(path)
+
+    @staticmethod
+    def dump_yaml(data: object) -> str:
+        return yamlfile.dump_document(data)
+
+
+def app(settings: Settings | None = None, clock: Clock | None = None) -> App:
+    return App(settings or load_settings(), clock or SystemClock())

@@ -1,0 +1,66 @@
+"""Rendering for the CLI: rich tables for people, JSON for scripts, and the one table that
+maps error codes to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from neocloud.domain.errors import InvalidInput, NeocloudError
+from neocloud.domain.money import plain
+
+console = Console(highlight=False, soft_wrap=True)
+if not console.is_terminal:
+    console.width = 140  # piped output (CI logs, files): do not wrap tables at 80 columns
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_CODES = {
+    "invalid_input": 2,
+    "not_found": 3,
+    "conflict": 4,
+    "insufficient_capacity": 5,
+    "invalid_transition": 6,
+    "forbidden": 7,
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print a NeocloudError as one line per problem (field and value named) and exit non-zero."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except NeocloudError as exc:
+            errors.print(f"error: {exc.message}", markup=False)
+            if isinstance(exc, InvalidInput) and len(exc.problems) > 1:
+                for problem in exc.problems:
+                    errors.print(f"  {problem}", markup=False)
+            raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
+
+    return wrapper
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(plain(value))
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit_json(data: object) -> None:
+    """JSON on stdout; exact numbers (Decimal) are written as strings, never floats."""
+    sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+
+
+def mw(kw: Decimal, places: int = 3) -> str:
+    return f"{kw / 1000:,.{places}f}"

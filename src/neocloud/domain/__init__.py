@@ -1,0 +1,1 @@
+"""Pure domain: values, entities and rules. Standard library only (checked by import-linter)."""

@@ -1,0 +1,127 @@
+"""Reading hand-written documents (fleet files, agreement files) with every problem located.
+
+A :class:`SourceDocument` is plain data (dicts, lists, str, int, Decimal, bool, None) plus the
+line each path came from. A :class:`Reader` walks it, converts fields, and collects *every*
+problem instead of stopping at the first, so an operator fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from neocloud.domain.errors import InvalidInput, Problem
+from neocloud.domain.money import to_decimal
+
+Path = tuple[str | int, ...]
+N = TypeVar("N", int, Decimal)
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    name: str
+    data: object
+    lines: Mapping[Path, int] = field(default_factory=dict)
+
+    def where(self, path: Path) -> str:
+        """``name:line`` of ``path``, or of its nearest ancestor that has a line."""
+        for n in range(len(path), -1, -1):
+            line = self.lines.get(path[:n])
+            if line is not None:
+                return f"{self.name}:{line}"
+        return self.name
+
+
+_MISSING = object()
+
+
+class Reader:
+    """Typed access to a document that records problems and returns None on bad values."""
+
+    def __init__(self, doc: SourceDocument) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def problem(self, path: Path, value: object, message: str) -> None:
+        self.problems.append(Problem(path_text(path), value, message, self.doc.where(path)))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidInput(self.problems, f"{len(self.problems)} problem(s) in {self.doc.name}")
+
+    def mapping(
+        self, path: Path, value: object, *, allowed: set[str], required: set[str] | frozenset[str] = frozenset()
+    ) -> dict[str, object] | None:
+        if not isinstance(value, dict):
+            self.problem(path, value, "must be a mapping of field: value")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.problem((*path, str(key)), value[key], f"unknown field; expected one of: "
+                             f"{', '.join(sorted(allowed))}")
+        for key in sorted(required - value.keys()):
+            self.problem((*path, key), None, "is required")
+        return value
+
+    def sequence(self, path: Path, value: object) -> list[object]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(path, value, "must be a list")
+            return []
+        return value
+
+    def text(self, path: Path, m: Mapping[str, object], key: str, default: str | None = None
+             ) -> str | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.problem((*path, key), value, "must be non-empty text")
+            return None
+        return value
+
+    def integer(self, path: Path, m: Mapping[str, object], key: str, *, default: int | None = None,
+                minimum: int | None = None, maximum: int | None = None) -> int | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem((*path, key), value, "must be a whole number")
+            return None
+        return self._bounded(path, key, value, minimum, maximum)
+
+    def decimal(self, path: Path, m: Mapping[str, object], key: str, *,
+                default: Decimal | None = None, minimum: Decimal | int | None = None,
+                maximum: Decimal | int | None = None, positive: bool = False) -> Decimal | None:
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        try:
+            number = to_decimal(value, path_text((*path, key)))
+        except InvalidInput:
+            self.problem((*path, key), value, "must be a number")
+            return None
+        if positive and number <= 0:
+            self.problem((*path, key), value, "must be greater than 0")
+            return None
+        return self._bounded(path, key, number, minimum, maximum)
+
+    def _bounded(self, path: Path, key: str, value: N,
+                 minimum: Decimal | int | None, maximum: Decimal | int | None) -> N | None:
+        if minimum is not None and value < minimum:
+            self.problem((*path, key), value, f"must be at least {minimum}")
+            return None
+        if maximum is not None and value > maximum:
+            self.problem((*path, key), value, f"must be at most {maximum}")
+            return None
+        return value

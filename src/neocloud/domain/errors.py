@@ -1,0 +1,82 @@
+"""The one error hierarchy of neocloud, with stable codes.
+
+    NeocloudError (code)
+    ├── NotFound             not_found
+    ├── InvalidInput         invalid_input   (carries every Problem found, not only the first)
+    ├── Conflict             conflict
+    ├── InsufficientCapacity insufficient_capacity
+    ├── InvalidTransition    invalid_transition
+    └── Forbidden            forbidden
+
+No HTTP or exit codes here: the API and the CLI each map ``code`` in one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with some input: where it is, which field, what value, and why."""
+
+    field: str
+    value: object
+    message: str
+    location: str = ""  # "file.yaml:12" or a path such as "sites[0].halls[1]"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.field}={self.value!r}: {self.message}"
+
+
+class NeocloudError(Exception):
+    """Base of every error neocloud raises on purpose."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(NeocloudError):
+    code = "not_found"
+
+
+class InvalidInput(NeocloudError):
+    """Bad input. ``problems`` lists every problem found, each naming field and value."""
+
+    code = "invalid_input"
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], summary: str = "") -> None:
+        self.problems = tuple(problems)
+        if not self.problems:
+            raise ValueError("InvalidInput needs at least one problem")
+        head = summary or (
+            str(self.problems[0])
+            if len(self.problems) == 1
+            else f"{len(self.problems)} problems in input"
+        )
+        super().__init__(head)
+
+    @classmethod
+    def single(cls, field: str, value: object, message: str) -> InvalidInput:
+        return cls([Problem(field=field, value=value, message=message)])
+
+
+class Conflict(NeocloudError):
+    code = "conflict"
+
+
+class InsufficientCapacity(NeocloudError):
+    code = "insufficient_capacity"
+
+
+class InvalidTransition(NeocloudError):
+    code = "invalid_transition"
+
+
+class Forbidden(NeocloudError):
+    code = "forbidden"

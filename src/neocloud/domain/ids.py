@@ -1,0 +1,20 @@
+"""Names operators give things (sites, halls, racks, nodes): short, stable, URL- and
+scheduler-safe, because they travel into Slurm reservations and Kubernetes labels."""
+
+from __future__ import annotations
+
+import re
+
+from neocloud.domain.errors import Problem
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+NAME_RULE = (
+    "lower-case letters, digits, '.', '_' or '-', 1-63 characters, alphanumeric at both ends"
+)
+
+
+def name_problem(value: object, field: str, location: str = "") -> Problem | None:
+    """A Problem if ``value`` is not a valid name, else None."""
+    if isinstance(value, str) and NAME_PATTERN.match(value):
+        return None
+    return Problem(field, value, f"invalid name: {NAME_RULE}", location)

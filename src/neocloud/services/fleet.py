@@ -1,0 +1,62 @@
+"""Fleet use cases: import a fleet description, export it back, summarise what is installed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neocloud.domain.audit import AuditEntry
+from neocloud.domain.capacity import SiteSummary, hall_totals
+from neocloud.domain.documents import SourceDocument
+from neocloud.domain.errors import Conflict
+from neocloud.domain.fleet_export import fleet_document
+from neocloud.domain.fleet_file import parse_fleet
+from neocloud.domain.time import Clock
+from neocloud.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    sites: tuple[SiteSummary, ...]
+    replaced: tuple[str, ...]
+
+
+def import_fleet(uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clock,
+                 replace: bool = False) -> ImportReport:
+    """Validate the whole document, then write every site in one transaction.
+
+    A site that already exists is a conflict unless ``replace`` is set, in which case its
+    halls, racks and nodes are replaced by the file's. Either all sites are written or none.
+    """
+    sites = parse_fleet(doc)
+    with uow:
+        existing = tuple(s.name for s in sites if uow.sites.exists(s.name))
+        if existing and not replace:
+            raise Conflict(f"site(s) {', '.join(existing)} already exist; "
+                           "import with --replace to replace their halls, racks and nodes")
+        summaries = []
+        for site in sites:
+            if site.name in existing:
+                uow.sites.remove(site.name)
+            uow.sites.add(site)
+            summary = SiteSummary(site, hall_totals(site))
+            summaries.append(summary)
+            uow.audit.record(AuditEntry(
+                at=clock.now(), actor=actor,
+                action="fleet.replace" if site.name in existing else "fleet.import",
+                entity_type="site", entity_key=site.name,
+                details={"source": doc.name, "halls": len(site.halls), "racks": summary.racks,
+                         "nodes": summary.nodes, "gpus": summary.gpus},
+            ))
+        uow.commit()
+    return ImportReport(tuple(summaries), existing)
+
+
+def export_fleet(uow: UnitOfWork, names: list[str] | None = None) -> dict[str, object]:
+    """The fleet document for ``names`` (all sites if None); parsing it rebuilds the sites."""
+    with uow:
+        return fleet_document(uow.sites.get(n) for n in (names or uow.sites.names()))
+
+
+def fleet_summaries(uow: UnitOfWork, names: list[str] | None = None) -> list[SiteSummary]:
+    with uow:
+        return [uow.sites.summary(n) for n in (names or uow.sites.names())]
