@@ -28,6 +28,17 @@ class App:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
 
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections (a CLI command's last step)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     @cached_property
     def engine(self) -> Engine:
         if self.settings.embedded:
@@ -47,8 +58,9 @@ class App:
 
     def require_database(self) -> None:
         if not inspect(self.engine).has_table("alembic_version"):
-            raise NotFound(f"no neocloud database at {self.describe_database()}; "
-                           "run `neocloud init` first")
+            raise NotFound(
+                f"no neocloud database at {self.describe_database()}; run `neocloud init` first"
+            )
 
     def describe_database(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

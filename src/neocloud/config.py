@@ -1,8 +1,8 @@
 """Settings from the environment (``NEOCLOUD_*``), with embedded defaults.
 
-    NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file lives here
-    NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
-    NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
+NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file lives here
+NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
+NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
 """
 
 from __future__ import annotations

@@ -34,8 +34,13 @@ def parse_document(text: str, name: str) -> SourceDocument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark else name
-        raise InvalidInput([Problem("yaml", getattr(exc, "problem", str(exc)),
-                                    "the file is not valid YAML", where)]) from None
+        raise InvalidInput(
+            [
+                Problem(
+                    "yaml", getattr(exc, "problem", str(exc)), "the file is not valid YAML", where
+                )
+            ]
+        ) from None
     lines: dict[Path, int] = {}
     data = _build(root, (), lines, name) if root is not None else None
     return SourceDocument(name=name, data=data, lines=lines)
@@ -48,8 +53,16 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], name: str) -> ob
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in out:
-                raise InvalidInput([Problem(key, key, "appears twice in the same mapping",
-                                            f"{name}:{key_node.start_mark.line + 1}")])
+                raise InvalidInput(
+                    [
+                        Problem(
+                            key,
+                            key,
+                            "appears twice in the same mapping",
+                            f"{name}:{key_node.start_mark.line + 1}",
+                        )
+                    ]
+                )
             out[key] = _build(value_node, (*path, key), lines, name)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return out
@@ -61,8 +74,11 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], name: str) -> ob
 def _scalar(node: yaml.Node) -> object:
     text = str(node.value)
     if node.tag == _INT:
-        return int(text.replace("_", ""), 0) if text[:2].lower() in ("0x", "0o") else int(
-            text.replace("_", ""))
+        return (
+            int(text.replace("_", ""), 0)
+            if text[:2].lower() in ("0x", "0o")
+            else int(text.replace("_", ""))
+        )
     if node.tag == _FLOAT:
         try:
             return Decimal(text.replace("_", ""))

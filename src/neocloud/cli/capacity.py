@@ -51,14 +51,19 @@ def convert(
     power_mw = _decimal(mw_, "mw")
     power = None if power_mw is None else Power.from_mw(power_mw, PowerBasis(basis.value))
     if site:
-        app = make_app()
-        app.require_database()
-        result = capacity_service.convert_at_site(app.uow(), site, power=power, gpus=gpus,
-                                                  model=model)
+        with make_app() as app:
+            app.require_database()
+            result = capacity_service.convert_at_site(
+                app.uow(), site, power=power, gpus=gpus, model=model
+            )
     elif model and pue:
         result = capacity_service.convert_for_model(
-            model, pue=_decimal(pue, "pue") or Decimal(0),
-            overhead=_decimal(overhead, "overhead"), power=power, gpus=gpus)
+            model,
+            pue=_decimal(pue, "pue") or Decimal(0),
+            overhead=_decimal(overhead, "overhead"),
+            power=power,
+            gpus=gpus,
+        )
     else:
         raise InvalidInput.single("site", None, "give --site NAME, or --model M with --pue P")
     if as_json:
@@ -68,10 +73,16 @@ def convert(
 
 
 def conversion_json(c: Conversion) -> dict[str, object]:
-    return {"it_mw": c.it_power.mw, "facility_mw": c.facility_power.mw, "gpus": c.gpus,
-            "pue": c.pue, "it_kw_per_gpu": c.it_kw_per_gpu,
-            "facility_kw_per_gpu": c.facility_kw_per_gpu, "assumes": c.basis_note,
-            "gpus_if_only": dict(c.gpus_if_only)}
+    return {
+        "it_mw": c.it_power.mw,
+        "facility_mw": c.facility_power.mw,
+        "gpus": c.gpus,
+        "pue": c.pue,
+        "it_kw_per_gpu": c.it_kw_per_gpu,
+        "facility_kw_per_gpu": c.facility_kw_per_gpu,
+        "assumes": c.basis_note,
+        "gpus_if_only": dict(c.gpus_if_only),
+    }
 
 
 def render_conversion(c: Conversion) -> None:

@@ -23,19 +23,26 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate a fleet file completely, then store it in one transaction."""
-    app = make_app()
-    app.require_database()
-    doc = app.read_yaml(file)
-    report = fleet_service.import_fleet(app.uow(), doc, actor=app.settings.actor,
-                                        clock=app.clock, replace=replace)
-    if as_json:
-        emit_json({"replaced": list(report.replaced),
-                   "sites": [summary_json(s) for s in report.sites]})
-        return
-    for s in report.sites:
-        verb = "replaced" if s.site.name in report.replaced else "imported"
-        console.print(f"{verb} site {s.site.name}: {len(s.halls)} halls, {s.racks:,} racks, "
-                      f"{s.nodes:,} nodes, {s.gpus:,} GPUs")
+    with make_app() as app:
+        app.require_database()
+        doc = app.read_yaml(file)
+        report = fleet_service.import_fleet(
+            app.uow(), doc, actor=app.settings.actor, clock=app.clock, replace=replace
+        )
+        if as_json:
+            emit_json(
+                {
+                    "replaced": list(report.replaced),
+                    "sites": [summary_json(s) for s in report.sites],
+                }
+            )
+            return
+        for s in report.sites:
+            verb = "replaced" if s.site.name in report.replaced else "imported"
+            console.print(
+                f"{verb} site {s.site.name}: {len(s.halls)} halls, {s.racks:,} racks, "
+                f"{s.nodes:,} nodes, {s.gpus:,} GPUs"
+            )
 
 
 @cli.command("export")
@@ -45,13 +52,13 @@ def export(
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Write the stored fleet in the fleet description format (round-trips with import)."""
-    app = make_app()
-    app.require_database()
-    text = app.dump_yaml(fleet_service.export_fleet(app.uow(), site or None))
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        console.out(text, end="", highlight=False)
+    with make_app() as app:
+        app.require_database()
+        text = app.dump_yaml(fleet_service.export_fleet(app.uow(), site or None))
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            console.out(text, end="", highlight=False)
 
 
 @cli.command("show")
@@ -61,34 +68,51 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Per site and hall: racks, nodes, GPUs by model, IT MW and facility MW."""
-    app = make_app()
-    app.require_database()
-    summaries = fleet_service.fleet_summaries(app.uow(), site or None)
-    if as_json:
-        emit_json({"sites": [summary_json(s) for s in summaries]})
-        return
-    if not summaries:
-        console.print("no sites yet: import one with `neocloud fleet import FILE`")
-    for s in summaries:
-        render_summary(s)
+    with make_app() as app:
+        app.require_database()
+        summaries = fleet_service.fleet_summaries(app.uow(), site or None)
+        if as_json:
+            emit_json({"sites": [summary_json(s) for s in summaries]})
+            return
+        if not summaries:
+            console.print("no sites yet: import one with `neocloud fleet import FILE`")
+        for s in summaries:
+            render_summary(s)
 
 
 def summary_json(s: SiteSummary) -> dict[str, object]:
     site = s.site
     return {
-        "site": site.name, "display_name": site.display_name, "location": str(site.location),
-        "timezone": site.timezone, "pue": site.pue,
+        "site": site.name,
+        "display_name": site.display_name,
+        "location": str(site.location),
+        "timezone": site.timezone,
+        "pue": site.pue,
         "facility_capacity_mw": site.facility_capacity.mw,
-        "it_mw": s.it_power.mw, "facility_mw": s.facility_power.mw,
+        "it_mw": s.it_power.mw,
+        "facility_mw": s.facility_power.mw,
         "facility_headroom_mw": s.facility_headroom.mw,
-        "racks": s.racks, "nodes": s.nodes, "gpus": s.gpus, "gpus_by_model": s.gpus_by_model(),
-        "electricity_price_per_mwh": {"amount": site.electricity_price_per_mwh.amount,
-                                      "currency": site.electricity_price_per_mwh.currency},
+        "racks": s.racks,
+        "nodes": s.nodes,
+        "gpus": s.gpus,
+        "gpus_by_model": s.gpus_by_model(),
+        "electricity_price_per_mwh": {
+            "amount": site.electricity_price_per_mwh.amount,
+            "currency": site.electricity_price_per_mwh.currency,
+        },
         "grid_carbon_kg_per_mwh": site.grid_carbon_kg_per_mwh,
-        "halls": [{"hall": h.hall, "racks": h.racks, "nodes": h.nodes, "gpus": h.gpus,
-                   "gpus_by_model": {m.gpu_model: m.gpus for m in h.models},
-                   "it_mw": h.typical_it_kw / 1000,
-                   "facility_mw": h.typical_it_kw * site.pue / 1000} for h in s.halls],
+        "halls": [
+            {
+                "hall": h.hall,
+                "racks": h.racks,
+                "nodes": h.nodes,
+                "gpus": h.gpus,
+                "gpus_by_model": {m.gpu_model: m.gpus for m in h.models},
+                "it_mw": h.typical_it_kw / 1000,
+                "facility_mw": h.typical_it_kw * site.pue / 1000,
+            }
+            for h in s.halls
+        ],
         "power_note": "IT = typical server draw; facility = IT x PUE; capacity is facility power",
     }
 
@@ -98,17 +122,38 @@ def render_summary(s: SiteSummary) -> None:
     pue = site.pue
     title = f"{site.name} — {site.display_name} ({site.location}, {site.timezone})"
     table = Table(title=title, title_justify="left")
-    for col, justify in (("hall", "left"), ("racks", "right"), ("nodes", "right"),
-                         ("GPUs by model", "left"), ("GPUs", "right"), ("IT MW", "right"),
-                         ("facility MW", "right")):
+    for col, justify in (
+        ("hall", "left"),
+        ("racks", "right"),
+        ("nodes", "right"),
+        ("GPUs by model", "left"),
+        ("GPUs", "right"),
+        ("IT MW", "right"),
+        ("facility MW", "right"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for h in s.halls:
         models = ", ".join(f"{m.gpus:,} {m.gpu_model}" for m in h.models)
-        table.add_row(h.hall, f"{h.racks:,}", f"{h.nodes:,}", models, f"{h.gpus:,}",
-                      mw(h.typical_it_kw), mw(h.typical_it_kw * pue))
+        table.add_row(
+            h.hall,
+            f"{h.racks:,}",
+            f"{h.nodes:,}",
+            models,
+            f"{h.gpus:,}",
+            mw(h.typical_it_kw),
+            mw(h.typical_it_kw * pue),
+        )
     by_model = ", ".join(f"{n:,} {m}" for m, n in s.gpus_by_model().items())
-    table.add_row("total", f"{s.racks:,}", f"{s.nodes:,}", by_model, f"{s.gpus:,}",
-                  mw(s.it_power.kw), mw(s.facility_power.kw), style="bold")
+    table.add_row(
+        "total",
+        f"{s.racks:,}",
+        f"{s.nodes:,}",
+        by_model,
+        f"{s.gpus:,}",
+        mw(s.it_power.kw),
+        mw(s.facility_power.kw),
+        style="bold",
+    )
     console.print(table)
     console.print(
         f"capacity {mw(site.facility_capacity_kw)} MW facility at PUE {pue}; installed fleet "

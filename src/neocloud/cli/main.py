@@ -22,9 +22,9 @@ cli.add_typer(capacity.cli, name="capacity")
 @handles_errors
 def init() -> None:
     """Create (or upgrade) the database: SQLite under NEOCLOUD_HOME, or NEOCLOUD_DATABASE_URL."""
-    app = make_app()
-    app.init_database()
-    console.print(f"database ready at {app.describe_database()}")
+    with make_app() as app:
+        app.init_database()
+        console.print(f"database ready at {app.describe_database()}")
 
 
 def run() -> None:

@@ -173,9 +173,7 @@ def convert_power(
     )
 
 
-def convert_gpus(
-    gpus: int, *, pue: Decimal, it_kw_per_gpu: Decimal, basis_note: str
-) -> Conversion:
+def convert_gpus(gpus: int, *, pue: Decimal, it_kw_per_gpu: Decimal, basis_note: str) -> Conversion:
     """GPUs -> IT and facility MW at the given per-GPU IT power."""
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
         raise InvalidInput.single("gpus", gpus, "must be a whole number of GPUs, 0 or more")

@@ -59,15 +59,23 @@ class Reader:
             raise InvalidInput(self.problems, f"{len(self.problems)} problem(s) in {self.doc.name}")
 
     def mapping(
-        self, path: Path, value: object, *, allowed: set[str], required: set[str] | frozenset[str] = frozenset()
+        self,
+        path: Path,
+        value: object,
+        *,
+        allowed: set[str],
+        required: set[str] | frozenset[str] = frozenset(),
     ) -> dict[str, object] | None:
         if not isinstance(value, dict):
             self.problem(path, value, "must be a mapping of field: value")
             return None
         for key in value:
             if key not in allowed:
-                self.problem((*path, str(key)), value[key], f"unknown field; expected one of: "
-                             f"{', '.join(sorted(allowed))}")
+                self.problem(
+                    (*path, str(key)),
+                    value[key],
+                    f"unknown field; expected one of: {', '.join(sorted(allowed))}",
+                )
         for key in sorted(required - value.keys()):
             self.problem((*path, key), None, "is required")
         return value
@@ -80,8 +88,9 @@ class Reader:
             return []
         return value
 
-    def text(self, path: Path, m: Mapping[str, object], key: str, default: str | None = None
-             ) -> str | None:
+    def text(
+        self, path: Path, m: Mapping[str, object], key: str, default: str | None = None
+    ) -> str | None:
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
@@ -90,8 +99,16 @@ class Reader:
             return None
         return value
 
-    def integer(self, path: Path, m: Mapping[str, object], key: str, *, default: int | None = None,
-                minimum: int | None = None, maximum: int | None = None) -> int | None:
+    def integer(
+        self,
+        path: Path,
+        m: Mapping[str, object],
+        key: str,
+        *,
+        default: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
@@ -100,9 +117,17 @@ class Reader:
             return None
         return self._bounded(path, key, value, minimum, maximum)
 
-    def decimal(self, path: Path, m: Mapping[str, object], key: str, *,
-                default: Decimal | None = None, minimum: Decimal | int | None = None,
-                maximum: Decimal | int | None = None, positive: bool = False) -> Decimal | None:
+    def decimal(
+        self,
+        path: Path,
+        m: Mapping[str, object],
+        key: str,
+        *,
+        default: Decimal | None = None,
+        minimum: Decimal | int | None = None,
+        maximum: Decimal | int | None = None,
+        positive: bool = False,
+    ) -> Decimal | None:
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
@@ -116,8 +141,14 @@ class Reader:
             return None
         return self._bounded(path, key, number, minimum, maximum)
 
-    def _bounded(self, path: Path, key: str, value: N,
-                 minimum: Decimal | int | None, maximum: Decimal | int | None) -> N | None:
+    def _bounded(
+        self,
+        path: Path,
+        key: str,
+        value: N,
+        minimum: Decimal | int | None,
+        maximum: Decimal | int | None,
+    ) -> N | None:
         if minimum is not None and value < minimum:
             self.problem((*path, key), value, f"must be at least {minimum}")
             return None

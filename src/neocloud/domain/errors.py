@@ -61,6 +61,11 @@ class InvalidInput(NeocloudError):
         )
         super().__init__(head)
 
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return self.message
+        return "\n".join([self.message, *(f"  {p}" for p in self.problems)])
+
     @classmethod
     def single(cls, field: str, value: object, message: str) -> InvalidInput:
         return cls([Problem(field=field, value=value, message=message)])

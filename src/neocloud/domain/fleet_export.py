@@ -34,16 +34,25 @@ def fleet_document(sites: Iterable[Site]) -> dict[str, object]:
 
 def site_document(site: Site) -> dict[str, object]:
     doc: dict[str, object] = {"name": site.name, "display_name": site.display_name}
-    location = {k: v for k, v in (("city", site.location.city), ("region", site.location.region),
-                                  ("country", site.location.country)) if v}
+    location = {
+        k: v
+        for k, v in (
+            ("city", site.location.city),
+            ("region", site.location.region),
+            ("country", site.location.country),
+        )
+        if v
+    }
     if location:
         doc["location"] = location
     doc |= {
         "timezone": site.timezone,
         "facility_capacity_mw": number(site.facility_capacity_kw / KW_PER_MW),
         "pue": number(site.pue),
-        "electricity_price": {"per_mwh": number(site.electricity_price_per_mwh.amount),
-                              "currency": site.electricity_price_per_mwh.currency},
+        "electricity_price": {
+            "per_mwh": number(site.electricity_price_per_mwh.amount),
+            "currency": site.electricity_price_per_mwh.currency,
+        },
         "grid_carbon_kg_per_mwh": number(site.grid_carbon_kg_per_mwh),
     }
     if site.gpu_models:
@@ -63,10 +72,14 @@ def _model_document(model: GpuModel) -> dict[str, object]:
 
 
 def _model_fields(model: GpuModel) -> dict[str, object]:
-    return {"gpu_tdp_w": number(model.gpu_tdp_w), "server_overhead": number(model.server_overhead),
-            "gpus_per_node": model.gpus_per_node,
-            "node_rated_it_kw": number(model.node_rated_it_kw), "node_kind": model.node_kind,
-            "nodes_per_rack": model.nodes_per_rack}
+    return {
+        "gpu_tdp_w": number(model.gpu_tdp_w),
+        "server_overhead": number(model.server_overhead),
+        "gpus_per_node": model.gpus_per_node,
+        "node_rated_it_kw": number(model.node_rated_it_kw),
+        "node_kind": model.node_kind,
+        "nodes_per_rack": model.nodes_per_rack,
+    }
 
 
 @dataclass
@@ -116,16 +129,20 @@ def _spec_of(node: Node) -> NodeSpec:
     return NodeSpec(node.gpu_model, node.gpu_count, node.rated_it_kw, node.typical_it_kw)
 
 
-def _spec_document(spec: NodeSpec, base: NodeSpec | None, catalog: Mapping[str, GpuModel]
-                   ) -> dict[str, object]:
+def _spec_document(
+    spec: NodeSpec, base: NodeSpec | None, catalog: Mapping[str, GpuModel]
+) -> dict[str, object]:
     """The fewest fields that make the parser rebuild ``spec`` on top of ``base``."""
     doc: dict[str, object] = {}
     if base is None or spec.gpu_model != base.gpu_model:
         doc["gpu_model"] = spec.gpu_model
     if base is None or spec.gpus != base.gpus:
         doc["gpus"] = spec.gpus
-    inherited = (base or NodeSpec(spec.gpu_model, spec.gpus)).merged(
-        spec.gpu_model, spec.gpus, None, None).build("x", catalog)
+    inherited = (
+        (base or NodeSpec(spec.gpu_model, spec.gpus))
+        .merged(spec.gpu_model, spec.gpus, None, None)
+        .build("x", catalog)
+    )
     if inherited.rated_it_kw != spec.rated_it_kw:
         doc["rated_it_kw"] = number(spec.rated_it_kw or Decimal(0))
     if inherited.typical_it_kw != spec.typical_it_kw:
@@ -138,10 +155,19 @@ def _group_document(run: _Run, catalog: Mapping[str, GpuModel]) -> dict[str, obj
     per_rack = Counter(len(r.nodes) for r in run.racks).most_common(1)[0][0]
     spec = Counter(_spec_of(n) for r in run.racks for n in r.nodes).most_common(1)[0][0]
     base_doc = _spec_document(spec, None, catalog)
-    group_spec = NodeSpec(spec.gpu_model, spec.gpus, _given(base_doc, "rated_it_kw"),
-                          _given(base_doc, "typical_it_kw"))
-    doc: dict[str, object] = {"prefix": run.prefix, "start": run.start, "digits": run.digits,
-                              "count": len(run.racks), "power_budget_kw": number(budget)}
+    group_spec = NodeSpec(
+        spec.gpu_model,
+        spec.gpus,
+        _given(base_doc, "rated_it_kw"),
+        _given(base_doc, "typical_it_kw"),
+    )
+    doc: dict[str, object] = {
+        "prefix": run.prefix,
+        "start": run.start,
+        "digits": run.digits,
+        "count": len(run.racks),
+        "power_budget_kw": number(budget),
+    }
     if per_rack != catalog[spec.gpu_model].nodes_per_rack:
         doc["nodes_per_rack"] = per_rack
     doc["node"] = base_doc
@@ -168,7 +194,17 @@ def _given(doc: Mapping[str, object], key: str) -> Decimal | None:
 
 
 def _rack_document(rack: Rack) -> dict[str, object]:
-    return {"name": rack.name, "power_budget_kw": number(rack.power_budget_kw),
-            "nodes": [{"name": n.name, "gpu_model": n.gpu_model, "gpus": n.gpu_count,
-                       "rated_it_kw": number(n.rated_it_kw),
-                       "typical_it_kw": number(n.typical_it_kw)} for n in rack.nodes]}
+    return {
+        "name": rack.name,
+        "power_budget_kw": number(rack.power_budget_kw),
+        "nodes": [
+            {
+                "name": n.name,
+                "gpu_model": n.gpu_model,
+                "gpus": n.gpu_count,
+                "rated_it_kw": number(n.rated_it_kw),
+                "typical_it_kw": number(n.typical_it_kw),
+            }
+            for n in rack.nodes
+        ],
+    }

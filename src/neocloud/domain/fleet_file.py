@@ -52,44 +52,62 @@ class NodeSpec:
     rated_it_kw: Decimal | None = None
     typical_it_kw: Decimal | None = None
 
-    def merged(self, gpu_model: str | None, gpus: int | None,
-               rated: Decimal | None, typical: Decimal | None) -> NodeSpec:
+    def merged(
+        self,
+        gpu_model: str | None,
+        gpus: int | None,
+        rated: Decimal | None,
+        typical: Decimal | None,
+    ) -> NodeSpec:
         """Overrides on top of this spec. A new model or GPU count re-derives power figures."""
         changed = (gpu_model or self.gpu_model, gpus or self.gpus) != (self.gpu_model, self.gpus)
         keep_rated = None if changed else self.rated_it_kw
         keep_typical = None if changed else self.typical_it_kw
-        return NodeSpec(gpu_model or self.gpu_model, gpus or self.gpus,
-                        rated if rated is not None else keep_rated,
-                        typical if typical is not None else keep_typical)
+        return NodeSpec(
+            gpu_model or self.gpu_model,
+            gpus or self.gpus,
+            rated if rated is not None else keep_rated,
+            typical if typical is not None else keep_typical,
+        )
 
     def build(self, name: str, catalog: Mapping[str, GpuModel]) -> Node:
         model = catalog[self.gpu_model]
-        rated = self.rated_it_kw if self.rated_it_kw is not None else model.node_rated_kw_for(
-            self.gpus)
-        typical = (self.typical_it_kw if self.typical_it_kw is not None
-                   else model.node_typical_it_kw(self.gpus))
+        rated = (
+            self.rated_it_kw if self.rated_it_kw is not None else model.node_rated_kw_for(self.gpus)
+        )
+        typical = (
+            self.typical_it_kw
+            if self.typical_it_kw is not None
+            else model.node_typical_it_kw(self.gpus)
+        )
         return Node(name, self.gpu_model, self.gpus, rated, typical)
 
 
 def parse_fleet(doc: SourceDocument) -> list[Site]:
     """Validate a fleet document and build its sites; raise InvalidInput with every problem."""
     r = Reader(doc)
-    top = r.mapping((), doc.data, allowed={"version", "gpu_models", "sites"},
-                    required={"version", "sites"})
+    top = r.mapping(
+        (), doc.data, allowed={"version", "gpu_models", "sites"}, required={"version", "sites"}
+    )
     if top is None:
         r.raise_if_any()
         return []
     if "version" in top and top["version"] != FORMAT_VERSION:
         r.problem(("version",), top["version"], f"unsupported format version; use {FORMAT_VERSION}")
     file_models = _models(r, ("gpu_models",), top.get("gpu_models"), BUILTIN_GPU_MODELS)
-    sites: list[Site] = []
-    for i, raw in enumerate(r.sequence(("sites",), top.get("sites"))):
-        site = _site(r, ("sites", i), raw, file_models)
-        if site is not None:
-            sites.append(site)
-    _unique(r, [(("sites", i, "name"), s.name) for i, s in enumerate(sites)], "site")
+    raw_sites = r.sequence(("sites",), top.get("sites"))
+    sites = [_site(r, ("sites", i), raw, file_models) for i, raw in enumerate(raw_sites)]
+    _unique(
+        r,
+        [
+            (("sites", i, "name"), str(raw["name"]))
+            for i, raw in enumerate(raw_sites)
+            if isinstance(raw, dict) and "name" in raw
+        ],
+        "site",
+    )
     r.raise_if_any()
-    return sites
+    return [site for site in sites if site is not None]
 
 
 def _unique(r: Reader, named: list[tuple[Path, str]], what: str) -> None:
@@ -100,8 +118,9 @@ def _unique(r: Reader, named: list[tuple[Path, str]], what: str) -> None:
         seen.add(name)
 
 
-def _models(r: Reader, path: Path, raw: object, base: Mapping[str, GpuModel]
-            ) -> dict[str, GpuModel]:
+def _models(
+    r: Reader, path: Path, raw: object, base: Mapping[str, GpuModel]
+) -> dict[str, GpuModel]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -126,35 +145,57 @@ def _models(r: Reader, path: Path, raw: object, base: Mapping[str, GpuModel]
         given = {k: v for k, v in changes.items() if v is not None}
         if len(given) != len([k for k in m if k in MODEL_KEYS]):
             continue  # a field was wrong; already reported
-        out[str(name)] = (known.with_overrides(**given) if known
-                          else GpuModel(name=str(name), **given))  # type: ignore[arg-type]
+        out[str(name)] = (
+            known.with_overrides(**given) if known else GpuModel(name=str(name), **given)
+        )  # type: ignore[arg-type]
     return out
 
 
 def _site(r: Reader, path: Path, raw: object, file_models: dict[str, GpuModel]) -> Site | None:
-    m = r.mapping(path, raw, allowed=SITE_KEYS,
-                  required={"name", "timezone", "facility_capacity_mw", "pue", "halls",
-                            "electricity_price", "grid_carbon_kg_per_mwh"})
+    m = r.mapping(
+        path,
+        raw,
+        allowed=SITE_KEYS,
+        required={
+            "name",
+            "timezone",
+            "facility_capacity_mw",
+            "pue",
+            "halls",
+            "electricity_price",
+            "grid_carbon_kg_per_mwh",
+        },
+    )
     if m is None:
         return None
     before = len(r.problems)
     name = _name(r, path, m, "name")
-    overrides = {**file_models, **_models(r, (*path, "gpu_models"), m.get("gpu_models"),
-                                          {**BUILTIN_GPU_MODELS, **file_models})}
+    overrides = {
+        **file_models,
+        **_models(
+            r, (*path, "gpu_models"), m.get("gpu_models"), {**BUILTIN_GPU_MODELS, **file_models}
+        ),
+    }
     catalog = {**BUILTIN_GPU_MODELS, **overrides}
     capacity_mw = r.decimal(path, m, "facility_capacity_mw", positive=True)
     pue = _pue(r, path, m)
-    halls = [_hall(r, (*path, "halls", i), h, catalog)
-             for i, h in enumerate(r.sequence((*path, "halls"), m.get("halls")))]
+    halls = [
+        _hall(r, (*path, "halls", i), h, catalog)
+        for i, h in enumerate(r.sequence((*path, "halls"), m.get("halls")))
+    ]
     _unique(r, [((*path, "halls", i, "name"), h.name) for i, h in enumerate(halls) if h], "hall")
     site = Site(
-        name=name or "", display_name=r.text(path, m, "display_name", default=name) or "",
+        name=name or "",
+        display_name=r.text(path, m, "display_name", default=name) or "",
         location=_location(r, (*path, "location"), m.get("location")),
-        timezone=_timezone(r, path, m), facility_capacity_kw=(capacity_mw or 0) * KW_PER_MW,
-        pue=pue or Decimal(1), electricity_price_per_mwh=_price(r, path, m),
+        timezone=_timezone(r, path, m),
+        facility_capacity_kw=(capacity_mw or 0) * KW_PER_MW,
+        pue=pue or Decimal(1),
+        electricity_price_per_mwh=_price(r, path, m),
         grid_carbon_kg_per_mwh=r.decimal(path, m, "grid_carbon_kg_per_mwh", minimum=0)
         or Decimal(0),
-        halls=tuple(h for h in halls if h), gpu_models=overrides,
+        halls=tuple(h for h in halls if h),
+        gpu_models=overrides,
     )
     if len(r.problems) > before:
         return None
@@ -168,10 +209,13 @@ def _check_site_power(r: Reader, path: Path, site: Site) -> None:
     _unique(r, [((*path, "nodes"), n.name) for n in nodes], "node")
     it_kw = sum((n.typical_it_kw for n in nodes), Decimal(0))
     if it_kw * site.pue > site.facility_capacity_kw:
-        r.problem((*path, "facility_capacity_mw"), site.facility_capacity_kw / KW_PER_MW,
-                  f"the installed fleet draws {it_kw * site.pue / KW_PER_MW:,.3f} MW facility "
-                  f"({it_kw / KW_PER_MW:,.3f} MW IT x PUE {site.pue}) at typical load, "
-                  "more than the site's capacity")
+        r.problem(
+            (*path, "facility_capacity_mw"),
+            site.facility_capacity_kw / KW_PER_MW,
+            f"the installed fleet draws {it_kw * site.pue / KW_PER_MW:,.3f} MW facility "
+            f"({it_kw / KW_PER_MW:,.3f} MW IT x PUE {site.pue}) at typical load, "
+            "more than the site's capacity",
+        )
 
 
 def _name(r: Reader, path: Path, m: Mapping[str, object], key: str) -> str | None:
@@ -216,8 +260,12 @@ def _location(r: Reader, path: Path, raw: object) -> Location:
 
 def _price(r: Reader, path: Path, m: Mapping[str, object]) -> Money:
     p = (*path, "electricity_price")
-    price = r.mapping(p, m.get("electricity_price"), allowed={"per_mwh", "currency"},
-                      required={"per_mwh", "currency"})
+    price = r.mapping(
+        p,
+        m.get("electricity_price"),
+        allowed={"per_mwh", "currency"},
+        required={"per_mwh", "currency"},
+    )
     if price is None:
         return Money.zero("USD")
     amount = r.decimal(p, price, "per_mwh", minimum=0)
@@ -243,17 +291,27 @@ def _hall(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> H
     return Hall(name, tuple(racks)) if name else None
 
 
-def _node_spec(r: Reader, path: Path, raw: object, *, catalog: Mapping[str, GpuModel],
-               base: NodeSpec | None, extra: frozenset[str] = frozenset()) -> NodeSpec | None:
+def _node_spec(
+    r: Reader,
+    path: Path,
+    raw: object,
+    *,
+    catalog: Mapping[str, GpuModel],
+    base: NodeSpec | None,
+    extra: frozenset[str] = frozenset(),
+) -> NodeSpec | None:
     required = set() if base else {"gpu_model"}
     m = r.mapping(path, raw, allowed=NODE_KEYS | extra, required=required)
     if m is None:
         return None
     model = m.get("gpu_model")
     if model is not None and model not in catalog:
-        r.problem((*path, "gpu_model"), model,
-                  f"unknown GPU model; known: {', '.join(sorted(catalog))} "
-                  "(or define it under gpu_models)")
+        r.problem(
+            (*path, "gpu_model"),
+            model,
+            f"unknown GPU model; known: {', '.join(sorted(catalog))} "
+            "(or define it under gpu_models)",
+        )
         return None
     if base is None and model is None:
         return None
@@ -261,22 +319,29 @@ def _node_spec(r: Reader, path: Path, raw: object, *, catalog: Mapping[str, GpuM
     gpus = r.integer(path, m, "gpus", minimum=1, maximum=144, default=default_gpus)
     rated = r.decimal(path, m, "rated_it_kw", positive=True)
     typical = r.decimal(path, m, "typical_it_kw", positive=True)
-    if any(k in m and v is None for k, v in (("gpus", gpus), ("rated_it_kw", rated),
-                                              ("typical_it_kw", typical))):
+    if any(
+        k in m and v is None
+        for k, v in (("gpus", gpus), ("rated_it_kw", rated), ("typical_it_kw", typical))
+    ):
         return None
     spec = (base or NodeSpec(cast(str, model), gpus or 1)).merged(
-        cast(str | None, model), gpus, rated, typical)
+        cast(str | None, model), gpus, rated, typical
+    )
     probe = spec.build("probe", catalog)
     if probe.typical_it_kw > probe.rated_it_kw:
-        r.problem(path, f"typical {probe.typical_it_kw} kW > rated {probe.rated_it_kw} kW",
-                  "a node's typical IT power cannot exceed its rated (maximum) power")
+        r.problem(
+            path,
+            f"typical {probe.typical_it_kw} kW > rated {probe.rated_it_kw} kW",
+            "a node's typical IT power cannot exceed its rated (maximum) power",
+        )
         return None
     return spec
 
 
 def _group(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> list[Rack]:
-    m = r.mapping(path, raw, allowed=GROUP_KEYS,
-                  required={"prefix", "count", "power_budget_kw", "node"})
+    m = r.mapping(
+        path, raw, allowed=GROUP_KEYS, required={"prefix", "count", "power_budget_kw", "node"}
+    )
     if m is None:
         return []
     prefix = r.text(path, m, "prefix")
@@ -288,52 +353,95 @@ def _group(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> 
     if None in (prefix, count, start, digits, budget, spec):
         return []
     assert prefix and count and digits and budget and spec and start is not None
-    per_rack = r.integer(path, m, "nodes_per_rack", minimum=1, maximum=256,
-                         default=catalog[spec.gpu_model].nodes_per_rack)
+    per_rack = r.integer(
+        path,
+        m,
+        "nodes_per_rack",
+        minimum=1,
+        maximum=256,
+        default=catalog[spec.gpu_model].nodes_per_rack,
+    )
     if per_rack is None:
         return []
     if start + count - 1 >= 10**digits:
-        r.problem((*path, "count"), count, f"racks {prefix}{start}.. need more than {digits} "
-                  "digits; raise 'digits'")
+        r.problem(
+            (*path, "count"),
+            count,
+            f"racks {prefix}{start}.. need more than {digits} digits; raise 'digits'",
+        )
         return []
-    problem = name_problem(node_name(rack_name(prefix, start + count - 1, digits), per_rack),
-                           "")
+    problem = name_problem(node_name(rack_name(prefix, start + count - 1, digits), per_rack), "")
     if problem:
-        r.problem((*path, "prefix"), prefix, "rack and node names built from it are invalid: "
-                  + problem.message)
+        r.problem(
+            (*path, "prefix"),
+            prefix,
+            "rack and node names built from it are invalid: " + problem.message,
+        )
         return []
     names = [rack_name(prefix, start + k, digits) for k in range(count)]
-    return _build_group(r, path, m, names=names, budget=budget, per_rack=per_rack, spec=spec,
-                        catalog=catalog)
+    return _build_group(
+        r, path, m, names=names, budget=budget, per_rack=per_rack, spec=spec, catalog=catalog
+    )
 
 
-def _build_group(r: Reader, path: Path, m: Mapping[str, object], *, names: list[str],
-                 budget: Decimal, per_rack: int, spec: NodeSpec,
-                 catalog: dict[str, GpuModel]) -> list[Rack]:
-    rack_over, node_over = _overrides(r, (*path, "overrides"), m.get("overrides"), names=names,
-                                      defaults=(budget, per_rack), spec=spec, catalog=catalog)
+def _build_group(
+    r: Reader,
+    path: Path,
+    m: Mapping[str, object],
+    *,
+    names: list[str],
+    budget: Decimal,
+    per_rack: int,
+    spec: NodeSpec,
+    catalog: dict[str, GpuModel],
+) -> list[Rack]:
+    rack_over, node_over = _overrides(
+        r,
+        (*path, "overrides"),
+        m.get("overrides"),
+        names=names,
+        defaults=(budget, per_rack),
+        spec=spec,
+        catalog=catalog,
+    )
     racks, over_budget = [], 0
     for name in names:
         b, n = rack_over.get(name, (budget, per_rack))
-        nodes = tuple(node_over.get(node_name(name, j), spec).build(node_name(name, j), catalog)
-                      for j in range(1, n + 1))
+        nodes = tuple(
+            node_over.get(node_name(name, j), spec).build(node_name(name, j), catalog)
+            for j in range(1, n + 1)
+        )
         rack = Rack(name, b, nodes)
         if rack.typical_it_kw > rack.power_budget_kw:
             over_budget += 1
             if over_budget == 1:
-                r.problem((*path, "power_budget_kw"), rack.power_budget_kw,
-                          f"rack {name}: its nodes draw {rack.typical_it_kw} kW IT at typical "
-                          "load, more than the rack's power budget")
+                r.problem(
+                    (*path, "power_budget_kw"),
+                    rack.power_budget_kw,
+                    f"rack {name}: its nodes draw {rack.typical_it_kw} kW IT at typical "
+                    "load, more than the rack's power budget",
+                )
         racks.append(rack)
     if over_budget > 1:
-        r.problem((*path, "power_budget_kw"), budget, f"{over_budget - 1} more racks of this "
-                  "group exceed their power budget")
+        more = over_budget - 1
+        r.problem(
+            (*path, "power_budget_kw"),
+            budget,
+            f"{more} more rack{'s' * (more > 1)} of this group exceed their power budget",
+        )
     return racks
 
 
-def _overrides(r: Reader, path: Path, raw: object, *, names: list[str], defaults: tuple[
-        Decimal, int], spec: NodeSpec, catalog: dict[str, GpuModel]
-               ) -> tuple[dict[str, tuple[Decimal, int]], dict[str, NodeSpec]]:
+def _overrides(
+    r: Reader,
+    path: Path,
+    raw: object,
+    *,
+    names: list[str],
+    defaults: tuple[Decimal, int],
+    spec: NodeSpec,
+    catalog: dict[str, GpuModel],
+) -> tuple[dict[str, tuple[Decimal, int]], dict[str, NodeSpec]]:
     """Per-rack (budget, node count) and per-node spec overrides of one rack group."""
     racks: dict[str, tuple[Decimal, int]] = {}
     nodes: dict[str, NodeSpec] = {}
@@ -349,8 +457,9 @@ def _overrides(r: Reader, path: Path, raw: object, *, names: list[str], defaults
             m = r.mapping(p, value, allowed={"power_budget_kw", "nodes_per_rack"})
             if m is not None:
                 budget = r.decimal(p, m, "power_budget_kw", positive=True, default=defaults[0])
-                count = r.integer(p, m, "nodes_per_rack", minimum=1, maximum=256,
-                                  default=defaults[1])
+                count = r.integer(
+                    p, m, "nodes_per_rack", minimum=1, maximum=256, default=defaults[1]
+                )
                 racks[key] = (budget or defaults[0], count or defaults[1])
             continue
         match = NODE_NAME.match(str(key))
@@ -367,10 +476,13 @@ def _overrides(r: Reader, path: Path, raw: object, *, names: list[str], defaults
     return racks, nodes
 
 
-def _explicit_rack(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]
-                   ) -> Rack | None:
-    m = r.mapping(path, raw, allowed={"name", "power_budget_kw", "nodes"},
-                  required={"name", "power_budget_kw", "nodes"})
+def _explicit_rack(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> Rack | None:
+    m = r.mapping(
+        path,
+        raw,
+        allowed={"name", "power_budget_kw", "nodes"},
+        required={"name", "power_budget_kw", "nodes"},
+    )
     if m is None:
         return None
     name = _name(r, path, m, "name")
@@ -386,6 +498,10 @@ def _explicit_rack(r: Reader, path: Path, raw: object, catalog: dict[str, GpuMod
         return None
     rack = Rack(name, budget, tuple(nodes))
     if rack.typical_it_kw > budget:
-        r.problem((*path, "power_budget_kw"), budget, f"its nodes draw {rack.typical_it_kw} kW "
-                  "IT at typical load, more than the rack's power budget")
+        r.problem(
+            (*path, "power_budget_kw"),
+            budget,
+            f"its nodes draw {rack.typical_it_kw} kW "
+            "IT at typical load, more than the rack's power budget",
+        )
     return rack

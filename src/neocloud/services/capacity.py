@@ -13,13 +13,20 @@ from neocloud.services.ports import UnitOfWork
 
 def _model(catalog: dict[str, GpuModel], name: str, where: str) -> GpuModel:
     if name not in catalog:
-        raise InvalidInput.single("model", name, f"unknown GPU model {where}; known: "
-                                  f"{', '.join(sorted(catalog))}")
+        raise InvalidInput.single(
+            "model", name, f"unknown GPU model {where}; known: {', '.join(sorted(catalog))}"
+        )
     return catalog[name]
 
 
-def convert_at_site(uow: UnitOfWork, site_name: str, *, power: Power | None = None,
-                    gpus: int | None = None, model: str | None = None) -> Conversion:
+def convert_at_site(
+    uow: UnitOfWork,
+    site_name: str,
+    *,
+    power: Power | None = None,
+    gpus: int | None = None,
+    model: str | None = None,
+) -> Conversion:
     """MW <-> GPUs at a site: its PUE, and its installed mix unless ``model`` is given."""
     with uow:
         summary = uow.sites.summary(site_name)
@@ -36,22 +43,40 @@ def convert_at_site(uow: UnitOfWork, site_name: str, *, power: Power | None = No
     return _convert(power, gpus, pue=site.pue, per_gpu=per_gpu, note=note, models=models)
 
 
-def convert_for_model(model: str, *, pue: Decimal, overhead: Decimal | None = None,
-                      power: Power | None = None, gpus: int | None = None) -> Conversion:
+def convert_for_model(
+    model: str,
+    *,
+    pue: Decimal,
+    overhead: Decimal | None = None,
+    power: Power | None = None,
+    gpus: int | None = None,
+) -> Conversion:
     """MW <-> GPUs for one GPU model at a given PUE (no site needed)."""
     chosen = _model(dict(BUILTIN_GPU_MODELS), model, "")
     if overhead is not None:
         chosen = chosen.with_overrides(server_overhead=overhead)
     note = f"{model} at {chosen.gpu_tdp_w} W x overhead {chosen.server_overhead}"
-    return _convert(power, gpus, pue=check_pue(pue), per_gpu=chosen.it_w_per_gpu / W_PER_KW,
-                    note=note, models=[])
+    return _convert(
+        power,
+        gpus,
+        pue=check_pue(pue),
+        per_gpu=chosen.it_w_per_gpu / W_PER_KW,
+        note=note,
+        models=[],
+    )
 
 
-def _convert(power: Power | None, gpus: int | None, *, pue: Decimal, per_gpu: Decimal,
-             note: str, models: list[GpuModel]) -> Conversion:
+def _convert(
+    power: Power | None,
+    gpus: int | None,
+    *,
+    pue: Decimal,
+    per_gpu: Decimal,
+    note: str,
+    models: list[GpuModel],
+) -> Conversion:
     if (power is None) == (gpus is None):
         raise InvalidInput.single("power_mw/gpus", None, "give exactly one of MW or GPUs")
     if power is not None:
-        return convert_power(power, pue=pue, it_kw_per_gpu=per_gpu, basis_note=note,
-                             models=models)
+        return convert_power(power, pue=pue, it_kw_per_gpu=per_gpu, basis_note=note, models=models)
     return convert_gpus(int(gpus or 0), pue=pue, it_kw_per_gpu=per_gpu, basis_note=note)

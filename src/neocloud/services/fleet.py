@@ -20,8 +20,9 @@ class ImportReport:
     replaced: tuple[str, ...]
 
 
-def import_fleet(uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clock,
-                 replace: bool = False) -> ImportReport:
+def import_fleet(
+    uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clock, replace: bool = False
+) -> ImportReport:
     """Validate the whole document, then write every site in one transaction.
 
     A site that already exists is a conflict unless ``replace`` is set, in which case its
@@ -31,8 +32,10 @@ def import_fleet(uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clo
     with uow:
         existing = tuple(s.name for s in sites if uow.sites.exists(s.name))
         if existing and not replace:
-            raise Conflict(f"site(s) {', '.join(existing)} already exist; "
-                           "import with --replace to replace their halls, racks and nodes")
+            raise Conflict(
+                f"site(s) {', '.join(existing)} already exist; "
+                "import with --replace to replace their halls, racks and nodes"
+            )
         summaries = []
         for site in sites:
             if site.name in existing:
@@ -40,13 +43,22 @@ def import_fleet(uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clo
             uow.sites.add(site)
             summary = SiteSummary(site, hall_totals(site))
             summaries.append(summary)
-            uow.audit.record(AuditEntry(
-                at=clock.now(), actor=actor,
-                action="fleet.replace" if site.name in existing else "fleet.import",
-                entity_type="site", entity_key=site.name,
-                details={"source": doc.name, "halls": len(site.halls), "racks": summary.racks,
-                         "nodes": summary.nodes, "gpus": summary.gpus},
-            ))
+            uow.audit.record(
+                AuditEntry(
+                    at=clock.now(),
+                    actor=actor,
+                    action="fleet.replace" if site.name in existing else "fleet.import",
+                    entity_type="site",
+                    entity_key=site.name,
+                    details={
+                        "source": doc.name,
+                        "halls": len(site.halls),
+                        "racks": summary.racks,
+                        "nodes": summary.nodes,
+                        "gpus": summary.gpus,
+                    },
+                )
+            )
         uow.commit()
     return ImportReport(tuple(summaries), existing)
 

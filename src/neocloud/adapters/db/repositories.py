@@ -22,6 +22,7 @@ from neocloud.adapters.db.tables import (
     SiteGpuModelRow,
     SiteRow,
 )
+from neocloud.adapters.db.errors import domain_errors
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.capacity import HallTotals, ModelTotals, SiteSummary
 from neocloud.domain.errors import NotFound
@@ -47,20 +48,32 @@ class SqlSiteRepository:
 
     def add(self, site: Site) -> None:
         row = SiteRow(
-            name=site.name, display_name=site.display_name, city=site.location.city,
-            region=site.location.region, country=site.location.country, timezone=site.timezone,
-            facility_capacity_kw=site.facility_capacity_kw, pue=site.pue,
+            name=site.name,
+            display_name=site.display_name,
+            city=site.location.city,
+            region=site.location.region,
+            country=site.location.country,
+            timezone=site.timezone,
+            facility_capacity_kw=site.facility_capacity_kw,
+            pue=site.pue,
             electricity_price_per_mwh=site.electricity_price_per_mwh.amount,
             electricity_currency=site.electricity_price_per_mwh.currency,
             grid_carbon_kg_per_mwh=site.grid_carbon_kg_per_mwh,
         )
         self.session.add(row)
-        self.session.flush()
+        with domain_errors():
+            self.session.flush()
         self.session.add_all(
-            SiteGpuModelRow(site_id=row.id, name=m.name, gpu_tdp_w=m.gpu_tdp_w,
-                            server_overhead=m.server_overhead, gpus_per_node=m.gpus_per_node,
-                            node_rated_it_kw=m.node_rated_it_kw, node_kind=m.node_kind,
-                            nodes_per_rack=m.nodes_per_rack)
+            SiteGpuModelRow(
+                site_id=row.id,
+                name=m.name,
+                gpu_tdp_w=m.gpu_tdp_w,
+                server_overhead=m.server_overhead,
+                gpus_per_node=m.gpus_per_node,
+                node_rated_it_kw=m.node_rated_it_kw,
+                node_kind=m.node_kind,
+                nodes_per_rack=m.nodes_per_rack,
+            )
             for m in site.gpu_models.values()
         )
         for position, hall in enumerate(site.halls):
@@ -68,19 +81,36 @@ class SqlSiteRepository:
 
     def _add_hall(self, site_id: int, position: int, hall: Hall) -> None:
         hall_id = self.session.scalar(
-            insert(HallRow).values(site_id=site_id, name=hall.name, position=position)
-            .returning(HallRow.id))
+            insert(HallRow)
+            .values(site_id=site_id, name=hall.name, position=position)
+            .returning(HallRow.id)
+        )
         if not hall.racks:
             return
         rack_ids = self.session.scalars(
             insert(RackRow).returning(RackRow.id, sort_by_parameter_order=True),
-            [{"site_id": site_id, "hall_id": hall_id, "name": r.name, "position": i,
-              "power_budget_kw": r.power_budget_kw} for i, r in enumerate(hall.racks)],
+            [
+                {
+                    "site_id": site_id,
+                    "hall_id": hall_id,
+                    "name": r.name,
+                    "position": i,
+                    "power_budget_kw": r.power_budget_kw,
+                }
+                for i, r in enumerate(hall.racks)
+            ],
         ).all()
         nodes = [
-            {"site_id": site_id, "rack_id": rack_id, "name": n.name, "position": j,
-             "gpu_model": n.gpu_model, "gpu_count": n.gpu_count, "rated_it_kw": n.rated_it_kw,
-             "typical_it_kw": n.typical_it_kw}
+            {
+                "site_id": site_id,
+                "rack_id": rack_id,
+                "name": n.name,
+                "position": j,
+                "gpu_model": n.gpu_model,
+                "gpu_count": n.gpu_count,
+                "rated_it_kw": n.rated_it_kw,
+                "typical_it_kw": n.typical_it_kw,
+            }
             for rack_id, rack in zip(rack_ids, hall.racks, strict=True)
             for j, n in enumerate(rack.nodes)
         ]
@@ -98,21 +128,33 @@ class SqlSiteRepository:
         if row is None:
             raise NotFound(f"site {name!r} does not exist")
         models = {
-            m.name: GpuModel(name=m.name, gpu_tdp_w=m.gpu_tdp_w, gpus_per_node=m.gpus_per_node,
-                             node_rated_it_kw=m.node_rated_it_kw,
-                             server_overhead=m.server_overhead, node_kind=m.node_kind,
-                             nodes_per_rack=m.nodes_per_rack)
+            m.name: GpuModel(
+                name=m.name,
+                gpu_tdp_w=m.gpu_tdp_w,
+                gpus_per_node=m.gpus_per_node,
+                node_rated_it_kw=m.node_rated_it_kw,
+                server_overhead=m.server_overhead,
+                node_kind=m.node_kind,
+                nodes_per_rack=m.nodes_per_rack,
+            )
             for m in self.session.scalars(
-                select(SiteGpuModelRow).where(SiteGpuModelRow.site_id == row.id)
-                .order_by(SiteGpuModelRow.name))
+                select(SiteGpuModelRow)
+                .where(SiteGpuModelRow.site_id == row.id)
+                .order_by(SiteGpuModelRow.name)
+            )
         }
         return Site(
-            name=row.name, display_name=row.display_name,
-            location=Location(row.city, row.region, row.country), timezone=row.timezone,
-            facility_capacity_kw=row.facility_capacity_kw, pue=row.pue,
-            electricity_price_per_mwh=Money(row.electricity_price_per_mwh,
-                                            row.electricity_currency),
-            grid_carbon_kg_per_mwh=row.grid_carbon_kg_per_mwh, gpu_models=models,
+            name=row.name,
+            display_name=row.display_name,
+            location=Location(row.city, row.region, row.country),
+            timezone=row.timezone,
+            facility_capacity_kw=row.facility_capacity_kw,
+            pue=row.pue,
+            electricity_price_per_mwh=Money(
+                row.electricity_price_per_mwh, row.electricity_currency
+            ),
+            grid_carbon_kg_per_mwh=row.grid_carbon_kg_per_mwh,
+            gpu_models=models,
         )
 
     def get(self, name: str) -> Site:
@@ -120,24 +162,36 @@ class SqlSiteRepository:
         site_id = self._id(name)
         nodes_by_rack: dict[int, list[Node]] = defaultdict(list)
         for r in self.session.execute(
-            select(NodeRow.rack_id, NodeRow.name, NodeRow.gpu_model, NodeRow.gpu_count,
-                   NodeRow.rated_it_kw, NodeRow.typical_it_kw)
-            .where(NodeRow.site_id == site_id).order_by(NodeRow.rack_id, NodeRow.position)
+            select(
+                NodeRow.rack_id,
+                NodeRow.name,
+                NodeRow.gpu_model,
+                NodeRow.gpu_count,
+                NodeRow.rated_it_kw,
+                NodeRow.typical_it_kw,
+            )
+            .where(NodeRow.site_id == site_id)
+            .order_by(NodeRow.rack_id, NodeRow.position)
         ):
             nodes_by_rack[r.rack_id].append(
-                Node(r.name, r.gpu_model, r.gpu_count, r.rated_it_kw, r.typical_it_kw))
+                Node(r.name, r.gpu_model, r.gpu_count, r.rated_it_kw, r.typical_it_kw)
+            )
         racks_by_hall: dict[int, list[Rack]] = defaultdict(list)
         for k in self.session.execute(
             select(RackRow.id, RackRow.hall_id, RackRow.name, RackRow.power_budget_kw)
-            .where(RackRow.site_id == site_id).order_by(RackRow.hall_id, RackRow.position)
+            .where(RackRow.site_id == site_id)
+            .order_by(RackRow.hall_id, RackRow.position)
         ):
             racks_by_hall[k.hall_id].append(
-                Rack(k.name, k.power_budget_kw, tuple(nodes_by_rack[k.id])))
+                Rack(k.name, k.power_budget_kw, tuple(nodes_by_rack[k.id]))
+            )
         halls = tuple(
             Hall(h.name, tuple(racks_by_hall[h.id]))
             for h in self.session.execute(
-                select(HallRow.id, HallRow.name).where(HallRow.site_id == site_id)
-                .order_by(HallRow.position))
+                select(HallRow.id, HallRow.name)
+                .where(HallRow.site_id == site_id)
+                .order_by(HallRow.position)
+            )
         )
         return replace(site, halls=halls)
 
@@ -146,23 +200,35 @@ class SqlSiteRepository:
         site_id = self._id(name)
         models: dict[int, list[ModelTotals]] = defaultdict(list)
         for r in self.session.execute(
-            select(RackRow.hall_id, NodeRow.gpu_model, func.count(), func.sum(NodeRow.gpu_count),
-                   func.sum(NodeRow.typical_it_kw), func.sum(NodeRow.rated_it_kw))
-            .join(RackRow, RackRow.id == NodeRow.rack_id).where(NodeRow.site_id == site_id)
-            .group_by(RackRow.hall_id, NodeRow.gpu_model).order_by(NodeRow.gpu_model)
+            select(
+                RackRow.hall_id,
+                NodeRow.gpu_model,
+                func.count(),
+                func.sum(NodeRow.gpu_count),
+                func.sum(NodeRow.typical_it_kw),
+                func.sum(NodeRow.rated_it_kw),
+            )
+            .join(RackRow, RackRow.id == NodeRow.rack_id)
+            .where(NodeRow.site_id == site_id)
+            .group_by(RackRow.hall_id, NodeRow.gpu_model)
+            .order_by(NodeRow.gpu_model)
         ):
             models[r[0]].append(ModelTotals(r[1], int(r[2]), int(r[3]), r[4], r[5]))
         racks = {
             r[0]: (int(r[1]), r[2] or Decimal(0))
             for r in self.session.execute(
                 select(RackRow.hall_id, func.count(), func.sum(RackRow.power_budget_kw))
-                .where(RackRow.site_id == site_id).group_by(RackRow.hall_id))
+                .where(RackRow.site_id == site_id)
+                .group_by(RackRow.hall_id)
+            )
         }
         halls = tuple(
             HallTotals(h.name, *racks.get(h.id, (0, Decimal(0))), tuple(models[h.id]))
             for h in self.session.execute(
-                select(HallRow.id, HallRow.name).where(HallRow.site_id == site_id)
-                .order_by(HallRow.position))
+                select(HallRow.id, HallRow.name)
+                .where(HallRow.site_id == site_id)
+                .order_by(HallRow.position)
+            )
         )
         return SiteSummary(site, halls)
 
@@ -172,16 +238,26 @@ class SqlAuditLog:
         self.session = session
 
     def record(self, entry: AuditEntry) -> None:
-        self.session.add(AuditRow(at=entry.at, actor=entry.actor, action=entry.action,
-                                  entity_type=entry.entity_type, entity_key=entry.entity_key,
-                                  details=dict(entry.details)))
+        self.session.add(
+            AuditRow(
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                entity_type=entry.entity_type,
+                entity_key=entry.entity_key,
+                details=dict(entry.details),
+            )
+        )
 
-    def entries(self, entity_type: str | None = None, entity_key: str | None = None
-                ) -> Sequence[AuditEntry]:
+    def entries(
+        self, entity_type: str | None = None, entity_key: str | None = None
+    ) -> Sequence[AuditEntry]:
         query = select(AuditRow).order_by(AuditRow.id)
         if entity_type:
             query = query.where(AuditRow.entity_type == entity_type)
         if entity_key:
             query = query.where(AuditRow.entity_key == entity_key)
-        return [AuditEntry(r.at, r.actor, r.action, r.entity_type, r.entity_key, r.details)
-                for r in self.session.scalars(query)]
+        return [
+            AuditEntry(r.at, r.actor, r.action, r.entity_type, r.entity_key, r.details)
+            for r in self.session.scalars(query)
+        ]

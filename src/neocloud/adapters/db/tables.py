@@ -43,8 +43,9 @@ class SiteGpuModelRow(Base):
     """A site's override of a built-in GPU model, or a model the site defines."""
 
     __tablename__ = "site_gpu_models"
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     gpu_tdp_w: Mapped[Decimal] = mapped_column(ExactDecimal)
     server_overhead: Mapped[Decimal] = mapped_column(ExactDecimal)

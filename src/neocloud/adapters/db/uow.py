@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from neocloud.adapters.db.errors import domain_errors
+
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 
@@ -37,10 +39,15 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.session)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.session.rollback()  # no-op after commit; undoes everything otherwise
         self.session.close()
 
     def commit(self) -> None:
-        self.session.commit()
+        with domain_errors():
+            self.session.commit()

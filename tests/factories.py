@@ -1,0 +1,68 @@
+"""Plain typed factories for domain objects, with fixed values and aware-UTC dates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from neocloud.domain.documents import SourceDocument
+from neocloud.domain.inventory import Hall, Location, Node, Rack, Site
+from neocloud.domain.money import Money
+
+
+def node(
+    name: str, model: str = "H100", gpus: int = 8, rated: str = "10.2", typical: str = "7.28"
+) -> Node:
+    return Node(name, model, gpus, Decimal(rated), Decimal(typical))
+
+
+def rack(name: str, nodes: int = 8, budget: str = "82", model: str = "H100") -> Rack:
+    return Rack(
+        name, Decimal(budget), tuple(node(f"{name}-n{j:02d}", model) for j in range(1, nodes + 1))
+    )
+
+
+def site(name: str = "test-1", halls: tuple[Hall, ...] = (), **changes: object) -> Site:
+    fields: dict[str, object] = {
+        "name": name,
+        "display_name": "Test site",
+        "location": Location("Memphis", "TN", "US"),
+        "timezone": "America/Chicago",
+        "facility_capacity_kw": Decimal(10_000),
+        "pue": Decimal("1.2"),
+        "electricity_price_per_mwh": Money(Decimal("67.90"), "USD"),
+        "grid_carbon_kg_per_mwh": Decimal("283.47"),
+        "halls": halls,
+    }
+    fields.update(changes)
+    return Site(**fields)  # type: ignore[arg-type]
+
+
+def site_document(name: str = "test-1", racks: int = 2, **changes: object) -> dict[str, object]:
+    """A minimal valid site in the fleet format: one hall of ``racks`` H100 racks."""
+    doc: dict[str, object] = {
+        "name": name,
+        "timezone": "America/Chicago",
+        "facility_capacity_mw": Decimal(10),
+        "pue": Decimal("1.2"),
+        "electricity_price": {"per_mwh": Decimal("67.90"), "currency": "USD"},
+        "grid_carbon_kg_per_mwh": Decimal("283.47"),
+        "halls": [
+            {
+                "name": "hall-1",
+                "rack_groups": [
+                    {
+                        "prefix": "r",
+                        "count": racks,
+                        "power_budget_kw": 82,
+                        "node": {"gpu_model": "H100"},
+                    }
+                ],
+            }
+        ],
+    }
+    doc.update(changes)
+    return doc
+
+
+def fleet(*sites: dict[str, object]) -> SourceDocument:
+    return SourceDocument("test.yaml", {"version": 1, "sites": list(sites)})
