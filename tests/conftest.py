@@ -43,7 +43,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+    except Exception as exc:
         admin.dispose()
         message = f"PostgreSQL unreachable at {server.render_as_string()}: {exc}"
         if os.environ.get("CI", "").lower() == "true":

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from neocloud.bootstrap import app as make_app
 from neocloud.cli.main import cli
+from neocloud.config import load_settings
 from tests.conftest import EXAMPLES
 from tests.unit.test_fleet_file import FIVE_MISTAKES
 
@@ -159,9 +161,6 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_import_is_audited(loaded: dict[str, str]) -> None:
-    from neocloud.bootstrap import app as make_app
-    from neocloud.config import load_settings
-
     with make_app(load_settings(loaded)) as app, app.uow() as uow:
         entries = uow.audit.entries("site", "memphis-1")
     assert [(e.action, e.actor, e.details["nodes"]) for e in entries] == [

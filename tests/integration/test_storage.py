@@ -115,7 +115,7 @@ def test_instants_round_trip_as_aware_utc(app: App, instant: datetime) -> None:
 
 def test_naive_datetime_is_refused_at_the_boundary(app: App) -> None:
     with pytest.raises(InvalidInput, match="naive"):
-        AuditEntry(datetime(2026, 5, 1), "tester", "test", "probe", "x")  # noqa: DTZ001
+        AuditEntry(datetime(2026, 5, 1), "tester", "test", "probe", "x")
     with app.engine.begin() as conn, pytest.raises(Exception, match="naive"):
         conn.execute(
             Base.metadata.tables["audit_log"]
@@ -124,7 +124,7 @@ def test_naive_datetime_is_refused_at_the_boundary(app: App) -> None:
                 at=datetime(2026, 5, 1),
                 actor="a",
                 action="b",
-                entity_type="c",  # noqa: DTZ001
+                entity_type="c",
                 entity_key="d",
                 details={},
             )

@@ -185,6 +185,10 @@ NODE_SPECS = [
 ]
 
 
+def node(name: str, spec: tuple[str, int, str, str]) -> Node:
+    return Node(name, spec[0], spec[1], Decimal(spec[2]), Decimal(spec[3]))
+
+
 @st.composite
 def sites(draw: st.DrawFn) -> Site:
     halls = []
@@ -195,12 +199,7 @@ def sites(draw: st.DrawFn) -> Site:
             irregular = draw(st.booleans()) and draw(st.booleans())
             name = f"x{h}-odd{k}-end" if irregular else f"h{h}-r{k:03d}"
             nodes = tuple(
-                Node(
-                    f"{name}-n{j:02d}",
-                    *(lambda s: (s[0], s[1], Decimal(s[2]), Decimal(s[3])))(
-                        draw(st.sampled_from(NODE_SPECS))
-                    ),
-                )
+                node(f"{name}-n{j:02d}", draw(st.sampled_from(NODE_SPECS)))
                 for j in range(1, draw(st.integers(1, 10)) + 1)
             )
             budget = Decimal(draw(st.sampled_from(["100", "120", "150.5"])))

@@ -38,7 +38,7 @@ def test_gpu_hours() -> None:
 
 def test_naive_datetime_is_refused_with_a_clear_message() -> None:
     with pytest.raises(InvalidInput) as err:
-        require_utc(datetime(2026, 5, 1), "start")  # noqa: DTZ001 - the point of the test
+        require_utc(datetime(2026, 5, 1), "start")
     problem = err.value.problems[0]
     assert problem.field == "start"
     assert "naive" in problem.message

@@ -44,6 +44,11 @@ class SourceDocument:
 _MISSING = object()
 
 
+def _line_of(location: str) -> int:
+    _, _, line = location.rpartition(":")
+    return int(line) if line.isdigit() else 0
+
+
 class Reader:
     """Typed access to a document that records problems and returns None on bad values."""
 
@@ -55,8 +60,10 @@ class Reader:
         self.problems.append(Problem(path_text(path), value, message, self.doc.where(path)))
 
     def raise_if_any(self) -> None:
+        """Raise every problem found, in the order of the lines they are on."""
         if self.problems:
-            raise InvalidInput(self.problems, f"{len(self.problems)} problem(s) in {self.doc.name}")
+            ordered = sorted(self.problems, key=lambda p: _line_of(p.location))
+            raise InvalidInput(ordered, f"{len(ordered)} problem(s) in {self.doc.name}")
 
     def mapping(
         self,

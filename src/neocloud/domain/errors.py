@@ -14,6 +14,7 @@ No HTTP or exit codes here: the API and the CLI each map ``code`` in one table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import ClassVar
 
 
@@ -28,7 +29,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.field}={self.value!r}: {self.message}"
+        value = str(self.value) if isinstance(self.value, Decimal) else repr(self.value)
+        return f"{where}{self.field}={value}: {self.message}"
 
 
 class NeocloudError(Exception):

@@ -145,9 +145,10 @@ def _models(
         given = {k: v for k, v in changes.items() if v is not None}
         if len(given) != len([k for k in m if k in MODEL_KEYS]):
             continue  # a field was wrong; already reported
-        out[str(name)] = (
-            known.with_overrides(**given) if known else GpuModel(name=str(name), **given)
-        )  # type: ignore[arg-type]
+        if known:
+            out[str(name)] = known.with_overrides(**given)
+        else:
+            out[str(name)] = GpuModel(name=str(name), **given)  # type: ignore[arg-type]
     return out
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.tables import (
     AuditRow,
     HallRow,
@@ -22,7 +23,6 @@ from neocloud.adapters.db.tables import (
     SiteGpuModelRow,
     SiteRow,
 )
-from neocloud.adapters.db.errors import domain_errors
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.capacity import HallTotals, ModelTotals, SiteSummary
 from neocloud.domain.errors import NotFound

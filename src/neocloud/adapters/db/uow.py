@@ -9,7 +9,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.db.errors import domain_errors
-
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 

@@ -1,0 +1,3 @@
+from neocloud.cli.main import run
+
+run()
