@@ -58,13 +58,17 @@ def fresh_app(url: str | None, tmp: Path) -> App:
 
 def import_once(url: str | None, tmp: Path) -> None:
     with fresh_app(url, tmp) as app:
-        fleet.import_fleet(app.uow(), read_document(FLEET), actor="bench", clock=CLOCK,
-                           replace=True)
+        fleet.import_fleet(
+            app.uow(), read_document(FLEET), actor="bench", clock=CLOCK, replace=True
+        )
 
 
 def baseline_import(tmp: Path) -> None:
-    rows = [(hall.name, rack.name, n.name, n.gpu_model, n.gpu_count, str(n.typical_it_kw))
-            for site in parse_fleet(read_document(FLEET)) for hall, rack, n in site.nodes()]
+    rows = [
+        (hall.name, rack.name, n.name, n.gpu_model, n.gpu_count, str(n.typical_it_kw))
+        for site in parse_fleet(read_document(FLEET))
+        for hall, rack, n in site.nodes()
+    ]
     conn = sqlite3.connect(tmp / f"floor-{time.perf_counter_ns()}.db")
     conn.execute("create table nodes (hall, rack, name, model, gpus, typical_kw)")
     conn.executemany("insert into nodes values (?, ?, ?, ?, ?, ?)", rows)
@@ -74,9 +78,11 @@ def baseline_import(tmp: Path) -> None:
 
 def baseline_show(db: Path) -> None:
     conn = sqlite3.connect(db)
-    conn.execute("select r.hall_id, n.gpu_model, count(*), sum(n.gpu_count), "
-                 "sum(n.typical_it_kw) from nodes n join racks r on r.id = n.rack_id "
-                 "group by r.hall_id, n.gpu_model").fetchall()
+    conn.execute(
+        "select r.hall_id, n.gpu_model, count(*), sum(n.gpu_count), "
+        "sum(n.typical_it_kw) from nodes n join racks r on r.id = n.rack_id "
+        "group by r.hall_id, n.gpu_model"
+    ).fetchall()
     conn.close()
 
 
@@ -95,13 +101,24 @@ def main() -> None:
             db = Path(app.settings.database_url.removeprefix("sqlite:///"))
             show_s = timed(lambda: fleet.fleet_summaries(app.uow()), args.runs)
             show_floor_s = timed(lambda: baseline_show(db), args.runs)
-            cli_s = timed(lambda: subprocess.run(
-                [sys.executable, "-m", "neocloud.cli", "fleet", "show"], check=True,
-                capture_output=True, env={"NEOCLOUD_DATABASE_URL": app.settings.database_url,
-                                          "NEOCLOUD_HOME": str(tmp)}), args.runs)
-            imports_s = timed(lambda: subprocess.run(
-                [sys.executable, "-c", "import sqlalchemy.orm, typer, rich.table"], check=True),
-                args.runs)
+            cli_s = timed(
+                lambda: subprocess.run(
+                    [sys.executable, "-m", "neocloud.cli", "fleet", "show"],
+                    check=True,
+                    capture_output=True,
+                    env={
+                        "NEOCLOUD_DATABASE_URL": app.settings.database_url,
+                        "NEOCLOUD_HOME": str(tmp),
+                    },
+                ),
+                args.runs,
+            )
+            imports_s = timed(
+                lambda: subprocess.run(
+                    [sys.executable, "-c", "import sqlalchemy.orm, typer, rich.table"], check=True
+                ),
+                args.runs,
+            )
             export_s = timed(lambda: fleet.export_fleet(app.uow()), args.runs)
         rows = [
             ("parse + validate fleet.yaml (29,558 nodes)", parse_s, None, None),
