@@ -18,7 +18,8 @@ from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
 from neocloud.domain.documents import SourceDocument
 from neocloud.domain.errors import NotFound
-from neocloud.domain.time import Clock, SystemClock
+from neocloud.domain.time import Clock, FixedClock, SystemClock, parse_instant
+from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork
 
 
@@ -51,6 +52,9 @@ class App:
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self._sessions)
 
+    def context(self) -> Context:
+        return Context(actor=self.settings.actor, clock=self.clock)
+
     def init_database(self) -> None:
         """Create or upgrade the schema to the newest migration (idempotent)."""
         from neocloud.adapters.db import migrate  # noqa: PLC0415 - Alembic costs 0.15 s to import
@@ -76,4 +80,7 @@ class App:
 
 
 def app(settings: Settings | None = None, clock: Clock | None = None) -> App:
-    return App(settings or load_settings(), clock or SystemClock())
+    settings = settings or load_settings()
+    if clock is None and settings.now:
+        clock = FixedClock(parse_instant(settings.now, "NEOCLOUD_NOW"))
+    return App(settings, clock or SystemClock())

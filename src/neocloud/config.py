@@ -19,6 +19,7 @@ class Settings:
     home: Path
     database_url: str
     actor: str
+    now: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -30,7 +31,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     home = Path(env.get("NEOCLOUD_HOME") or Path.home() / ".neocloud").expanduser()
     url = env.get("NEOCLOUD_DATABASE_URL") or f"sqlite:///{home / 'neocloud.db'}"
     actor = env.get("NEOCLOUD_ACTOR") or _os_user()
-    return Settings(home=home, database_url=url, actor=actor)
+    return Settings(home=home, database_url=url, actor=actor, now=env.get("NEOCLOUD_NOW") or None)
 
 
 def _os_user() -> str:

@@ -51,7 +51,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _default(value: object) -> object:
+def json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return str(plain(value))
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -59,7 +59,7 @@ def _default(value: object) -> object:
 
 def emit_json(data: object) -> None:
     """JSON on stdout; exact numbers (Decimal) are written as strings, never floats."""
-    sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+    sys.stdout.write(json.dumps(data, default=json_default, indent=2) + "\n")
 
 
 def mw(kw: Decimal, places: int = 3) -> str:

@@ -27,6 +27,17 @@ def require_utc(value: object, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def parse_instant(text: str, field: str) -> datetime:
+    """An ISO 8601 date-time with a UTC offset (``2026-09-15T12:00:00Z``), as aware UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
+        raise InvalidInput.single(
+            field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
+        ) from None
+    return require_utc(parsed, field)
+
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     """Half-open interval ``[start, end)`` of aware UTC instants; ``start < end``."""

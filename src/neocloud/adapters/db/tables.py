@@ -99,3 +99,100 @@ class AuditRow(Base):
     entity_type: Mapped[str] = mapped_column(String(63))
     entity_key: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AgreementRow(Base):
+    __tablename__ = "agreements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(63), unique=True)
+    operator: Mapped[str] = mapped_column(String(63))
+    tenant: Mapped[str] = mapped_column(String(63))
+    site: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(20))
+    notice_given_by: Mapped[str | None] = mapped_column(String(20))
+    notice_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgreementVersionRow(Base):
+    """One version of an agreement's terms, stored as its (canonical) document."""
+
+    __tablename__ = "agreement_versions"
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(String(500))
+    terms: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AgreementStatusRow(Base):
+    __tablename__ = "agreement_status_history"
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CapacityReleaseRow(Base):
+    """Capacity an agreement gives back at an instant (notice); allocation consumes these."""
+
+    __tablename__ = "capacity_releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_key: Mapped[str] = mapped_column(String(63), unique=True)
+    site: Mapped[str] = mapped_column(String(63))
+    release_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class AvailabilityRow(Base):
+    """Measured availability of an agreement's capacity for one billing period."""
+
+    __tablename__ = "availability"
+    agreement_key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    availability_ratio: Mapped[Decimal] = mapped_column(ExactDecimal)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DocumentSequenceRow(Base):
+    """The last number issued per operator and kind: numbers never skip or repeat."""
+
+    __tablename__ = "document_sequences"
+    operator: Mapped[str] = mapped_column(String(63), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_number: Mapped[int]
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("agreement_key", "period", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note
+    operator: Mapped[str] = mapped_column(String(63))
+    tenant: Mapped[str] = mapped_column(String(63))
+    agreement_key: Mapped[str] = mapped_column(String(63))
+    period: Mapped[str | None] = mapped_column(String(7))  # None for credit notes
+    refers_to: Mapped[str | None] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    final: Mapped[bool]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InvoiceLineRow(Base):
+    __tablename__ = "invoice_lines"
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(String(500))
+    precise: Mapped[str] = mapped_column(String(80))  # full-precision Decimal, as text
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)

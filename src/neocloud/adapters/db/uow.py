@@ -8,7 +8,9 @@ from typing import Self
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from neocloud.adapters.db.agreements import SqlAgreementRepository
 from neocloud.adapters.db.errors import domain_errors
+from neocloud.adapters.db.invoices import SqlInvoiceRepository
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 
@@ -36,6 +38,8 @@ class SqlUnitOfWork:
         self.session = self._factory()
         self.sites = SqlSiteRepository(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.agreements = SqlAgreementRepository(self.session)
+        self.invoices = SqlInvoiceRepository(self.session)
         return self
 
     def __exit__(

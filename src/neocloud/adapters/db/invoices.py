@@ -1,0 +1,128 @@
+"""Issued invoices and credit notes: written once, never updated; numbered without gaps."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neocloud.adapters.db.tables import DocumentSequenceRow, InvoiceLineRow, InvoiceRow
+from neocloud.domain.billing import InvoiceLine, IssuedInvoice, LineKind
+from neocloud.domain.errors import NotFound
+from neocloud.domain.money import Money
+
+PREFIX = {"invoice": "INV", "credit_note": "CN"}
+
+
+class SqlInvoiceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def next_number(self, operator: str, kind: str) -> str:
+        """Take the next number of ``operator``'s ``kind`` series, locking the counter row so
+        that concurrent closes queue behind each other instead of skipping or repeating."""
+        row = self.session.scalar(
+            select(DocumentSequenceRow)
+            .where(DocumentSequenceRow.operator == operator, DocumentSequenceRow.kind == kind)
+            .with_for_update()
+        )
+        if row is None:
+            row = DocumentSequenceRow(operator=operator, kind=kind, last_number=0)
+            self.session.add(row)
+        row.last_number += 1
+        self.session.flush()
+        return f"{PREFIX[kind]}-{operator}-{row.last_number:06d}"
+
+    def add(self, invoice: IssuedInvoice) -> None:
+        row = InvoiceRow(
+            number=invoice.number,
+            kind=invoice.kind,
+            operator=invoice.operator,
+            tenant=invoice.tenant,
+            agreement_key=invoice.agreement_key,
+            period=invoice.period,
+            refers_to=invoice.refers_to,
+            currency=invoice.currency,
+            total=invoice.total.amount,
+            final=invoice.final,
+            issued_at=invoice.issued_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        self.session.add_all(
+            InvoiceLineRow(
+                invoice_id=row.id,
+                position=i,
+                kind=line.kind.value,
+                description=line.description,
+                precise=str(line.precise),
+                amount=line.amount,
+            )
+            for i, line in enumerate(invoice.lines)
+        )
+        self.session.flush()
+
+    def exists(self, agreement_key: str, period: str) -> bool:
+        return (
+            self.session.scalar(
+                select(InvoiceRow.id).where(
+                    InvoiceRow.agreement_key == agreement_key,
+                    InvoiceRow.period == period,
+                    InvoiceRow.kind == "invoice",
+                )
+            )
+            is not None
+        )
+
+    def get(self, number: str) -> IssuedInvoice:
+        row = self.session.scalar(select(InvoiceRow).where(InvoiceRow.number == number))
+        if row is None:
+            raise NotFound(f"invoice {number!r} does not exist")
+        return self._domain(row)
+
+    def list(self, agreement_key: str | None = None) -> list[IssuedInvoice]:
+        query = select(InvoiceRow).order_by(InvoiceRow.id)
+        if agreement_key:
+            query = query.where(InvoiceRow.agreement_key == agreement_key)
+        return [self._domain(r) for r in self.session.scalars(query)]
+
+    def prepaid_drawn(self, agreement_key: str) -> Decimal:
+        """Prepayment drawn down so far (a positive amount)."""
+        drawn = self.session.scalar(
+            select(func.sum(InvoiceLineRow.amount))
+            .join(InvoiceRow)
+            .where(
+                InvoiceRow.agreement_key == agreement_key,
+                InvoiceLineRow.kind == LineKind.PREPAYMENT_DRAWDOWN.value,
+            )
+        )
+        return -(drawn or Decimal(0))
+
+    def _domain(self, row: InvoiceRow) -> IssuedInvoice:
+        lines = tuple(
+            InvoiceLine(
+                LineKind(x.kind),
+                x.description,
+                Decimal(x.precise),
+                Money(x.amount, row.currency).rounded().amount,
+            )
+            for x in self.session.scalars(
+                select(InvoiceLineRow)
+                .where(InvoiceLineRow.invoice_id == row.id)
+                .order_by(InvoiceLineRow.position)
+            )
+        )
+        return IssuedInvoice(
+            row.number,
+            row.kind,
+            row.operator,
+            row.tenant,
+            row.agreement_key,
+            row.period,
+            row.refers_to,
+            row.currency,
+            lines,
+            row.final,
+            row.issued_at,
+        )

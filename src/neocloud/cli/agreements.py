@@ -1,0 +1,288 @@
+"""``neocloud agreement``: capacity agreements from file to notice, and what they are worth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from neocloud.bootstrap import app as make_app
+from neocloud.cli.output import console, emit_json, handles_errors
+from neocloud.domain.agreements import CapacityAgreement, Party
+from neocloud.domain.billing import DealValue
+from neocloud.domain.errors import InvalidInput
+from neocloud.domain.money import plain
+from neocloud.domain.time import parse_instant
+from neocloud.services import agreements as service
+
+cli = typer.Typer(
+    help="Capacity agreements: create, sign, amend, notice, value.", no_args_is_help=True
+)
+
+
+class Who(StrEnum):
+    operator = "operator"
+    tenant = "tenant"
+
+
+def _instant(text: str | None, field: str) -> datetime | None:
+    return parse_instant(text, field) if text else None
+
+
+def agreement_json(a: CapacityAgreement) -> dict[str, object]:
+    t = a.terms
+    return {
+        "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
+        "site": t.site, "capacity": str(t.capacity), "currency": t.currency,
+        "monthly_fee": t.monthly_fee.amount, "billing_timezone": t.billing_timezone,
+        "term": {"start": t.term.start.isoformat(), "end": t.term.end.isoformat()},
+        "service_end": a.service_end.isoformat(),
+        "notice": None if a.notice is None else {
+            "given_by": a.notice.given_by.value, "given_at": a.notice.given_at.isoformat(),
+            "effective_at": a.notice.effective_at.isoformat()},
+        "versions": [{"number": v.number, "effective_from": v.effective_from.isoformat(),
+                      "monthly_fee": v.terms.monthly_fee.amount, "actor": v.actor,
+                      "recorded_at": v.recorded_at.isoformat(), "note": v.note}
+                     for v in a.versions],
+        "history": [{"status": s.value, "at": at.isoformat()} for s, at in a.history],
+    }  # fmt: skip
+
+
+def render_agreement(a: CapacityAgreement) -> None:
+    t = a.terms
+    table = Table(show_header=False, title=f"agreement {a.key} — {a.status}", title_justify="left")
+    table.add_column()
+    table.add_column()
+    ramp = (
+        "; ".join(
+            f"{p.interval.start.date()}..{p.interval.end.date()}: "
+            f"{plain(p.capacity_share * 100)} % delivered, price x{plain(p.price_factor)}"
+            for p in t.ramp
+        )
+        or "none"
+    )
+    rows = [
+        ("parties", f"{t.operator} (operator) -> {t.tenant} (tenant)"),
+        ("site / capacity", f"{t.site} / {t.capacity}"),
+        (
+            "term",
+            f"{t.term.start.isoformat()} to {t.term.end.isoformat()} (UTC; billed in "
+            f"{t.billing_timezone})",
+        ),
+        ("monthly fee", str(t.monthly_fee)),
+        ("ramp", ramp),
+        (
+            "notice",
+            f"{t.termination.notice_days} days, by "
+            f"{' or '.join(sorted(t.termination.may_give_notice))}",
+        ),
+        (
+            "SLA",
+            f"{t.sla.availability_target * 100:g} % per {t.sla.measured_per}, credits up "
+            f"to {t.sla.cap_share * 100:g} %"
+            if t.sla
+            else "none",
+        ),
+        ("versions", ", ".join(f"v{v.number} from {v.effective_from.date()}" for v in a.versions)),
+    ]
+    if a.notice:
+        rows.append(
+            (
+                "notice given",
+                f"by the {a.notice.given_by} on "
+                f"{a.notice.given_at.isoformat()}, effective "
+                f"{a.notice.effective_at.isoformat()}",
+            )
+        )
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+
+
+@cli.command("create")
+@handles_errors
+def create(
+    file: Path = typer.Argument(..., help="Agreement file (docs/AGREEMENT_FORMAT.md)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Validate an agreement file completely and store it as a draft."""
+    with make_app() as app:
+        app.require_database()
+        agreement = service.create_agreement(app.uow(), app.context(), app.read_yaml(file))
+    if as_json:
+        emit_json(agreement_json(agreement))
+    else:
+        console.print(
+            f"created agreement {agreement.key} (draft); sign it with "
+            f"`neocloud agreement sign {agreement.key}`"
+        )
+
+
+@cli.command("sign")
+@handles_errors
+def sign(
+    key: str, at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset).")
+) -> None:
+    """Record the signature: draft -> signed."""
+    with make_app() as app:
+        app.require_database()
+        agreement = service.sign_agreement(app.uow(), app.context(), key, _instant(at, "at"))
+    console.print(f"agreement {key} is {agreement.status}")
+
+
+@cli.command("amend")
+@handles_errors
+def amend(
+    key: str,
+    file: Path,
+    effective_from: str = typer.Option(
+        ..., "--effective-from", help="When the new terms apply (ISO 8601)."
+    ),
+    note: str = typer.Option("", "--note", help="Why (kept in the history)."),
+) -> None:
+    """A new version of the terms from a date; earlier versions are kept."""
+    with make_app() as app:
+        app.require_database()
+        agreement = service.amend_agreement(
+            app.uow(),
+            app.context(),
+            key,
+            app.read_yaml(file),
+            effective_from=parse_instant(effective_from, "effective_from"),
+            note=note,
+        )
+    console.print(f"agreement {key} now has {len(agreement.versions)} versions")
+
+
+@cli.command("show")
+@handles_errors
+def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Terms, status, versions and notice of one agreement."""
+    with make_app() as app:
+        app.require_database()
+        agreement = service.get_agreement(app.uow(), key)
+    emit_json(agreement_json(agreement)) if as_json else render_agreement(agreement)
+
+
+@cli.command("list")
+@handles_errors
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every agreement with its status."""
+    with make_app() as app:
+        app.require_database()
+        agreements = service.list_agreements(app.uow())
+    if as_json:
+        emit_json([agreement_json(a) for a in agreements])
+        return
+    table = Table("key", "status", "tenant", "site", "monthly fee", "service ends")
+    for a in agreements:
+        table.add_row(
+            a.key,
+            a.status,
+            a.terms.tenant,
+            a.terms.site,
+            str(a.terms.monthly_fee),
+            a.service_end.isoformat(),
+        )
+    console.print(table)
+
+
+@cli.command("notice")
+@handles_errors
+def notice(
+    key: str,
+    by: Who = typer.Option(..., "--by", help="Which party gives notice."),
+    at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset); now if omitted."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Give notice; billing stops and capacity is released notice_days x 24 h later."""
+    with make_app() as app:
+        app.require_database()
+        result = service.give_notice(
+            app.uow(), app.context(), key, by=Party(by.value), at=_instant(at, "at")
+        )
+    if as_json:
+        emit_json(
+            {
+                "agreement": key,
+                "given_by": result.given_by.value,
+                "given_at": result.given_at.isoformat(),
+                "effective_at": result.effective_at.isoformat(),
+            }
+        )
+    else:
+        console.print(
+            f"notice on {key} by the {result.given_by} at "
+            f"{result.given_at.isoformat()}: service, billing and capacity end "
+            f"{result.effective_at.isoformat()}"
+        )
+
+
+@cli.command("availability")
+@handles_errors
+def availability(
+    key: str,
+    period: str = typer.Argument(..., help="YYYY-MM"),
+    ratio: str = typer.Argument(..., help="Availability 0..1, e.g. 0.985"),
+) -> None:
+    """Record a period's measured availability (the SLA credit's input)."""
+    try:
+        value = Decimal(ratio)
+    except InvalidOperation:
+        raise InvalidInput.single("availability", ratio, "is not a number") from None
+    with make_app() as app:
+        app.require_database()
+        service.record_availability(app.uow(), app.context(), key, period, value)
+    console.print(f"{key} {period}: availability {plain(value * 100)} %")
+
+
+def value_json(v: DealValue) -> dict[str, object]:
+    return {
+        "as_of": v.as_of.isoformat(), "currency": v.currency,
+        "headline_total": v.headline_total.amount, "contracted_total": v.contracted_total.amount,
+        "earned_to_date": v.earned_to_date.amount, "billed_to_date": v.billed_to_date.amount,
+        "remaining": v.remaining.amount, "enforceable_remaining": v.enforceable_remaining.amount,
+        "enforceable_until": v.enforceable_until.isoformat(),
+    }  # fmt: skip
+
+
+@cli.command("value")
+@handles_errors
+def value(
+    key: str,
+    as_of: str = typer.Option(None, "--as-of", help="ISO 8601; now if omitted."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Headline value, billed to date, remaining, and what the notice clause makes enforceable."""
+    with make_app() as app:
+        app.require_database()
+        when = _instant(as_of, "as_of") or app.clock.now()
+        v = service.value_agreement(app.uow(), key, when)
+    if as_json:
+        emit_json(value_json(v))
+        return
+    table = Table(
+        "figure",
+        "amount",
+        "what it counts",
+        title=f"{key} as of {when.isoformat()}",
+        title_justify="left",
+    )
+    for label, money, note in (
+        ("headline total", v.headline_total, "every month of the term as written"),
+        ("contracted total", v.contracted_total, "the term, cut at a notice already given"),
+        ("earned to date", v.earned_to_date, "charges for service before the date"),
+        ("billed to date", v.billed_to_date, "invoices issued (credits, prepayment included)"),
+        ("remaining", v.remaining, "contracted total - earned to date"),
+        (
+            "enforceable remaining",
+            v.enforceable_remaining,
+            f"owed if notice were given now: service until {v.enforceable_until.date()}",
+        ),
+    ):
+        table.add_row(label, f"{money.currency} {money.rounded().amount:,.2f}", note)
+    console.print(table)

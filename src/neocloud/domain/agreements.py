@@ -1,0 +1,273 @@
+"""Capacity agreements: terms, versions (amendments), lifecycle and notice.
+
+Lifecycle, one transition table, one method that changes state (``transition``)::
+
+    draft -> signed -> commissioning -> active -> notice_given -> terminated
+                   \\-> active           \\-> expired   \\-> expired
+    (signed and commissioning may also go straight to notice_given)
+
+Date-driven steps (commissioning at the term's start, active when the ramp ends, terminated
+at the notice's effective instant, expired at the term's end) are taken by ``advance_to``.
+Notice convention: effective instant = the instant notice is given + ``notice_days`` x 24 h.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from neocloud.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from neocloud.domain.money import Money
+from neocloud.domain.quantities import Power
+from neocloud.domain.time import Interval, require_utc
+
+
+class Party(enum.StrEnum):
+    OPERATOR = "operator"
+    TENANT = "tenant"
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    COMMISSIONING = "commissioning"
+    ACTIVE = "active"
+    NOTICE_GIVEN = "notice_given"
+    TERMINATED = "terminated"
+    EXPIRED = "expired"
+
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.DRAFT: frozenset({Status.SIGNED}),
+    Status.SIGNED: frozenset({Status.COMMISSIONING, Status.ACTIVE, Status.NOTICE_GIVEN}),
+    Status.COMMISSIONING: frozenset({Status.ACTIVE, Status.NOTICE_GIVEN}),
+    Status.ACTIVE: frozenset({Status.NOTICE_GIVEN, Status.EXPIRED}),
+    Status.NOTICE_GIVEN: frozenset({Status.TERMINATED, Status.EXPIRED}),
+    Status.TERMINATED: frozenset(),
+    Status.EXPIRED: frozenset(),
+}
+BILLABLE = frozenset(TRANSITIONS) - {Status.DRAFT}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractedCapacity:
+    """What is sold: power (IT or facility, never unsaid) or GPUs of a model."""
+
+    power: Power | None = None
+    gpus: int | None = None
+    gpu_model: str | None = None
+
+    def __str__(self) -> str:
+        if self.power is not None:
+            return str(self.power)
+        return f"{self.gpus:,} {self.gpu_model} GPUs"
+
+
+@dataclass(frozen=True, slots=True)
+class RampPhase:
+    """During ``interval`` only ``capacity_share`` is delivered and ``price_factor`` billed."""
+
+    interval: Interval
+    capacity_share: Decimal
+    price_factor: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTier:
+    below_ratio: Decimal  # availability strictly below this earns ...
+    credit_share: Decimal  # ... this share of the period's charges
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTerms:
+    availability_target: Decimal
+    measured_per: str  # "gpu" or "node"
+    tiers: tuple[CreditTier, ...]
+    cap_share: Decimal = Decimal(1)
+    maintenance_notice_hours: int = 48
+
+    def credit_share(self, availability_ratio: Decimal) -> Decimal:
+        """Share of the period's charges credited at this availability, capped."""
+        earned = [t.credit_share for t in self.tiers if availability_ratio < t.below_ratio]
+        return min(max(earned, default=Decimal(0)), self.cap_share)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminationTerms:
+    notice_days: int
+    may_give_notice: frozenset[Party]
+    fee: Money
+    late_delivery_grace_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementTerms:
+    """Everything written in one version of an agreement. Instants are UTC."""
+
+    key: str
+    operator: str
+    tenant: str
+    site: str
+    capacity: ContractedCapacity
+    term: Interval
+    currency: str
+    billing_timezone: str
+    monthly_fee: Money
+    termination: TerminationTerms
+    ramp: tuple[RampPhase, ...] = ()
+    escalator_annual_rate: Decimal | None = None
+    prepayment_share: Decimal | None = None
+    sla: SlaTerms | None = None
+
+    def phase_at(self, instant: datetime) -> RampPhase | None:
+        return next((p for p in self.ramp if p.interval.contains(instant)), None)
+
+    @property
+    def ramp_end(self) -> datetime:
+        return max((p.interval.end for p in self.ramp), default=self.term.start)
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementVersion:
+    number: int
+    effective_from: datetime
+    terms: AgreementTerms
+    recorded_at: datetime
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    given_by: Party
+    given_at: datetime
+    effective_at: datetime
+
+
+@dataclass
+class CapacityAgreement:
+    key: str
+    status: Status
+    versions: list[AgreementVersion]
+    notice: Notice | None = None
+    history: list[tuple[Status, datetime]] = field(default_factory=list)
+
+    @classmethod
+    def draft(cls, terms: AgreementTerms, *, at: datetime, actor: str) -> CapacityAgreement:
+        version = AgreementVersion(1, terms.term.start, terms, require_utc(at, "at"), actor)
+        return cls(terms.key, Status.DRAFT, [version], None, [(Status.DRAFT, at)])
+
+    @property
+    def terms(self) -> AgreementTerms:
+        return self.versions[-1].terms
+
+    @property
+    def first_terms(self) -> AgreementTerms:
+        return self.versions[0].terms
+
+    def terms_at(self, instant: datetime) -> AgreementTerms:
+        """The version in force at ``instant`` (amendments take effect at their date)."""
+        in_force = [v for v in self.versions if v.effective_from <= instant]
+        return (in_force[-1] if in_force else self.versions[0]).terms
+
+    def version_boundaries(self) -> list[datetime]:
+        return [v.effective_from for v in self.versions[1:]]
+
+    @property
+    def service_end(self) -> datetime:
+        """When billing stops: the notice's effective instant, else the term's end."""
+        end = self.terms.term.end
+        return min(end, self.notice.effective_at) if self.notice else end
+
+    @property
+    def service_window(self) -> Interval:
+        return Interval(self.terms.term.start, self.service_end)
+
+    def transition(self, to: Status, at: datetime) -> None:
+        """The one method that changes state; refuses what the transition table forbids."""
+        if to not in TRANSITIONS[self.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[self.status])) or "none (final)"
+            raise InvalidTransition(
+                f"agreement {self.key} is {self.status}; cannot become {to} (allowed: {allowed})"
+            )
+        self.status = to
+        self.history.append((to, require_utc(at, "at")))
+
+    def sign(self, at: datetime) -> None:
+        self.transition(Status.SIGNED, at)
+
+    def give_notice(self, *, by: Party, at: datetime) -> Notice:
+        """Notice by ``by`` at ``at``; effective ``notice_days`` x 24 h later."""
+        at = require_utc(at, "at")
+        termination = self.terms.termination
+        if by not in termination.may_give_notice:
+            raise Forbidden(f"the {by} may not give notice under agreement {self.key}")
+        if not self.terms.term.contains(at):
+            raise InvalidInput.single("at", at.isoformat(), "notice must be given within the term")
+        effective = at + timedelta(days=termination.notice_days)
+        if effective >= self.terms.term.end:
+            raise Conflict(
+                f"notice given {at.isoformat()} would take effect "
+                f"{effective.isoformat()}, after the term ends "
+                f"{self.terms.term.end.isoformat()}: the agreement expires first"
+            )
+        self.transition(Status.NOTICE_GIVEN, at)
+        self.notice = Notice(by, at, effective)
+        return self.notice
+
+    def amend(
+        self,
+        terms: AgreementTerms,
+        *,
+        effective_from: datetime,
+        at: datetime,
+        actor: str,
+        note: str = "",
+    ) -> AgreementVersion:
+        """A new version in force from ``effective_from``; earlier versions are kept."""
+        effective_from = require_utc(effective_from, "effective_from")
+        if self.status in (Status.TERMINATED, Status.EXPIRED):
+            raise InvalidTransition(f"agreement {self.key} is {self.status}; it cannot change")
+        current = self.terms
+        for name in ("key", "operator", "tenant", "site", "currency", "billing_timezone"):
+            if getattr(terms, name) != getattr(current, name):
+                raise InvalidInput.single(
+                    name, getattr(terms, name), f"an amendment cannot change {name}"
+                )
+        if terms.term.start != current.term.start:
+            raise InvalidInput.single(
+                "term.start",
+                terms.term.start.isoformat(),
+                "an amendment cannot move the start of the term",
+            )
+        if not (self.versions[-1].effective_from < effective_from < terms.term.end):
+            raise InvalidInput.single(
+                "effective_from",
+                effective_from.isoformat(),
+                "must fall after the last version took effect and before the end of the term",
+            )
+        version = AgreementVersion(
+            len(self.versions) + 1, effective_from, terms, require_utc(at, "at"), actor, note
+        )
+        self.versions.append(version)
+        return version
+
+    def advance_to(self, instant: datetime) -> list[Status]:
+        """Take the date-driven steps due by ``instant``; return the states entered."""
+        entered = []
+        for status, due in self._due_steps():
+            if due <= instant and status in TRANSITIONS[self.status]:
+                self.transition(status, due)
+                entered.append(status)
+        return entered
+
+    def _due_steps(self) -> list[tuple[Status, datetime]]:
+        terms = self.terms
+        start = Status.COMMISSIONING if terms.ramp else Status.ACTIVE
+        steps = [(start, terms.term.start), (Status.ACTIVE, terms.ramp_end)]
+        if self.notice:
+            steps.append((Status.TERMINATED, self.notice.effective_at))
+        steps.append((Status.EXPIRED, terms.term.end))
+        return steps

@@ -1,0 +1,79 @@
+"""Billing periods: calendar months in an agreement's billing time zone, as UTC intervals.
+
+A period is ``[local midnight on the 1st, local midnight on the next 1st)`` converted to UTC,
+so a month in which daylight saving time starts is an hour shorter than 31 x 24 h.
+Proration is by seconds of that period (see ``billing.prorate``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from neocloud.domain.errors import InvalidInput
+from neocloud.domain.time import Interval
+
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def zone(name: str, field: str = "billing_timezone") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput.single(
+            field, name, "not an IANA time zone (e.g. America/Chicago)"
+        ) from None
+
+
+def local_midnight(year: int, month: int, day: int, tz: str) -> datetime:
+    """Midnight at the start of a local date, as an aware UTC instant."""
+    return datetime(year, month, day, tzinfo=zone(tz)).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BillingPeriod:
+    year: int
+    month: int
+    timezone: str
+
+    @classmethod
+    def parse(cls, text: str, timezone: str) -> BillingPeriod:
+        match = PERIOD_PATTERN.match(text)
+        if not match:
+            raise InvalidInput.single("period", text, "must be a month written YYYY-MM")
+        return cls(int(match[1]), int(match[2]), timezone)
+
+    @classmethod
+    def containing(cls, instant: datetime, timezone: str) -> BillingPeriod:
+        local = instant.astimezone(zone(timezone))
+        return cls(local.year, local.month, timezone)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(local_midnight(self.year, self.month, 1, self.timezone), self.next().start)
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.year, self.month, 1, self.timezone)
+
+    def next(self) -> BillingPeriod:
+        year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
+        return BillingPeriod(year, month, self.timezone)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def periods_overlapping(interval: Interval, timezone: str) -> Iterator[BillingPeriod]:
+    """Every billing period that shares at least one instant with ``interval``, in order."""
+    period = BillingPeriod.containing(interval.start, timezone)
+    while period.start < interval.end:
+        yield period
+        period = period.next()
