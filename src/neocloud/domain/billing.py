@@ -166,7 +166,7 @@ def charge_lines(
         lines.append(
             _line(
                 LineKind.ESCALATOR,
-                f"Escalator {plain((agreement.terms.escalator_annual_rate or 0) * 100)} % a "
+                f"Escalator {plain((agreement.terms.escalator_annual_rate or Decimal(0)) * 100)} % a "
                 "contract year",
                 escalator.precise,
                 agreement.terms.currency,
