@@ -163,11 +163,11 @@ def charge_lines(
         )
     ]
     if escalator.precise:
+        rate = plain((agreement.terms.escalator_annual_rate or Decimal(0)) * 100)
         lines.append(
             _line(
                 LineKind.ESCALATOR,
-                f"Escalator {plain((agreement.terms.escalator_annual_rate or Decimal(0)) * 100)} % a "
-                "contract year",
+                f"Escalator {rate} % a contract year",
                 escalator.precise,
                 agreement.terms.currency,
             )
