@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from neocloud.domain.agreement_file import parse_terms
+from neocloud.domain.agreements import CapacityAgreement
 from neocloud.domain.documents import SourceDocument
 from neocloud.domain.inventory import Hall, Location, Node, Rack, Site
 from neocloud.domain.money import Money
@@ -66,3 +69,31 @@ def site_document(name: str = "test-1", racks: int = 2, **changes: object) -> di
 
 def fleet(*sites: dict[str, object]) -> SourceDocument:
     return SourceDocument("test.yaml", {"version": 1, "sites": list(sites)})
+
+
+def agreement_document(key: str = "deal-1", **changes: object) -> dict[str, object]:
+    """A small valid agreement on site test-1: USD 1,000,000.00 a month for 2027."""
+    doc: dict[str, object] = {
+        "key": key,
+        "operator": "neocloud",
+        "tenant": "lab-a",
+        "site": "test-1",
+        "capacity": {"facility_mw": Decimal(10)},
+        "term": {"start": "2027-01-01", "end": "2028-01-01"},
+        "billing_timezone": "America/Chicago",
+        "currency": "USD",
+        "monthly_fee": Decimal("1000000.00"),
+        "termination": {"notice_days": 90, "may_give_notice": ["operator", "tenant"]},
+    }
+    doc.update(changes)
+    return {"version": 1, "agreement": doc}
+
+
+def signed_agreement(**changes: object) -> CapacityAgreement:
+    terms = parse_terms(SourceDocument("test.yaml", agreement_document(**changes)))
+    agreement = CapacityAgreement.draft(terms, at=SIGNED_AT, actor="tester")
+    agreement.sign(SIGNED_AT)
+    return agreement
+
+
+SIGNED_AT = datetime(2026, 12, 1, tzinfo=UTC)

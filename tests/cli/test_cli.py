@@ -6,7 +6,6 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from neocloud.bootstrap import app as make_app
@@ -21,15 +20,6 @@ runner = CliRunner()
 def neocloud(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     result = runner.invoke(cli, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def loaded(cli_env: dict[str, str]) -> dict[str, str]:
-    assert neocloud(cli_env, "init")[0] == 0
-    code, out, _ = neocloud(cli_env, "fleet", "import", str(EXAMPLES / "fleet.yaml"))
-    assert code == 0, out
-    assert "imported site memphis-1: 4 halls, 3,370 racks, 28,160 nodes, 216,640 GPUs" in out
-    return cli_env
 
 
 def test_show_prints_halls_gpus_and_both_powers(loaded: dict[str, str]) -> None:

@@ -1,0 +1,131 @@
+"""The reference deal through the CLI on each database: create, sign, close, invoices in
+JSON / CSV / HTML, notice, value; and a bad agreement file that writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import neocloud
+from tests.conftest import EXAMPLES
+from tests.unit.test_billing import BAD_DEAL
+
+DEAL = str(EXAMPLES / "agreements" / "memphis-lease.yaml")
+FEE = Decimal("1250000000.00")
+
+
+@pytest.fixture
+def deal(loaded: dict[str, str]) -> dict[str, str]:
+    env = {**loaded, "NEOCLOUD_NOW": "2026-11-28T12:00:00Z"}
+    assert neocloud(env, "agreement", "create", DEAL)[0] == 0
+    code, out, _ = neocloud(
+        env, "agreement", "sign", "memphis-lease", "--at", "2026-05-03T14:00:00-05:00"
+    )
+    assert code == 0 and "signed" in out
+    return env
+
+
+def close(env: dict[str, str], *periods: str) -> None:
+    for period in periods:
+        code, _out, err = neocloud(env, "billing", "close", period)
+        assert code == 0, err
+
+
+def test_first_months_to_the_cent(deal: dict[str, str]) -> None:
+    close(deal, "2026-05", "2026-06", "2026-07")
+    _code, out, _ = neocloud(deal, "invoice", "list", "--json")
+    invoices = json.loads(out)
+    assert [(i["number"], i["period"], Decimal(i["total"])) for i in invoices] == [
+        ("INV-neocloud-000001", "2026-05", FEE / 2),
+        ("INV-neocloud-000002", "2026-06", FEE / 2),
+        ("INV-neocloud-000003", "2026-07", FEE),
+    ]
+    may = invoices[0]
+    assert [(x["kind"], Decimal(x["amount"])) for x in may["lines"]] == [
+        ("capacity_fee", FEE),
+        ("ramp_discount", -FEE / 2),
+    ]
+
+
+def test_invoice_formats(deal: dict[str, str], tmp_path: Path) -> None:
+    close(deal, "2026-05")
+    code, out, _ = neocloud(deal, "invoice", "show", "INV-neocloud-000001", "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [Decimal(r["amount"]) for r in rows] == [FEE, -FEE / 2]
+    page = tmp_path / "invoice.html"
+    assert (
+        neocloud(deal, "invoice", "show", "INV-neocloud-000001", "--html", "-o", str(page))[0] == 0
+    )
+    text = page.read_text()
+    assert "INV-neocloud-000001" in text and "USD 625,000,000.00" in text
+    code, out, _ = neocloud(deal, "invoice", "show", "INV-neocloud-000001")
+    assert code == 0 and "625,000,000.00" in out
+
+
+def test_closing_a_month_not_ended_is_refused(deal: dict[str, str]) -> None:
+    code, _, err = neocloud(deal, "billing", "close", "2026-11")
+    assert code == 2 and "has not ended" in err
+
+
+def test_notice_and_value(deal: dict[str, str]) -> None:
+    code, out, _ = neocloud(
+        deal,
+        "agreement",
+        "notice",
+        "memphis-lease",
+        "--by",
+        "tenant",
+        "--at",
+        "2026-11-02T18:00:00Z",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(out)["effective_at"] == "2027-01-31T18:00:00+00:00"  # + 90 x 24 h
+    code, out, _ = neocloud(
+        deal, "agreement", "value", "memphis-lease", "--as-of", "2026-07-01T05:00:00Z", "--json"
+    )
+    value = json.loads(out)
+    assert Decimal(value["headline_total"]) == 35 * FEE + 2 * FEE / 2
+    assert Decimal(value["earned_to_date"]) == FEE  # May and June at half price
+    # July to December in full, plus January 2027 up to the 31st 18:00Z: Chicago's January
+    # starts Jan 1 06:00Z, so 30.5 of 31 days
+    expected = 6 * FEE + (FEE * Decimal("30.5") / 31).quantize(Decimal("0.01"))
+    assert Decimal(value["contracted_total"]) == FEE + expected
+    code, _, err = neocloud(deal, "agreement", "notice", "memphis-lease", "--by", "operator")
+    assert code == 6 and "notice_given" in err
+
+
+def test_naive_instant_on_the_command_line(deal: dict[str, str]) -> None:
+    code, _, err = neocloud(
+        deal,
+        "agreement",
+        "notice",
+        "memphis-lease",
+        "--by",
+        "tenant",
+        "--at",
+        "2026-11-02T18:00:00",
+    )
+    assert code == 2 and "naive" in err and "2026-11-02T18:00:00" in err
+
+
+def test_bad_agreement_file_writes_nothing(loaded: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad-deal.yaml"
+    bad.write_text(BAD_DEAL)
+    code, _, err = neocloud(loaded, "agreement", "create", str(bad))
+    assert code == 2
+    for where in (
+        "bad-deal.yaml:8",
+        "bad-deal.yaml:10",
+        "bad-deal.yaml:11",
+        "bad-deal.yaml:13",
+        "bad-deal.yaml:15",
+    ):
+        assert where in err
+    code, out, _ = neocloud(loaded, "agreement", "list", "--json")
+    assert json.loads(out) == []

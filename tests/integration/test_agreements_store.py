@@ -1,0 +1,253 @@
+"""Agreements and month close on SQLite and PostgreSQL: round trips, idempotency, crash
+safety and gapless numbering."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from neocloud.bootstrap import App
+from neocloud.domain.agreements import Party, Status
+from neocloud.domain.documents import SourceDocument
+from neocloud.domain.errors import Conflict, InvalidInput, NotFound
+from neocloud.domain.fleet_file import parse_fleet
+from neocloud.domain.money import Money
+from neocloud.domain.time import FixedClock
+from neocloud.services import agreements, billing
+from neocloud.services.agreements import Context
+from tests import factories
+
+LATER = datetime(2028, 2, 1, tzinfo=UTC)  # after every test term: months are closable
+
+
+def ctx() -> Context:
+    return Context("tester", FixedClock(LATER))
+
+
+def seed(app: App, keys: tuple[str, ...] = ("deal-a", "deal-b", "deal-c")) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1")))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.commit()
+    for i, key in enumerate(keys):
+        doc = factories.agreement_document(
+            key, monthly_fee=Decimal(f"{1_000_000 + i * 1111}.37"), tenant=f"lab-{i}"
+        )
+        agreements.create_agreement(app.uow(), ctx(), SourceDocument(f"{key}.yaml", doc))
+        agreements.sign_agreement(app.uow(), ctx(), key, datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def snapshot(app: App) -> list[tuple[object, ...]]:
+    return [
+        (
+            i.number,
+            i.agreement_key,
+            i.period,
+            i.total.amount,
+            tuple((x.kind, x.amount, x.precise) for x in i.lines),
+        )
+        for i in billing.list_invoices(app.uow())
+    ]
+
+
+def test_agreement_round_trips_with_versions_and_notice(app: App) -> None:
+    seed(app, ("deal-a",))
+    amended = factories.agreement_document(
+        "deal-a", monthly_fee=Decimal("1500000.00"), tenant="lab-0"
+    )
+    agreements.amend_agreement(
+        app.uow(),
+        ctx(),
+        "deal-a",
+        SourceDocument("a.yaml", amended),
+        effective_from=datetime(2027, 6, 1, 5, tzinfo=UTC),
+        note="more racks",
+    )
+    agreements.give_notice(
+        app.uow(), ctx(), "deal-a", by=Party.TENANT, at=datetime(2027, 8, 1, 12, tzinfo=UTC)
+    )
+    stored = agreements.get_agreement(app.uow(), "deal-a")
+    assert stored.status is Status.NOTICE_GIVEN
+    assert [v.terms.monthly_fee.amount for v in stored.versions] == [
+        Decimal("1000000.37"),
+        Decimal("1500000.00"),
+    ]
+    assert stored.notice is not None
+    assert stored.notice.effective_at == datetime(2027, 10, 30, 12, tzinfo=UTC)
+    assert [s for s, _ in stored.history] == [Status.DRAFT, Status.SIGNED, Status.NOTICE_GIVEN]
+    with app.uow() as uow:
+        assert uow.agreements.releases("test-1") == [
+            (
+                "deal-a",
+                "test-1",
+                datetime(2027, 10, 30, 12, tzinfo=UTC),
+                "notice by the tenant on 2027-08-01T12:00:00+00:00",
+            )
+        ]
+        actions = [e.action for e in uow.audit.entries("agreement", "deal-a")]
+    assert actions == ["agreement.create", "agreement.sign", "agreement.amend", "agreement.notice"]
+
+
+def test_agreement_on_an_unknown_site_is_refused(app: App) -> None:
+    doc = factories.agreement_document(site="atlantis")
+    with pytest.raises(NotFound, match="atlantis"):
+        agreements.create_agreement(app.uow(), ctx(), SourceDocument("x.yaml", doc))
+
+
+def test_closing_a_month_twice_changes_nothing(app: App) -> None:
+    seed(app)
+    first = billing.close_month(app.uow(), ctx(), "2027-03")
+    assert [i.number for i in first.issued] == [f"INV-neocloud-{n:06d}" for n in (1, 2, 3)]
+    before = snapshot(app)
+    second = billing.close_month(app.uow(), ctx(), "2027-03")
+    assert second.issued == [] and second.already_issued == ["deal-a", "deal-b", "deal-c"]
+    assert snapshot(app) == before
+
+
+class Crash(Exception):
+    pass
+
+
+class DyingUnitOfWork:
+    """The real unit of work, except that the process "dies" before the n-th invoice write."""
+
+    def __init__(self, app: App, after: int) -> None:
+        self.real, self.after, self.written = app.uow(), after, 0
+
+    def __enter__(self) -> object:
+        entered = self.real.__enter__()
+        real_add = entered.invoices.add
+
+        def add(invoice: object) -> None:
+            if self.written == self.after:
+                raise Crash(f"killed after {self.after} invoices")
+            self.written += 1
+            real_add(invoice)  # type: ignore[arg-type]
+
+        entered.invoices.add = add  # type: ignore[method-assign]
+        return entered
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.__exit__(*exc)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def close_with_crash(app: App, period: str, after: int) -> None:
+    with pytest.raises(Crash):
+        billing.close_month(DyingUnitOfWork(app, after), ctx(), period)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed_value", [1, 2, 3])
+def test_a_close_killed_half_way_and_rerun_gives_the_same_invoices(
+    app: App, seed_value: int, tmp_path: object
+) -> None:
+    periods = ["2027-01", "2027-02", "2027-03", "2027-04"]
+    seed(app)
+    rng = random.Random(seed_value)
+    crash_period, crash_after = rng.choice(periods), rng.randrange(0, 3)
+    for period in periods:
+        if period == crash_period:
+            close_with_crash(app, period, crash_after)
+        billing.close_month(app.uow(), ctx(), period)
+    crashed = snapshot(app)
+    # the same closes, uninterrupted, on a fresh database of the same engine
+    reference = App(replace(app.settings, database_url=_fresh_url(app)), app.clock)
+    try:
+        seed(reference)
+        for period in periods:
+            billing.close_month(reference.uow(), ctx(), period)
+        assert crashed == snapshot(reference)
+    finally:
+        reference.close()
+    numbers = [row[0] for row in crashed]
+    assert numbers == [f"INV-neocloud-{n:06d}" for n in range(1, 13)]  # gapless
+
+
+def _fresh_url(app: App) -> str:
+    """A second empty database on the same engine as ``app``."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from neocloud.adapters.db import migrate  # noqa: PLC0415
+    from neocloud.adapters.db.uow import make_engine  # noqa: PLC0415
+
+    url = make_url(app.settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        fresh = url.set(database=str(url.database) + ".reference").render_as_string(False)
+    else:
+        name = f"{url.database}_ref_{random.randrange(10**8)}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        fresh = url.set(database=name).render_as_string(False)
+    engine = make_engine(fresh)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return fresh
+
+
+def test_a_month_that_has_not_ended_is_not_closed(app: App) -> None:
+    seed(app, ("deal-a",))
+    early = Context("tester", FixedClock(datetime(2027, 3, 31, 12, tzinfo=UTC)))
+    with pytest.raises(InvalidInput, match="has not ended"):
+        billing.close_month(app.uow(), early, "2027-03")
+    assert billing.list_invoices(app.uow()) == []
+
+
+def test_notice_final_invoice_and_nothing_after(app: App) -> None:
+    seed(app, ("deal-a",))
+    agreements.give_notice(
+        app.uow(), ctx(), "deal-a", by=Party.OPERATOR, at=datetime(2027, 3, 16, 5, tzinfo=UTC)
+    )  # effective June 14 05:00Z
+    for period in ("2027-05", "2027-06", "2027-07"):
+        billing.close_month(app.uow(), ctx(), period)
+    invoices = {i.period: i for i in billing.list_invoices(app.uow())}
+    assert set(invoices) == {"2027-05", "2027-06"}
+    # June 2027 in Chicago starts 05:00Z; 13 of 30 days in service
+    assert invoices["2027-06"].final
+    assert invoices["2027-06"].total.amount == (Decimal("1000000.37") * 13 / 30).quantize(
+        Decimal("0.01")
+    )
+    assert agreements.get_agreement(app.uow(), "deal-a").status is Status.TERMINATED
+
+
+def test_sla_credit_and_credit_note(app: App) -> None:
+    seed(app, ("deal-a",))
+    sla = {
+        "availability_target": Decimal("0.99"),
+        "credit_tiers": [{"below": Decimal("0.99"), "credit_share": Decimal("0.1")}],
+    }
+    doc = factories.agreement_document(
+        "deal-a", sla=sla, tenant="lab-0", monthly_fee=Decimal("1000000.37")
+    )
+    agreements.amend_agreement(
+        app.uow(),
+        ctx(),
+        "deal-a",
+        SourceDocument("a.yaml", doc),
+        effective_from=datetime(2027, 2, 1, 6, tzinfo=UTC),
+    )
+    agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-02", Decimal("0.98"))
+    (invoice,) = billing.close_month(app.uow(), ctx(), "2027-02").issued
+    # 1,000,000.37 - 10 % = 1,000,000.37 - 100,000.037 -> credit rounded to 100,000.04
+    assert invoice.total.amount == Decimal("1000000.37") - Decimal("100000.04")
+    with pytest.raises(Conflict, match="credit note"):
+        agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-02", Decimal("0.9"))
+    note = billing.issue_credit_note(
+        app.uow(), ctx(), invoice.number, Money(Decimal("250.00"), "USD"), "metering correction"
+    )
+    assert note.number == "CN-neocloud-000001" and note.refers_to == invoice.number
+    assert note.total.amount == Decimal("-250.00")
+    assert billing.get_invoice(app.uow(), invoice.number) == invoice  # never changed
+    with pytest.raises(InvalidInput, match="exceeds"):
+        billing.issue_credit_note(
+            app.uow(), ctx(), invoice.number, Money(Decimal("9999999.00"), "USD"), "too much"
+        )
