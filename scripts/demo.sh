@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# `make demo`: the reference fleet end to end on the embedded database (SQLite under .demo/).
+# `make demo`: the reference deal end to end on the embedded database (SQLite under .demo/):
+# the fleet, the capacity math, the agreement from signature through its first invoices.
+# The clock is fixed at midnight on 2026-11-01 in Memphis (NEOCLOUD_NOW), so October has
+# ended there and the output is the same whenever the demo runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export NEOCLOUD_HOME="${NEOCLOUD_HOME:-$PWD/.demo}"
 export NEOCLOUD_ACTOR="${NEOCLOUD_ACTOR:-demo}"
+export NEOCLOUD_NOW="${NEOCLOUD_NOW:-2026-11-01T00:00:00-05:00}"
 unset NEOCLOUD_DATABASE_URL
 rm -rf "$NEOCLOUD_HOME"
 nc=".venv/bin/neocloud"
@@ -19,5 +23,21 @@ step "The site's 300 MW in GPUs of its installed mix" \
   $nc capacity convert --site memphis-1 --mw 300 --basis facility
 step "What 10,000 H100 draw at overhead 1.3 and PUE 1.3 (9.1 MW IT, 11.83 MW facility)" \
   $nc capacity convert --gpus 10000 --model H100 --pue 1.3
-step "Export round-trips the fleet description (first lines)" \
-  bash -c "$nc fleet export --site memphis-1 | head -n 24"
+step "The reference deal: validated, stored as a draft" \
+  $nc agreement create examples/agreements/memphis-lease.yaml
+step "Signed on 2026-05-03" $nc agreement sign memphis-lease --at 2026-05-03T09:00:00-05:00
+step "August availability fell short of the 99 % SLA" \
+  $nc agreement availability memphis-lease 2026-08 0.985
+for month in 05 06 07 08 09 10; do
+  step "Close 2026-$month" $nc billing close 2026-$month
+done
+step "Closing a month again changes nothing" $nc billing close 2026-10
+step "Invoices issued" $nc invoice list
+step "May: the first commissioning month, at the assumed half price" \
+  $nc invoice show INV-neocloud-000001
+step "August: the SLA credit" $nc invoice show INV-neocloud-000004
+$nc invoice show INV-neocloud-000001 --html -o "$NEOCLOUD_HOME/INV-neocloud-000001.html"
+echo "(printable invoice: $NEOCLOUD_HOME/INV-neocloud-000001.html)"
+step "What the deal is worth on 2026-11-01, and what the 90-day clause makes enforceable" \
+  $nc agreement value memphis-lease
+step "The agreement" $nc agreement show memphis-lease

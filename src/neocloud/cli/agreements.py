@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -52,6 +53,10 @@ def agreement_json(a: CapacityAgreement) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _local(instant: datetime, timezone: str) -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 def render_agreement(a: CapacityAgreement) -> None:
     t = a.terms
     table = Table(show_header=False, title=f"agreement {a.key} — {a.status}", title_justify="left")
@@ -59,7 +64,8 @@ def render_agreement(a: CapacityAgreement) -> None:
     table.add_column()
     ramp = (
         "; ".join(
-            f"{p.interval.start.date()}..{p.interval.end.date()}: "
+            f"{_local(p.interval.start, t.billing_timezone)[:10]}.."
+            f"{_local(p.interval.end, t.billing_timezone)[:10]}: "
             f"{plain(p.capacity_share * 100)} % delivered, price x{plain(p.price_factor)}"
             for p in t.ramp
         )
@@ -70,8 +76,8 @@ def render_agreement(a: CapacityAgreement) -> None:
         ("site / capacity", f"{t.site} / {t.capacity}"),
         (
             "term",
-            f"{t.term.start.isoformat()} to {t.term.end.isoformat()} (UTC; billed in "
-            f"{t.billing_timezone})",
+            f"{_local(t.term.start, t.billing_timezone)} to "
+            f"{_local(t.term.end, t.billing_timezone)} {t.billing_timezone} (billing time zone)",
         ),
         ("monthly fee", str(t.monthly_fee)),
         ("ramp", ramp),
@@ -82,8 +88,8 @@ def render_agreement(a: CapacityAgreement) -> None:
         ),
         (
             "SLA",
-            f"{t.sla.availability_target * 100:g} % per {t.sla.measured_per}, credits up "
-            f"to {t.sla.cap_share * 100:g} %"
+            f"{plain(t.sla.availability_target * 100)} % per {t.sla.measured_per}, credits "
+            f"up to {plain(t.sla.cap_share * 100)} %"
             if t.sla
             else "none",
         ),

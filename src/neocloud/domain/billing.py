@@ -149,7 +149,11 @@ def charge_lines(
         escalator.precise += escalated - piece
         phase = terms.phase_at(start)
         if phase and phase.price_factor != 1:
-            label = f"{phase.interval.start.date()}..{phase.interval.end.date()}"
+            tz = zone(terms.billing_timezone)
+            label = (
+                f"{phase.interval.start.astimezone(tz).date()}.."
+                f"{phase.interval.end.astimezone(tz).date()}"
+            )
             acc = discounts.setdefault(label, _Acc(note=f"price factor {phase.price_factor}"))
             acc.precise -= escalated * (1 - phase.price_factor)
     days = seconds(window.duration) / SECONDS_PER_DAY

@@ -25,6 +25,17 @@ class Context:
     clock: Clock
 
 
+def _when(ctx: Context, at: datetime | None, field: str) -> datetime:
+    """``at`` (default: now); what happened cannot be recorded as happening later."""
+    now = ctx.clock.now()
+    when = require_utc(at, field) if at else now
+    if when > now:
+        raise InvalidInput.single(
+            field, when.isoformat(), f"is in the future (now is {now.isoformat()})"
+        )
+    return when
+
+
 def _audit(
     uow: UnitOfWork, ctx: Context, action: str, key: str, details: dict[str, object]
 ) -> None:
@@ -61,7 +72,7 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
 def sign_agreement(
     uow: UnitOfWork, ctx: Context, key: str, at: datetime | None = None
 ) -> CapacityAgreement:
-    at = require_utc(at, "at") if at else ctx.clock.now()
+    at = _when(ctx, at, "at")
     with uow:
         agreement = uow.agreements.get(key)
         agreement.sign(at)
@@ -116,7 +127,7 @@ def give_notice(
 ) -> Notice:
     """Notice by either party: effective ``notice_days`` x 24 h later; the capacity's
     release at that instant is recorded for allocation."""
-    at = require_utc(at, "at") if at else ctx.clock.now()
+    at = _when(ctx, at, "at")
     with uow:
         agreement = uow.agreements.get(key)
         notice = agreement.give_notice(by=by, at=at)
