@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, json_default
+from neocloud.cli.output import console, emit_json, handles_errors, json_text, write_or_print
 from neocloud.domain.billing import IssuedInvoice
 from neocloud.domain.money import Money
 from neocloud.render.invoices import invoice_csv, invoice_data, invoice_html
@@ -113,13 +112,10 @@ def show(
         render_invoice(inv)
         return
     if as_json:
-        text = json.dumps(invoice_data(inv), default=json_default, indent=2) + "\n"
+        text = json_text(invoice_data(inv))
     else:
         text = invoice_html(inv) if as_html else invoice_csv([inv])
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        console.out(text, end="", highlight=False)
+    write_or_print(text, output)
 
 
 @invoice_cli.command("credit-note")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, mw
+from neocloud.cli.output import console, emit_json, handles_errors, mw, write_or_print
 from neocloud.domain.capacity import SiteSummary
 from neocloud.services import fleet as fleet_service
 
@@ -55,10 +55,7 @@ def export(
     with make_app() as app:
         app.require_database()
         text = app.dump_yaml(fleet_service.export_fleet(app.uow(), site or None))
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
-            console.out(text, end="", highlight=False)
+    write_or_print(text, output)
 
 
 @cli.command("show")

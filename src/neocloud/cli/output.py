@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -57,9 +58,21 @@ def json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def json_text(data: object) -> str:
+    """JSON; exact numbers (Decimal) are written as strings, never floats."""
+    return json.dumps(data, default=json_default, indent=2) + "\n"
+
+
 def emit_json(data: object) -> None:
-    """JSON on stdout; exact numbers (Decimal) are written as strings, never floats."""
-    sys.stdout.write(json.dumps(data, default=json_default, indent=2) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def write_or_print(text: str, output: Path | None) -> None:
+    """A document to a file when one is named, else to standard output as it is."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        console.out(text, end="", highlight=False)
 
 
 def mw(kw: Decimal, places: int = 3) -> str:
