@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli import agreements, billing, capacity, fleet
+from neocloud.cli import agreements, allocation, billing, capacity, fleet
 from neocloud.cli.output import console, handles_errors
 
 cli = typer.Typer(
@@ -17,6 +17,7 @@ cli = typer.Typer(
 cli.add_typer(fleet.cli, name="fleet")
 cli.add_typer(capacity.cli, name="capacity")
 cli.add_typer(agreements.cli, name="agreement")
+cli.add_typer(allocation.cli, name="allocation")
 cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
 

@@ -7,6 +7,7 @@ Proration is by seconds of that period (see ``billing.prorate``).
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,15 @@ class BillingPeriod:
 
     def __str__(self) -> str:
         return self.label
+
+
+def add_months(instant: datetime, months: int, timezone: str = "UTC") -> datetime:
+    """The same local day and time ``months`` later (the 31st becomes the month's last day)."""
+    local = instant.astimezone(zone(timezone))
+    years, month0 = divmod(local.month - 1 + months, 12)
+    year, month = local.year + years, month0 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
 def periods_overlapping(interval: Interval, timezone: str) -> Iterator[BillingPeriod]:

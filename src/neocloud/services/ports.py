@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from neocloud.domain.agreements import CapacityAgreement
+from neocloud.domain.allocation import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.billing import IssuedInvoice
 from neocloud.domain.capacity import SiteSummary
@@ -59,6 +60,26 @@ class InvoiceRepository(Protocol):
     def prepaid_drawn(self, agreement_key: str) -> Decimal: ...
 
 
+class AllocationRepository(Protocol):
+    def rack_capacities(self, site: str) -> list[RackCapacity]: ...
+    def busy(self, site: str) -> list[Busy]: ...
+    def holds(self, kind: HolderKind, key: str) -> bool: ...
+    def allocate_racks(
+        self,
+        site: str,
+        racks: list[str],
+        *,
+        kind: HolderKind,
+        key: str,
+        start: datetime,
+        end: datetime | None,
+        reason: str,
+    ) -> int: ...
+    def end_holder(self, kind: HolderKind, key: str, at: datetime) -> int: ...
+    def holdings(self, site: str, at: datetime | None = None) -> list[Holding]: ...
+    def swap_failed_node(self, site: str, node: str, at: datetime) -> tuple[Holding, Holding]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -70,6 +91,8 @@ class UnitOfWork(Protocol):
     def agreements(self) -> AgreementRepository: ...
     @property
     def invoices(self) -> InvoiceRepository: ...
+    @property
+    def allocations(self) -> AllocationRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

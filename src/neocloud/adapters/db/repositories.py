@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.tables import (
+    AllocationRow,
     AuditRow,
     HallRow,
     NodeRow,
@@ -25,7 +26,7 @@ from neocloud.adapters.db.tables import (
 )
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.capacity import HallTotals, ModelTotals, SiteSummary
-from neocloud.domain.errors import NotFound
+from neocloud.domain.errors import Conflict, NotFound
 from neocloud.domain.inventory import GpuModel, Hall, Location, Node, Rack, Site
 from neocloud.domain.money import Money
 
@@ -119,6 +120,16 @@ class SqlSiteRepository:
 
     def remove(self, name: str) -> None:
         site_id = self._id(name)
+        if (
+            self.session.scalar(
+                select(AllocationRow.id).where(AllocationRow.site_id == site_id).limit(1)
+            )
+            is not None
+        ):
+            raise Conflict(
+                f"site {name} has allocations; it cannot be replaced while racks "
+                "are held (release them first)"
+            )
         for table in (NodeRow, RackRow, HallRow, SiteGpuModelRow):
             self.session.execute(delete(table).where(table.site_id == site_id))
         self.session.execute(delete(SiteRow).where(SiteRow.id == site_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from neocloud.adapters.db.types import ExactDecimal, UTCDateTime
@@ -196,3 +196,28 @@ class InvoiceLineRow(Base):
     description: Mapped[str] = mapped_column(String(500))
     precise: Mapped[str] = mapped_column(String(80))  # full-precision Decimal, as text
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class AllocationRow(Base):
+    """A node held by an agreement, the spare pool or maintenance during [starts_at, ends_at).
+
+    No two rows of one node overlap: an exclusion constraint on PostgreSQL and triggers on
+    SQLite enforce it (migration 0003), not only the planner.
+    """
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        Index("ix_allocations_node", "node_id"),
+        Index("ix_allocations_holder", "holder_kind", "holder_key"),
+        Index("ix_allocations_rack", "rack_id"),
+        CheckConstraint("ends_at IS NULL OR starts_at < ends_at", name="half_open"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    rack_id: Mapped[int] = mapped_column(ForeignKey("racks.id"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_key: Mapped[str] = mapped_column(String(63))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.db.agreements import SqlAgreementRepository
+from neocloud.adapters.db.allocations import SqlAllocationRepository
 from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.invoices import SqlInvoiceRepository
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.session)
         self.agreements = SqlAgreementRepository(self.session)
         self.invoices = SqlInvoiceRepository(self.session)
+        self.allocations = SqlAllocationRepository(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,244 @@
+"""``neocloud allocation``: racks for agreements over time, what-if, failures, exports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from neocloud.bootstrap import app as make_app
+from neocloud.cli.output import console, emit_json, handles_errors, write_or_print
+from neocloud.domain.allocation import AllocationPlan, Holding
+from neocloud.domain.calendar import add_months
+from neocloud.domain.errors import InvalidInput
+from neocloud.domain.time import parse_instant
+from neocloud.render.schedulers import kubernetes_nodes, slurm_config
+from neocloud.services import allocation as service
+from neocloud.services import fleet
+
+cli = typer.Typer(help="Allocation of racks to agreements over time.", no_args_is_help=True)
+
+
+def _decimal(text: str, field: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput.single(field, text, "is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidInput.single(field, text, "must be 0 or more")
+    return value
+
+
+def plan_json(plan: AllocationPlan) -> dict[str, object]:
+    return {
+        "holder": plan.holder, "end": plan.end.isoformat(), "halls": plan.halls,
+        "racks": len(plan.racks), "spares": list(plan.spares),
+        "steps": [{"start": s.start.isoformat(), "target": s.target, "held": s.held,
+                   "racks_added": list(s.added)} for s in plan.steps],
+        "unit": "GPUs" if plan.demand.gpus is not None else "facility kW (share of the site)",
+    }  # fmt: skip
+
+
+def render_plan(plan: AllocationPlan, title: str) -> None:
+    table = Table(
+        "from", "wanted", "held", "racks added", "racks in all", title=title, title_justify="left"
+    )
+    total = 0
+    for step in plan.steps:
+        total += len(step.added)
+        table.add_row(
+            step.start.isoformat(),
+            plan.demand.describe(step.target),
+            plan.demand.describe(step.held),
+            f"{len(step.added):,}",
+            f"{total:,}",
+        )
+    console.print(table)
+    halls = ", ".join(f"{hall}: {n:,} racks" for hall, n in plan.halls.items())
+    console.print(
+        f"until {plan.end.isoformat()}; {halls}"
+        + (f"; {len(plan.spares)} spare racks kept" if plan.spares else "")
+    )
+
+
+@cli.command("plan")
+@handles_errors
+def plan(
+    agreement: str,
+    spare_share: str = typer.Option("0", "--spare-share", help="Spare racks per racks held."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Dry run: the racks the agreement would get along its ramp; nothing is written."""
+    with make_app() as app:
+        app.require_database()
+        result = service.plan_for_agreement(
+            app.uow(), agreement, _decimal(spare_share, "spare_share")
+        )
+    emit_json(plan_json(result)) if as_json else render_plan(result, f"plan for {agreement}")
+
+
+@cli.command("apply")
+@handles_errors
+def apply(
+    agreement: str,
+    spare_share: str = typer.Option("0", "--spare-share"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Plan and write, in one transaction (the database refuses any double booking)."""
+    with make_app() as app:
+        app.require_database()
+        result = service.apply_for_agreement(
+            app.uow(), app.context(), agreement, _decimal(spare_share, "spare_share")
+        )
+    if as_json:
+        emit_json(plan_json(result))
+    else:
+        render_plan(result, f"allocated to {agreement}")
+
+
+def holdings_json(found: list[Holding]) -> list[dict[str, object]]:
+    return [
+        {
+            "hall": h.hall,
+            "rack": h.rack,
+            "node": h.node,
+            "gpu_model": h.gpu_model,
+            "holder_kind": h.kind.value,
+            "holder": h.holder,
+            "start": h.start.isoformat(),
+            "end": h.end.isoformat() if h.end else None,
+        }
+        for h in found
+    ]
+
+
+@cli.command("show")
+@handles_errors
+def show(
+    site: str = typer.Option(..., "--site"),
+    at: str = typer.Option(None, "--at", help="Instant (ISO 8601); now if omitted."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Who holds the site's racks at an instant, per hall; the rest is the operator's."""
+    with make_app() as app:
+        app.require_database()
+        when = parse_instant(at, "at") if at else app.clock.now()
+        found = service.holdings(app.uow(), site, when)
+        (summary,) = fleet.fleet_summaries(app.uow(), [site])
+    if as_json:
+        emit_json({"site": site, "at": when.isoformat(), "holdings": holdings_json(found)})
+        return
+    racks = Counter(
+        (h.hall, f"{h.kind.value} {h.holder}".strip())
+        for h in {(h.hall, h.rack, h.kind, h.holder): h for h in found}.values()
+    )
+    table = Table(
+        "hall",
+        "racks",
+        "held by",
+        "racks held",
+        "operator's racks",
+        title=f"{site} at {when.isoformat()}",
+        title_justify="left",
+    )
+    for hall in summary.halls:
+        mine = {holder: n for (h, holder), n in racks.items() if h == hall.hall}
+        held = sum(mine.values())
+        table.add_row(
+            hall.hall,
+            f"{hall.racks:,}",
+            ", ".join(f"{k} ({v:,})" for k, v in sorted(mine.items())) or "-",
+            f"{held:,}",
+            f"{hall.racks - held:,}",
+        )
+    console.print(table)
+
+
+@cli.command("whatif")
+@handles_errors
+def whatif(
+    site: str = typer.Option(..., "--site"),
+    mw: str = typer.Option(None, "--mw", help="Facility MW (a share of the site)."),
+    gpus: int = typer.Option(None, "--gpus"),
+    model: str = typer.Option(None, "--model"),
+    start: str = typer.Option(..., "--from", help="Start (ISO 8601 with offset)."),
+    months: int = typer.Option(12, "--months", min=1, max=240),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Can we sell X MW (or N GPUs of a model) from a date for some months?"""
+    begin = parse_instant(start, "from")
+    end = add_months(begin, months)
+    with make_app() as app:
+        app.require_database()
+        answer = service.what_if(
+            app.uow(),
+            site,
+            start=begin,
+            end=end,
+            facility_kw=None if mw is None else _decimal(mw, "mw") * 1000,
+            gpus=gpus,
+            gpu_model=model,
+        )
+    if as_json:
+        emit_json(
+            {
+                "fits": answer.fits,
+                "reason": answer.reason,
+                "plan": plan_json(answer.plan) if answer.plan else None,
+            }
+        )
+    else:
+        console.print(("YES — " if answer.fits else "NO — ") + answer.reason)
+
+
+@cli.command("release")
+@handles_errors
+def release(agreement: str, at: str = typer.Option(..., "--at")) -> None:
+    """End an agreement's holdings at an instant; its racks return to the operator."""
+    with make_app() as app:
+        app.require_database()
+        rows = service.release(app.uow(), app.context(), agreement, parse_instant(at, "at"))
+    console.print(f"released {agreement} at {at}: {rows:,} node holdings ended")
+
+
+@cli.command("fail-node")
+@handles_errors
+def fail_node(
+    node: str, site: str = typer.Option(..., "--site"), at: str = typer.Option(None, "--at")
+) -> None:
+    """A node failed: swap in a spare of the same model; the node goes to maintenance."""
+    with make_app() as app:
+        app.require_database()
+        failed, spare = service.fail_node(
+            app.uow(), app.context(), site, node, parse_instant(at, "at") if at else None
+        )
+    console.print(
+        f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "
+        f"{spare.holder} from {spare.start.isoformat()}"
+    )
+
+
+@cli.command("export")
+@handles_errors
+def export(
+    site: str = typer.Option(..., "--site"),
+    format_: str = typer.Option(..., "--format", help="slurm or k8s"),
+    at: str = typer.Option(None, "--at", help="k8s: the instant (default now)."),
+    output: Path = typer.Option(None, "-o", "--output"),
+) -> None:
+    """Slurm reservations + partitions, or Kubernetes node labels and taints (YAML)."""
+    if format_ not in ("slurm", "k8s"):
+        raise InvalidInput.single("format", format_, "must be slurm or k8s")
+    with make_app() as app:
+        app.require_database()
+        if format_ == "slurm":
+            found, tenants = service.scheduler_view(app.uow(), site)
+            text = slurm_config(site, found, tenants, app.clock.now())
+        else:
+            when = parse_instant(at, "at") if at else app.clock.now()
+            found, tenants = service.scheduler_view(app.uow(), site, when)
+            text = app.dump_yaml(kubernetes_nodes(found, tenants))
+    write_or_print(text, output)

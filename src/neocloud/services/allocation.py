@@ -1,0 +1,214 @@
+"""Allocation use cases: plan and apply an agreement's racks, what-if, release, node
+failure, and the state of a site at an instant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from neocloud.domain.allocation import (
+    AllocationPlan,
+    Demand,
+    HolderKind,
+    Holding,
+    SiteMeasure,
+    Tranche,
+    demand_of,
+    plan_allocation,
+)
+from neocloud.domain.audit import AuditEntry
+from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
+from neocloud.domain.time import require_utc
+from neocloud.services.agreements import Context
+from neocloud.services.ports import UnitOfWork
+
+
+def _measure(uow: UnitOfWork, site: str) -> SiteMeasure:
+    summary = uow.sites.summary(site)
+    return SiteMeasure(
+        summary.site.facility_capacity_kw, summary.facility_power.kw, summary.site.pue
+    )
+
+
+def _plan(uow: UnitOfWork, key: str, spare_share: Decimal) -> tuple[str, AllocationPlan]:
+    agreement = uow.agreements.get(key)
+    site = agreement.terms.site
+    if uow.allocations.holds(HolderKind.AGREEMENT, key):
+        raise Conflict(f"agreement {key} has racks already; release them first to re-plan")
+    plan = plan_allocation(
+        key,
+        demand_of(agreement),
+        uow.allocations.rack_capacities(site),
+        uow.allocations.busy(site),
+        _measure(uow, site),
+        spare_share=spare_share,
+    )
+    return site, plan
+
+
+def plan_for_agreement(
+    uow: UnitOfWork, key: str, spare_share: Decimal = Decimal(0)
+) -> AllocationPlan:
+    """The racks the agreement would get along its ramp (a dry run: nothing is written)."""
+    with uow:
+        return _plan(uow, key, spare_share)[1]
+
+
+def apply_for_agreement(
+    uow: UnitOfWork, ctx: Context, key: str, spare_share: Decimal = Decimal(0)
+) -> AllocationPlan:
+    """Plan again inside one transaction and write it; a concurrent allocation of the same
+    racks makes one of the two fail with Conflict (the database refuses the overlap)."""
+    with uow:
+        site, plan = _plan(uow, key, spare_share)
+        for step in plan.steps:
+            uow.allocations.allocate_racks(
+                site,
+                list(step.added),
+                kind=HolderKind.AGREEMENT,
+                key=key,
+                start=step.start,
+                end=plan.end,
+                reason=f"{key} from {step.start.date()}",
+            )
+        if plan.spares:
+            uow.allocations.allocate_racks(
+                site,
+                list(plan.spares),
+                kind=HolderKind.SPARE,
+                key=key,
+                start=plan.steps[0].start,
+                end=plan.end,
+                reason=f"spares kept for {key}",
+            )
+        uow.audit.record(
+            AuditEntry(
+                ctx.clock.now(),
+                ctx.actor,
+                "allocation.apply",
+                "agreement",
+                key,
+                {
+                    "site": site,
+                    "racks": len(plan.racks),
+                    "spares": len(plan.spares),
+                    "halls": plan.halls,
+                },
+            )
+        )
+        uow.commit()
+    return plan
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    fits: bool
+    plan: AllocationPlan | None
+    reason: str
+
+
+def what_if(
+    uow: UnitOfWork,
+    site: str,
+    *,
+    start: datetime,
+    end: datetime,
+    facility_kw: Decimal | None = None,
+    gpus: int | None = None,
+    gpu_model: str | None = None,
+) -> WhatIf:
+    """Could the site sell this capacity from ``start`` to ``end``? Nothing is written."""
+    start, end = require_utc(start, "from"), require_utc(end, "until")
+    if end <= start:
+        raise InvalidInput.single("months", str(end), "the period must be at least a month")
+    if (facility_kw is None) == (gpus is None):
+        raise InvalidInput.single("mw/gpus", None, "give exactly one of MW or GPUs")
+    demand = Demand(
+        end, (Tranche(start, Decimal(1)),), facility_kw=facility_kw, gpus=gpus, gpu_model=gpu_model
+    )
+    with uow:
+        try:
+            plan = plan_allocation(
+                "what-if",
+                demand,
+                uow.allocations.rack_capacities(site),
+                uow.allocations.busy(site),
+                _measure(uow, site),
+            )
+        except InsufficientCapacity as no:
+            return WhatIf(False, None, no.message)
+    return WhatIf(
+        True,
+        plan,
+        f"yes: {len(plan.racks):,} racks in "
+        f"{', '.join(f'{h} ({n})' for h, n in plan.halls.items())}",
+    )
+
+
+def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
+    """End the agreement's (and its spares') holdings at ``at``: the racks return to the
+    internal pool."""
+    at = require_utc(at, "at")
+    with uow:
+        uow.agreements.get(key)
+        changed = sum(
+            uow.allocations.end_holder(kind, key, at)
+            for kind in (HolderKind.AGREEMENT, HolderKind.SPARE)
+        )
+        uow.audit.record(
+            AuditEntry(
+                ctx.clock.now(),
+                ctx.actor,
+                "allocation.release",
+                "agreement",
+                key,
+                {"at": at.isoformat(), "rows": changed},
+            )
+        )
+        uow.commit()
+    return changed
+
+
+def fail_node(
+    uow: UnitOfWork, ctx: Context, site: str, node: str, at: datetime | None = None
+) -> tuple[Holding, Holding]:
+    """A node failed: its tenant gets a spare of the same model from its own spare racks;
+    the failed node goes to maintenance. Both moves are recorded."""
+    at = require_utc(at, "at") if at else ctx.clock.now()
+    with uow:
+        failed, replacement = uow.allocations.swap_failed_node(site, node, at)
+        uow.audit.record(
+            AuditEntry(
+                ctx.clock.now(),
+                ctx.actor,
+                "allocation.fail_node",
+                "node",
+                f"{site}/{node}",
+                {
+                    "at": at.isoformat(),
+                    "holder": replacement.holder,
+                    "replacement": replacement.node,
+                },
+            )
+        )
+        uow.commit()
+    return failed, replacement
+
+
+def holdings(uow: UnitOfWork, site: str, at: datetime | None = None) -> list[Holding]:
+    with uow:
+        uow.sites.header(site)
+        return uow.allocations.holdings(site, at)
+
+
+def scheduler_view(
+    uow: UnitOfWork, site: str, at: datetime | None = None
+) -> tuple[list[Holding], dict[str, str]]:
+    """Holdings (all of them, or those at ``at``) and the tenant of each agreement."""
+    with uow:
+        uow.sites.header(site)
+        found = uow.allocations.holdings(site, at)
+        keys = {h.holder for h in found if h.holder}
+        tenants = {k: uow.agreements.get(k).terms.tenant for k in sorted(keys)}
+    return found, tenants
