@@ -138,12 +138,8 @@ def what_if(
             )
         except InsufficientCapacity as no:
             return WhatIf(False, None, no.message)
-    return WhatIf(
-        True,
-        plan,
-        f"yes: {len(plan.racks):,} racks in "
-        f"{', '.join(f'{h} ({n})' for h, n in plan.halls.items())}",
-    )
+    halls = ", ".join(f"{hall} ({n:,})" for hall, n in plan.halls.items())
+    return WhatIf(True, plan, f"fits in {len(plan.racks):,} whole racks: {halls}")
 
 
 def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
