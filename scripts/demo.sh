@@ -26,6 +26,20 @@ step "What 10,000 H100 draw at overhead 1.3 and PUE 1.3 (9.1 MW IT, 11.83 MW fac
 step "The reference deal: validated, stored as a draft" \
   $nc agreement create examples/agreements/memphis-lease.yaml
 step "Signed on 2026-05-03" $nc agreement sign memphis-lease --at 2026-05-03T09:00:00-05:00
+step "Racks for the deal along its ramp (dry run, then applied)" \
+  $nc allocation plan memphis-lease
+$nc allocation apply memphis-lease >/dev/null
+for day in 2026-05-15 2026-06-15 2026-07-15; do
+  step "Who holds memphis-1 on $day" $nc allocation show --site memphis-1 --at "${day}T12:00:00Z"
+done
+step "What remains for the operator's own models" $nc allocation show --site atlanta-1
+step "Can we sell 20 MW more at Memphis from January 2027 for a year?" \
+  $nc allocation whatif --site memphis-1 --mw 20 --from 2027-01-01T00:00:00-06:00 --months 12
+step "... or 2,000 H100 at Atlanta?" \
+  $nc allocation whatif --site atlanta-1 --gpus 2000 --model H100 \
+  --from 2027-01-01T00:00:00-05:00 --months 12
+step "What Slurm must enforce (reservations and the tenant's partition)" \
+  bash -c "$nc allocation export --site memphis-1 --format slurm | cut -c 1-160"
 step "August availability fell short of the 99 % SLA" \
   $nc agreement availability memphis-lease 2026-08 0.985
 for month in 05 06 07 08 09 10; do

@@ -247,7 +247,7 @@ def _refuse(
     )
     model = f" of {demand.gpu_model}" if demand.gpu_model else ""
     reason = (
-        f"from {tranche.start.isoformat()} to {demand.end.isoformat()} the site has "
+        f"from {tranche.start.isoformat()} to {demand.end.isoformat()} the site has free "
         f"racks{model} for only {demand.describe(fits)}"
     )
     if holders:

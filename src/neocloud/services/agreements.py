@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from neocloud.domain.agreement_file import parse_terms, terms_document
 from neocloud.domain.agreements import CapacityAgreement, Notice, Party
+from neocloud.domain.allocation import HolderKind
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.billing import DealValue, deal_value, headline_total
 from neocloud.domain.calendar import BillingPeriod
@@ -138,6 +139,8 @@ def give_notice(
             notice.effective_at,
             f"notice by the {by} on {at.isoformat()}",
         )
+        for kind in (HolderKind.AGREEMENT, HolderKind.SPARE):  # racks go back to the operator
+            uow.allocations.end_holder(kind, key, notice.effective_at)
         _audit(
             uow,
             ctx,

@@ -24,7 +24,8 @@ from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork
 
 
-def _measure(uow: UnitOfWork, site: str) -> SiteMeasure:
+def site_measure(uow: UnitOfWork, site: str) -> SiteMeasure:
+    """How racks of ``site`` count against a power demand (its capacity and typical draw)."""
     summary = uow.sites.summary(site)
     return SiteMeasure(
         summary.site.facility_capacity_kw, summary.facility_power.kw, summary.site.pue
@@ -41,7 +42,7 @@ def _plan(uow: UnitOfWork, key: str, spare_share: Decimal) -> tuple[str, Allocat
         demand_of(agreement),
         uow.allocations.rack_capacities(site),
         uow.allocations.busy(site),
-        _measure(uow, site),
+        site_measure(uow, site),
         spare_share=spare_share,
     )
     return site, plan
@@ -134,7 +135,7 @@ def what_if(
                 demand,
                 uow.allocations.rack_capacities(site),
                 uow.allocations.busy(site),
-                _measure(uow, site),
+                site_measure(uow, site),
             )
         except InsufficientCapacity as no:
             return WhatIf(False, None, no.message)

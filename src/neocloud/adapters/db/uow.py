@@ -15,7 +15,7 @@ from neocloud.adapters.db.invoices import SqlInvoiceRepository
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -28,7 +28,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size)
 
 
 class SqlUnitOfWork:

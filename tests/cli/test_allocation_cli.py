@@ -1,0 +1,153 @@
+"""Allocation through the CLI on each database: plan, apply, show, what-if, exports,
+node failure and release."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hostlist as slurm_hostlist
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.cli.test_cli import neocloud
+from tests.conftest import EXAMPLES
+
+DEAL = str(EXAMPLES / "agreements" / "memphis-lease.yaml")
+
+
+@pytest.fixture
+def allocated(loaded: dict[str, str]) -> dict[str, str]:
+    env = {**loaded, "NEOCLOUD_NOW": "2026-11-01T05:00:00Z"}
+    assert neocloud(env, "agreement", "create", DEAL)[0] == 0
+    assert (
+        neocloud(env, "agreement", "sign", "memphis-lease", "--at", "2026-05-03T14:00:00-05:00")[0]
+        == 0
+    )
+    code, out, err = neocloud(env, "allocation", "apply", "memphis-lease", "--json")
+    assert code == 0, err
+    assert json.loads(out)["racks"] == 3_370
+    return env
+
+
+def test_plan_is_a_dry_run(loaded: dict[str, str]) -> None:
+    env = {**loaded, "NEOCLOUD_NOW": "2026-11-01T05:00:00Z"}
+    neocloud(env, "agreement", "create", DEAL)
+    code, out, _ = neocloud(env, "allocation", "plan", "memphis-lease", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert [len(s["racks_added"]) for s in plan["steps"]] == [1630, 1218, 522]
+    code, out, _ = neocloud(env, "allocation", "show", "--site", "memphis-1", "--json")
+    assert json.loads(out)["holdings"] == []
+
+
+def test_show_along_the_ramp(allocated: dict[str, str]) -> None:
+    racks = []
+    for day in ("2026-05-15", "2026-06-15", "2026-07-15"):
+        _code, out, _ = neocloud(
+            allocated,
+            "allocation",
+            "show",
+            "--site",
+            "memphis-1",
+            "--at",
+            f"{day}T12:00:00Z",
+            "--json",
+        )
+        racks.append(len({h["rack"] for h in json.loads(out)["holdings"]}))
+    assert racks == [1630, 2848, 3370]
+
+
+def test_slurm_export_covers_exactly_the_tenants_nodes(
+    allocated: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "slurm.txt"
+    assert (
+        neocloud(
+            allocated,
+            "allocation",
+            "export",
+            "--site",
+            "memphis-1",
+            "--format",
+            "slurm",
+            "-o",
+            str(target),
+        )[0]
+        == 0
+    )
+    lines = target.read_text().splitlines()
+    partition = next(x for x in lines if x.startswith("PartitionName=frontier-lab "))
+    nodes = partition.split(" Nodes=")[1].split(" ")[0]
+    assert len(set(slurm_hostlist.expand_hostlist(nodes))) == 28_160
+    reservations = [x for x in lines if x.startswith("scontrol create reservation")]
+    assert len(reservations) == 3  # one per ramp step
+
+
+def test_k8s_export_validates(allocated: dict[str, str]) -> None:
+    code, out, _ = neocloud(
+        allocated, "allocation", "export", "--site", "atlanta-1", "--format", "k8s"
+    )
+    assert code == 0 and yaml.safe_load(out) == {"apiVersion": "v1", "kind": "List", "items": []}
+    code, out, _ = neocloud(
+        allocated,
+        "allocation",
+        "export",
+        "--site",
+        "memphis-1",
+        "--format",
+        "k8s",
+        "--at",
+        "2026-05-15T00:00:00Z",
+    )
+    items = yaml.safe_load(out)["items"]
+    # May: 810 H100 racks of hall-1 and all of hall-4 (700 H200 racks, 120 NVL72 racks)
+    assert len(items) == 810 * 8 + 700 * 8 + 120 * 18
+    for item in items[:50] + items[-50:]:
+        kubernetes_validate.validate(item, "1.33", strict=True)
+
+
+def test_whatif_in_words(allocated: dict[str, str]) -> None:
+    code, out, _ = neocloud(
+        allocated,
+        "allocation",
+        "whatif",
+        "--site",
+        "memphis-1",
+        "--mw",
+        "20",
+        "--from",
+        "2027-01-01T06:00:00Z",
+        "--months",
+        "12",
+    )
+    assert code == 0 and out.startswith("NO") and "largest amount that fits" in out
+    code, out, _ = neocloud(
+        allocated,
+        "allocation",
+        "whatif",
+        "--site",
+        "memphis-1",
+        "--mw",
+        "20",
+        "--from",
+        "2029-06-01T05:00:00Z",
+        "--months",
+        "6",
+        "--json",
+    )
+    assert json.loads(out)["fits"] is True
+
+
+def test_release_and_fail_node(allocated: dict[str, str]) -> None:
+    code, _, err = neocloud(
+        allocated, "allocation", "fail-node", "h1-r0001-n01", "--site", "memphis-1"
+    )
+    assert code == 4 and "no spare H100 node" in err  # the deal kept no spares
+    code, out, _ = neocloud(
+        allocated, "allocation", "release", "memphis-lease", "--at", "2026-10-01T05:00:00Z"
+    )
+    assert code == 0 and "28,160 node holdings" in out
+    code, out, _ = neocloud(allocated, "allocation", "show", "--site", "memphis-1", "--json")
+    assert json.loads(out)["holdings"] == []

@@ -1,0 +1,289 @@
+"""Allocation on SQLite and PostgreSQL: the reference deal takes the whole site along its
+ramp, notice releases at the instant, the database itself refuses double booking, and 20
+concurrent allocations of the same racks on PostgreSQL let exactly one through."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from neocloud.adapters.db.tables import AllocationRow, NodeRow
+from neocloud.adapters.db.uow import make_engine
+from neocloud.adapters.yamlfile import read_document
+from neocloud.bootstrap import App
+from neocloud.config import Settings
+from neocloud.domain.agreements import Party
+from neocloud.domain.allocation import HolderKind
+from neocloud.domain.documents import SourceDocument
+from neocloud.domain.errors import Conflict, InsufficientCapacity
+from neocloud.domain.fleet_file import parse_fleet
+from neocloud.domain.time import FixedClock
+from neocloud.services import agreements, allocation, fleet
+from neocloud.services.agreements import Context
+from tests import factories
+from tests.conftest import EXAMPLES
+
+NOW = datetime(2026, 11, 1, 5, tzinfo=UTC)
+CTX = Context("tester", FixedClock(NOW))
+
+
+def reference(app: App) -> None:
+    fleet.import_fleet(
+        app.uow(), read_document(EXAMPLES / "fleet.yaml"), actor="t", clock=CTX.clock
+    )
+    agreements.create_agreement(
+        app.uow(), CTX, read_document(EXAMPLES / "agreements" / "memphis-lease.yaml")
+    )
+    agreements.sign_agreement(app.uow(), CTX, "memphis-lease", datetime(2026, 5, 3, 19, tzinfo=UTC))
+
+
+def racks_held(app: App, at: datetime) -> dict[str, int]:
+    held: dict[str, set[str]] = {}
+    for h in allocation.holdings(app.uow(), "memphis-1", at):
+        held.setdefault(f"{h.kind.value} {h.holder}".strip(), set()).add(h.rack)
+    return {k: len(v) for k, v in held.items()}
+
+
+def overlapping_pairs(app: App) -> int:
+    with app.engine.connect() as conn:
+        return conn.execute(
+            text(
+                "select count(*) from allocations a join allocations b on a.node_id = b.node_id "
+                "and a.id < b.id and (a.ends_at is null or b.starts_at < a.ends_at) "
+                "and (b.ends_at is null or a.starts_at < b.ends_at)"
+            )
+        ).scalar_one()
+
+
+def test_reference_deal_takes_the_whole_site_along_its_ramp(app: App) -> None:
+    reference(app)
+    plan = allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
+    # 50 % from May, 85 % from June, all 3,370 racks from July; never a rack split
+    assert len(plan.racks) == 3_370 and len(set(plan.racks)) == 3_370
+    may = racks_held(app, datetime(2026, 5, 15, tzinfo=UTC))["agreement memphis-lease"]
+    june = racks_held(app, datetime(2026, 6, 15, tzinfo=UTC))["agreement memphis-lease"]
+    assert racks_held(app, datetime(2026, 7, 15, tzinfo=UTC)) == {"agreement memphis-lease": 3_370}
+    assert may < june < 3_370
+    assert racks_held(app, datetime(2026, 4, 30, tzinfo=UTC)) == {}
+    assert racks_held(app, datetime(2029, 6, 1, 5, tzinfo=UTC)) == {}  # half-open end
+    assert overlapping_pairs(app) == 0
+    with app.engine.connect() as conn:  # every node of every rack, once
+        assert (
+            conn.execute(text("select count(distinct node_id) from allocations")).scalar_one()
+            == 28_160
+        )
+    with pytest.raises(Conflict, match="racks already"):
+        allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
+
+
+def test_notice_releases_exactly_at_the_effective_instant(app: App) -> None:
+    reference(app)
+    allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
+    notice = agreements.give_notice(
+        app.uow(),
+        CTX,
+        "memphis-lease",
+        by=Party.TENANT,
+        at=datetime(2026, 10, 20, 17, 30, tzinfo=UTC),
+    )
+    effective = notice.effective_at
+    assert effective == datetime(2027, 1, 18, 17, 30, tzinfo=UTC)
+    just_before = effective - timedelta(microseconds=1)
+    assert racks_held(app, just_before) == {"agreement memphis-lease": 3_370}
+    assert racks_held(app, effective) == {}
+    answer = allocation.what_if(
+        app.uow(),
+        "memphis-1",
+        start=effective,
+        end=effective + timedelta(days=365),
+        facility_kw=Decimal(300_000),
+    )
+    assert answer.fits
+
+
+def test_what_if_says_no_with_the_reason_and_what_fits(app: App) -> None:
+    reference(app)
+    allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
+    answer = allocation.what_if(
+        app.uow(),
+        "memphis-1",
+        start=datetime(2027, 1, 1, tzinfo=UTC),
+        end=datetime(2028, 1, 1, tzinfo=UTC),
+        facility_kw=Decimal(20_000),
+    )
+    assert not answer.fits
+    assert "held by agreement memphis-lease" in answer.reason
+    assert "largest amount that fits is 0.000 MW facility" in answer.reason
+    yes = allocation.what_if(
+        app.uow(),
+        "atlanta-1",
+        start=datetime(2027, 1, 1, tzinfo=UTC),
+        end=datetime(2028, 1, 1, tzinfo=UTC),
+        gpus=2000,
+        gpu_model="H100",
+    )
+    # 2,000 GPUs / 32 a rack (4 nodes of 8) = 62.5 -> 63 whole racks
+    assert yes.fits and yes.plan is not None and len(yes.plan.racks) == 63
+
+
+def test_the_database_refuses_two_holders_of_one_node(app: App) -> None:
+    reference(app)
+    with app.uow() as uow:
+        uow.allocations.allocate_racks(
+            "memphis-1",
+            ["h1-r0001"],
+            kind=HolderKind.AGREEMENT,
+            key="memphis-lease",
+            start=NOW,
+            end=None,
+            reason="t",
+        )
+        uow.commit()
+    session = app.uow().__enter__().session  # type: ignore[attr-defined]
+    node = session.scalars(select(NodeRow).where(NodeRow.name == "h1-r0001-n03")).one()
+    session.add(
+        AllocationRow(
+            site_id=node.site_id,
+            rack_id=node.rack_id,
+            node_id=node.id,
+            holder_kind="maintenance",
+            holder_key="",
+            starts_at=NOW + timedelta(days=3),
+            ends_at=None,
+            reason="raw",
+        )
+    )
+    with pytest.raises(IntegrityError):
+        session.flush()  # no planner involved: the constraint (or trigger) says no
+    session.rollback()
+    session.close()
+    with app.uow() as uow, pytest.raises(Conflict):  # and through the repository, in words
+        uow.allocations.allocate_racks(
+            "memphis-1",
+            ["h1-r0001"],
+            kind=HolderKind.SPARE,
+            key="x",
+            start=NOW - timedelta(days=1),
+            end=NOW + timedelta(seconds=1),
+            reason="t",
+        )
+    with app.uow() as uow:  # touching ends are fine: [a, b) then [b, c)
+        uow.allocations.end_holder(HolderKind.AGREEMENT, "memphis-lease", NOW + timedelta(days=1))
+        uow.allocations.allocate_racks(
+            "memphis-1",
+            ["h1-r0001"],
+            kind=HolderKind.SPARE,
+            key="x",
+            start=NOW + timedelta(days=1),
+            end=None,
+            reason="t",
+        )
+        uow.commit()
+    assert overlapping_pairs(app) == 0
+
+
+def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=8)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.commit()
+    doc = factories.agreement_document(capacity={"gpus": 256, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    plan = allocation.apply_for_agreement(app.uow(), CTX, "deal-1", Decimal("0.25"))
+    assert plan.racks == ["r0001", "r0002", "r0003", "r0004"] and plan.spares == ("r0005",)
+    at = datetime(2027, 3, 1, tzinfo=UTC)
+    failed, spare = allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
+    assert (failed.kind, failed.node) == (HolderKind.MAINTENANCE, "r0002-n05")
+    assert (spare.kind, spare.holder, spare.node) == (HolderKind.AGREEMENT, "deal-1", "r0005-n01")
+    tenant_nodes = {
+        h.node
+        for h in allocation.holdings(app.uow(), "test-1", at)
+        if h.kind is HolderKind.AGREEMENT
+    }
+    assert len(tenant_nodes) == 32 and "r0002-n05" not in tenant_nodes
+    before = {
+        h.node
+        for h in allocation.holdings(app.uow(), "test-1", at - timedelta(microseconds=1))
+        if h.kind is HolderKind.AGREEMENT
+    }
+    assert "r0002-n05" in before and "r0005-n01" not in before  # history kept
+    assert overlapping_pairs(app) == 0
+    with pytest.raises(Conflict, match="not held by an agreement"):
+        allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
+
+
+def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
+    reference(app)
+    allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
+    with pytest.raises(Conflict, match="allocations"):
+        fleet.import_fleet(
+            app.uow(),
+            read_document(EXAMPLES / "fleet.yaml"),
+            actor="t",
+            clock=CTX.clock,
+            replace=True,
+        )
+
+
+def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=2)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.commit()
+    doc = factories.agreement_document(capacity={"gpus": 1000, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    with pytest.raises(InsufficientCapacity, match="largest amount that fits is 128 H100"):
+        allocation.apply_for_agreement(app.uow(), CTX, "deal-1")
+    assert allocation.holdings(app.uow(), "test-1") == []
+
+
+def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_path: Path) -> None:
+    """Real concurrent connections to PostgreSQL: exactly one wins, 19 get a conflict."""
+    from tests.conftest import _truncate  # noqa: PLC0415
+
+    _truncate(postgres_url)
+    app = App(Settings(home=tmp_path, database_url=postgres_url, actor="t"), CTX.clock)
+    app.__dict__["engine"] = make_engine(postgres_url, pool_size=25)  # 20 open at once
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=4)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.commit()
+    keys = [f"deal-{i:02d}" for i in range(20)]
+    for key in keys:  # each wants all four racks for the same year
+        doc = factories.agreement_document(key, capacity={"gpus": 256, "gpu_model": "H100"})
+        agreements.create_agreement(app.uow(), CTX, SourceDocument(f"{key}.yaml", doc))
+        agreements.sign_agreement(app.uow(), CTX, key, datetime(2026, 10, 1, tzinfo=UTC))
+    start = threading.Barrier(len(keys))
+    outcomes: dict[str, str] = {}
+
+    def attempt(key: str) -> None:
+        start.wait()
+        try:
+            allocation.apply_for_agreement(app.uow(), CTX, key)
+            outcomes[key] = "ok"
+        except Conflict as exc:
+            outcomes[key] = f"conflict: {exc.message}"
+        except InsufficientCapacity as exc:  # planned after the winner committed
+            outcomes[key] = f"conflict: {exc.message}"
+
+    threads = [threading.Thread(target=attempt, args=(k,)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    app.close()
+    winners = [k for k, v in outcomes.items() if v == "ok"]
+    assert len(outcomes) == 20 and len(winners) == 1
+    assert all("conflict" in v for k, v in outcomes.items() if k not in winners)
+    assert overlapping_pairs(app) == 0
+    holders = {h.holder for h in allocation.holdings(app.uow(), "test-1")}
+    assert holders == set(winners)
+    app.close()

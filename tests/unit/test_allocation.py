@@ -1,0 +1,173 @@
+"""The planner on small sites worked by hand, and the scheduler exports against the real
+grammars (Slurm hostlists via python-hostlist, Kubernetes objects via its JSON schemas)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import hostlist as slurm_hostlist
+import kubernetes_validate
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neocloud.domain.allocation import (
+    Busy,
+    Demand,
+    HolderKind,
+    Holding,
+    RackCapacity,
+    SiteMeasure,
+    Tranche,
+    plan_allocation,
+)
+from neocloud.domain.errors import InsufficientCapacity
+from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
+
+MAY = datetime(2026, 5, 1, 5, tzinfo=UTC)
+JUNE = datetime(2026, 6, 1, 5, tzinfo=UTC)
+END = datetime(2029, 6, 1, 5, tzinfo=UTC)
+
+
+def racks() -> list[RackCapacity]:
+    """Hall a: 4 H100 racks; hall b: 4 H100 racks; hall c: 2 GB200 NVL72 racks."""
+    h100 = [
+        RackCapacity(h, f"{h}-r{i}", "H100", 8, 64, Decimal("58.24"))
+        for h in ("a", "b")
+        for i in range(1, 5)
+    ]
+    gb200 = [RackCapacity("c", f"c-r{i}", "GB200", 18, 72, Decimal("112.32")) for i in (1, 2)]
+    return h100 + gb200
+
+
+# every rack's typical facility draw counted at face value: capacity = draw, PUE 1
+MEASURE = SiteMeasure(Decimal("690.56"), Decimal("690.56"), Decimal(1))
+
+
+def gpus(n: int, *tranches: tuple[datetime, str]) -> Demand:
+    steps = tuple(Tranche(t, Decimal(s)) for t, s in tranches) or (Tranche(MAY, Decimal(1)),)
+    return Demand(END, steps, gpus=n, gpu_model="H100")
+
+
+def test_whole_racks_of_the_model_asked_for_in_one_hall() -> None:
+    plan = plan_allocation("deal", gpus(200), racks(), [], MEASURE)
+    # 200 GPUs need 4 racks of 64 (256): never a split rack, never a GB200 rack
+    assert plan.racks == ["a-r1", "a-r2", "a-r3", "a-r4"]
+    assert plan.halls == {"a": 4}
+
+
+def test_the_ramp_grows_the_block_and_keeps_what_it_has() -> None:
+    plan = plan_allocation("deal", gpus(320, (MAY, "0.4"), (JUNE, "1")), racks(), [], MEASURE)
+    # 40 % of 320 = 128 GPUs = 2 racks in May; 320 = 5 racks from June, hall a first
+    assert [s.added for s in plan.steps] == [("a-r1", "a-r2"), ("a-r3", "a-r4", "b-r1")]
+    assert [s.held for s in plan.steps] == [128, 320]
+
+
+def test_busy_racks_are_skipped_and_the_refusal_names_the_binding_constraint() -> None:
+    busy = [Busy(f"a-r{i}", HolderKind.AGREEMENT, "other", MAY, END) for i in range(1, 5)]
+    busy.append(Busy("b-r1", HolderKind.MAINTENANCE, "", JUNE, None))
+    plan = plan_allocation("deal", gpus(192), racks(), busy, MEASURE)
+    assert plan.racks == ["b-r2", "b-r3", "b-r4"]  # b-r1 goes to maintenance in June
+    with pytest.raises(InsufficientCapacity) as no:
+        plan_allocation("deal", gpus(300), racks(), busy, MEASURE)
+    assert "The largest amount that fits is 192 H100 GPUs." in no.value.message
+    assert "agreement other" in no.value.message and "maintenance" in no.value.message
+
+
+def test_spares_come_from_the_same_halls() -> None:
+    plan = plan_allocation("deal", gpus(128), racks(), [], MEASURE, spare_share=Decimal("0.5"))
+    assert plan.racks == ["a-r1", "a-r2"] and plan.spares == ("a-r3",)
+    with pytest.raises(InsufficientCapacity, match="spare"):
+        plan_allocation("deal", gpus(256), racks(), [], MEASURE, spare_share=Decimal("0.5"))
+
+
+def test_the_whole_site_power_takes_every_rack() -> None:
+    # 300 MW of a 300 MW site: a share of 1, whatever the typical draw is
+    measure = SiteMeasure(Decimal(300_000), Decimal("690.56"), Decimal("1.15"))
+    demand = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal(300_000))
+    assert len(plan_allocation("deal", demand, racks(), [], measure).racks) == 10
+    half = Demand(END, (Tranche(MAY, Decimal("0.5")),), facility_kw=Decimal(300_000))
+    held = plan_allocation("deal", half, racks(), [], measure).steps[0].held
+    assert Decimal(150_000) <= held < Decimal(150_000) + Decimal(112.32 * 300_000 / 690.56)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+names = st.builds(
+    lambda h, r, n: f"h{h}-r{r:04d}-n{n:02d}",
+    st.integers(1, 4),
+    st.integers(1, 900),
+    st.integers(1, 18),
+) | st.sampled_from(["odd", "gpu-a", "x9y10"])
+
+
+@given(st.sets(names, min_size=1, max_size=300))
+def test_hostlist_expands_to_exactly_the_nodes(nodes: set[str]) -> None:
+    assert set(slurm_hostlist.expand_hostlist(hostlist(nodes))) == nodes
+
+
+def test_hostlist_is_compact_for_whole_halls() -> None:
+    nodes = [
+        f"h{h}-r{r:04d}-n{n:02d}" for h in (1, 2, 3) for r in range(1, 851) for n in range(1, 9)
+    ]
+    assert hostlist(nodes) == "h[1-3]-r[0001-0850]-n[01-08]"
+
+
+def holdings() -> list[Holding]:
+    return [
+        Holding(
+            "hall-1",
+            "h1-r0001",
+            f"h1-r0001-n0{n}",
+            "H100",
+            HolderKind.AGREEMENT,
+            "memphis-lease",
+            MAY,
+            END,
+        )
+        for n in (1, 2)
+    ] + [
+        Holding(
+            "hall-1", "h1-r0002", "h1-r0002-n01", "H100", HolderKind.MAINTENANCE, "", JUNE, None
+        )
+    ]
+
+
+def test_slurm_lines_follow_the_scontrol_grammar() -> None:
+    text = slurm_config("memphis-1", holdings(), {"memphis-lease": "frontier-lab"}, MAY)
+    lines = [x for x in text.splitlines() if not x.startswith("#")]
+    assert lines == [
+        "scontrol create reservation ReservationName=memphis-lease-1 "
+        "StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 "
+        "Nodes=h1-r0001-n[01-02] Accounts=frontier-lab",
+        "scontrol create reservation ReservationName=maintenance-1 "
+        "StartTime=2026-06-01T05:00:00 Duration=infinite Nodes=h1-r0002-n01 Flags=MAINT "
+        "Users=root",
+        "PartitionName=frontier-lab Nodes=h1-r0001-n[01-02] AllowAccounts=frontier-lab State=UP",
+    ]
+    for line in lines:  # key=value words, as scontrol and slurm.conf read them
+        words = line.removeprefix("scontrol create reservation ").split(" ")
+        assert all(re.fullmatch(r"[A-Za-z]+=\S+", w) for w in words), line
+
+
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def test_kubernetes_nodes_validate_against_the_api_schema() -> None:
+    objects = kubernetes_nodes(holdings(), {"memphis-lease": "frontier-lab"})
+    items = objects["items"]
+    assert isinstance(items, list) and len(items) == 3
+    for item in items:
+        kubernetes_validate.validate(item, "1.33", strict=True)
+        for key, value in item["metadata"]["labels"].items():
+            assert LABEL_VALUE.match(value) and len(value) <= 63, (key, value)
+        (taint,) = item["spec"]["taints"]
+        assert taint["effect"] in ("NoSchedule", "PreferNoSchedule", "NoExecute")
+    assert items[0]["spec"]["taints"][0] == {
+        "key": "neocloud.io/tenant",
+        "value": "frontier-lab",
+        "effect": "NoSchedule",
+    }
+    assert items[2]["spec"]["taints"][0]["key"] == "neocloud.io/maintenance"
