@@ -22,6 +22,7 @@ from neocloud.domain.allocation import (
     SiteMeasure,
     Tranche,
     plan_allocation,
+    plan_in_halls,
 )
 from neocloud.domain.errors import InsufficientCapacity
 from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
@@ -74,6 +75,17 @@ def test_busy_racks_are_skipped_and_the_refusal_names_the_binding_constraint() -
         plan_allocation("deal", gpus(300), racks(), busy, MEASURE)
     assert "The largest amount that fits is 192 H100 GPUs." in no.value.message
     assert "agreement other" in no.value.message and "maintenance" in no.value.message
+
+
+def test_whole_halls_when_the_hall_is_the_unit() -> None:
+    # 200 GPUs fit in one hall of 4 racks (256 GPUs); the GB200 hall has no H100
+    plan = plan_in_halls("deal", gpus(200), racks(), [], MEASURE)
+    assert plan.racks == ["a-r1", "a-r2", "a-r3", "a-r4"] and plan.halls == {"a": 4}
+    busy = [Busy("a-r3", HolderKind.MAINTENANCE, "", JUNE, None)]  # one busy rack: hall busy
+    plan = plan_in_halls("deal", gpus(200), racks(), busy, MEASURE)
+    assert plan.halls == {"b": 4} and plan.steps[0].held == 256
+    with pytest.raises(InsufficientCapacity, match="largest amount that fits is 256 H100"):
+        plan_in_halls("deal", gpus(300), racks(), busy, MEASURE)
 
 
 def test_spares_come_from_the_same_halls() -> None:

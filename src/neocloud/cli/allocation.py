@@ -69,13 +69,14 @@ def render_plan(plan: AllocationPlan, title: str) -> None:
 def plan(
     agreement: str,
     spare_share: str = typer.Option("0", "--spare-share", help="Spare racks per racks held."),
+    unit: str = typer.Option("rack", "--unit", help="Isolation unit: rack or hall."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Dry run: the racks the agreement would get along its ramp; nothing is written."""
     with make_app() as app:
         app.require_database()
         result = service.plan_for_agreement(
-            app.uow(), agreement, _decimal(spare_share, "spare_share")
+            app.uow(), agreement, _decimal(spare_share, "spare_share"), unit
         )
     emit_json(plan_json(result)) if as_json else render_plan(result, f"plan for {agreement}")
 
@@ -84,14 +85,15 @@ def plan(
 @handles_errors
 def apply(
     agreement: str,
-    spare_share: str = typer.Option("0", "--spare-share"),
+    spare_share: str = typer.Option("0", "--spare-share", help="Spare racks per racks held."),
+    unit: str = typer.Option("rack", "--unit", help="Isolation unit: rack or hall."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan and write, in one transaction (the database refuses any double booking)."""
     with make_app() as app:
         app.require_database()
         result = service.apply_for_agreement(
-            app.uow(), app.context(), agreement, _decimal(spare_share, "spare_share")
+            app.uow(), app.context(), agreement, _decimal(spare_share, "spare_share"), unit
         )
     if as_json:
         emit_json(plan_json(result))

@@ -80,7 +80,7 @@ def list_(
     if as_json:
         emit_json([invoice_data(i) for i in invoices])
     elif as_csv:
-        console.out(invoice_csv(invoices), end="", highlight=False)
+        write_or_print(invoice_csv(invoices), None)
     else:
         table = Table("number", "agreement", "period", "tenant", "total", "issued")
         for i in invoices:

@@ -72,7 +72,7 @@ def write_or_print(text: str, output: Path | None) -> None:
     if output:
         output.write_text(text, encoding="utf-8")
     else:
-        console.out(text, end="", highlight=False)
+        sys.stdout.write(text)  # as it is: no rich markup processing of a large document
 
 
 def mw(kw: Decimal, places: int = 3) -> str:

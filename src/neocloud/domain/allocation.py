@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -153,6 +153,50 @@ def demand_of(agreement: CapacityAgreement) -> Demand:
     return Demand(
         agreement.service_end, tuple(tranches), gpus=capacity.gpus, gpu_model=capacity.gpu_model
     )
+
+
+def plan_in_halls(
+    holder: str,
+    demand: Demand,
+    racks: Sequence[RackCapacity],
+    busy: Iterable[Busy],
+    measure: SiteMeasure,
+    *,
+    spare_share: Decimal = Decimal(0),
+) -> AllocationPlan:
+    """Like ``plan_allocation`` with whole halls as the isolation unit: a hall is taken
+    whole or not at all, and is busy if any of its racks is."""
+    members: dict[str, list[RackCapacity]] = {}
+    for rack in racks:
+        members.setdefault(rack.hall, []).append(rack)
+    halls = [
+        RackCapacity(
+            hall,
+            hall,
+            _one_model(rs),
+            sum(r.nodes for r in rs),
+            sum(r.gpus for r in rs),
+            sum((r.typical_it_kw for r in rs), Decimal(0)),
+        )
+        for hall, rs in members.items()
+    ]
+    hall_of = {r.rack: r.hall for r in racks}
+    hall_busy = [
+        Busy(hall_of[b.rack], b.kind, b.holder, b.start, b.end) for b in busy if b.rack in hall_of
+    ]
+    plan = plan_allocation(holder, demand, halls, hall_busy, measure, spare_share=spare_share)
+    expand = {hall: tuple(r.rack for r in rs) for hall, rs in members.items()}
+    plan.steps = [
+        replace(step, added=tuple(r for h in step.added for r in expand[h])) for step in plan.steps
+    ]
+    plan.spares = tuple(r for h in plan.spares for r in expand[h])
+    plan.halls = {hall: len(expand[hall]) for hall in plan.halls}
+    return plan
+
+
+def _one_model(racks: list[RackCapacity]) -> str:
+    models = {r.gpu_model for r in racks}
+    return models.pop() if len(models) == 1 else "mixed"
 
 
 def plan_allocation(

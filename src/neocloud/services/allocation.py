@@ -16,6 +16,7 @@ from neocloud.domain.allocation import (
     Tranche,
     demand_of,
     plan_allocation,
+    plan_in_halls,
 )
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
@@ -32,12 +33,17 @@ def site_measure(uow: UnitOfWork, site: str) -> SiteMeasure:
     )
 
 
-def _plan(uow: UnitOfWork, key: str, spare_share: Decimal) -> tuple[str, AllocationPlan]:
+UNITS = {"rack": plan_allocation, "hall": plan_in_halls}
+
+
+def _plan(uow: UnitOfWork, key: str, spare_share: Decimal, unit: str) -> tuple[str, AllocationPlan]:
+    if unit not in UNITS:
+        raise InvalidInput.single("unit", unit, "the isolation unit is rack or hall")
     agreement = uow.agreements.get(key)
     site = agreement.terms.site
     if uow.allocations.holds(HolderKind.AGREEMENT, key):
         raise Conflict(f"agreement {key} has racks already; release them first to re-plan")
-    plan = plan_allocation(
+    plan = UNITS[unit](
         key,
         demand_of(agreement),
         uow.allocations.rack_capacities(site),
@@ -49,20 +55,24 @@ def _plan(uow: UnitOfWork, key: str, spare_share: Decimal) -> tuple[str, Allocat
 
 
 def plan_for_agreement(
-    uow: UnitOfWork, key: str, spare_share: Decimal = Decimal(0)
+    uow: UnitOfWork, key: str, spare_share: Decimal = Decimal(0), unit: str = "rack"
 ) -> AllocationPlan:
     """The racks the agreement would get along its ramp (a dry run: nothing is written)."""
     with uow:
-        return _plan(uow, key, spare_share)[1]
+        return _plan(uow, key, spare_share, unit)[1]
 
 
 def apply_for_agreement(
-    uow: UnitOfWork, ctx: Context, key: str, spare_share: Decimal = Decimal(0)
+    uow: UnitOfWork,
+    ctx: Context,
+    key: str,
+    spare_share: Decimal = Decimal(0),
+    unit: str = "rack",
 ) -> AllocationPlan:
     """Plan again inside one transaction and write it; a concurrent allocation of the same
     racks makes one of the two fail with Conflict (the database refuses the overlap)."""
     with uow:
-        site, plan = _plan(uow, key, spare_share)
+        site, plan = _plan(uow, key, spare_share, unit)
         for step in plan.steps:
             uow.allocations.allocate_racks(
                 site,
