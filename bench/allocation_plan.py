@@ -12,14 +12,13 @@ Run with ``make bench``.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from common import print_table, timed  # bench/ is the script's directory
 from neocloud.adapters.db import migrate
 from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
@@ -32,15 +31,6 @@ from neocloud.services.agreements import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 CTX = Context("bench", FixedClock(datetime(2026, 11, 1, 5, tzinfo=UTC)))
-
-
-def timed(fn: Callable[[], object], runs: int = 5) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -96,16 +86,14 @@ def main() -> None:
         f"racks in {len(plan.steps)} ramp steps; racks split between holders: "
         f"{len(split) or 'none'}"
     )
-    print(f"{'step':50} {'median s':>9} {'goal s':>7} {'of goal':>8} {'x baseline':>11}")
-    for label, seconds, goal, base in (
-        ("plan 300 MW: planner alone (domain)", planner_s, 1.0, baseline_s),
-        ("plan 300 MW: with its database reads", with_reads_s, 1.0, baseline_s),
-        ("  baseline: greedy racks in site order", baseline_s, None, None),
-        ("apply the plan (28,160 node holdings, 1 run)", apply_s, None, None),
-    ):
-        of_goal = f"{seconds / goal:.0%}" if goal else ""
-        vs = f"{seconds / base:.1f}x" if base else ""
-        print(f"{label:50} {seconds:9.3f} {goal or '':>7} {of_goal:>8} {vs:>11}")
+    print_table(
+        [
+            ("plan 300 MW: planner alone (domain)", planner_s, 1.0, baseline_s),
+            ("plan 300 MW: with its database reads", with_reads_s, 1.0, baseline_s),
+            ("  baseline: greedy racks in site order", baseline_s, None, None),
+            ("apply the plan (28,160 node holdings, 1 run)", apply_s, None, None),
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import print_table, timed  # bench/ is the script's directory
 from neocloud.adapters.db import migrate
 from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
@@ -37,15 +36,6 @@ from neocloud.services import fleet
 ROOT = Path(__file__).resolve().parent.parent
 FLEET = ROOT / "examples" / "fleet.yaml"
 CLOCK = FixedClock(datetime(2026, 5, 3, tzinfo=UTC))
-
-
-def timed(fn: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def fresh_app(url: str | None, tmp: Path) -> App:
@@ -133,12 +123,7 @@ def main() -> None:
         if args.postgres:
             pg_s = timed(lambda: import_once(args.postgres, tmp), args.runs)
             rows.insert(3, ("import into PostgreSQL", pg_s, 10.0, floor_s))
-    print(f"{'step':52} {'median s':>9} {'goal s':>7} {'of goal':>8} {'x baseline':>11}")
-    for label, seconds, goal, base in rows:
-        of_goal = f"{seconds / goal:.0%}" if goal else ""
-        vs_base = f"{seconds / base:.1f}x" if base else ""
-        goal_text = f"{goal:.1f}" if goal else ""
-        print(f"{label:52} {seconds:9.3f} {goal_text:>7} {of_goal:>8} {vs_base:>11}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

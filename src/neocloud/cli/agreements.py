@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,10 +11,9 @@ import typer
 from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors
+from neocloud.cli.output import console, emit_json, handles_errors, number_option
 from neocloud.domain.agreements import CapacityAgreement, Party
 from neocloud.domain.billing import DealValue
-from neocloud.domain.errors import InvalidInput
 from neocloud.domain.money import plain
 from neocloud.domain.time import parse_instant
 from neocloud.services import agreements as service
@@ -236,10 +234,7 @@ def availability(
     ratio: str = typer.Argument(..., help="Availability 0..1, e.g. 0.985"),
 ) -> None:
     """Record a period's measured availability (the SLA credit's input)."""
-    try:
-        value = Decimal(ratio)
-    except InvalidOperation:
-        raise InvalidInput.single("availability", ratio, "is not a number") from None
+    value = number_option(ratio, "availability")
     with make_app() as app:
         app.require_database()
         service.record_availability(app.uow(), app.context(), key, period, value)

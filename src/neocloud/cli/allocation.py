@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, write_or_print
+from neocloud.cli.output import (
+    console,
+    emit_json,
+    handles_errors,
+    number_option,
+    write_or_print,
+)
 from neocloud.domain.allocation import AllocationPlan, Holding
 from neocloud.domain.calendar import add_months
 from neocloud.domain.errors import InvalidInput
@@ -20,16 +25,6 @@ from neocloud.services import allocation as service
 from neocloud.services import fleet
 
 cli = typer.Typer(help="Allocation of racks to agreements over time.", no_args_is_help=True)
-
-
-def _decimal(text: str, field: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput.single(field, text, "is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise InvalidInput.single(field, text, "must be 0 or more")
-    return value
 
 
 def plan_json(plan: AllocationPlan) -> dict[str, object]:
@@ -76,7 +71,7 @@ def plan(
     with make_app() as app:
         app.require_database()
         result = service.plan_for_agreement(
-            app.uow(), agreement, _decimal(spare_share, "spare_share"), unit
+            app.uow(), agreement, number_option(spare_share, "spare_share"), unit
         )
     emit_json(plan_json(result)) if as_json else render_plan(result, f"plan for {agreement}")
 
@@ -93,7 +88,7 @@ def apply(
     with make_app() as app:
         app.require_database()
         result = service.apply_for_agreement(
-            app.uow(), app.context(), agreement, _decimal(spare_share, "spare_share"), unit
+            app.uow(), app.context(), agreement, number_option(spare_share, "spare_share"), unit
         )
     if as_json:
         emit_json(plan_json(result))
@@ -180,7 +175,7 @@ def whatif(
             site,
             start=begin,
             end=end,
-            facility_kw=None if mw is None else _decimal(mw, "mw") * 1000,
+            facility_kw=None if mw is None else number_option(mw, "mw") * 1000,
             gpus=gpus,
             gpu_model=model,
         )

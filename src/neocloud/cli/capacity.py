@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 import typer
 from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, mw
+from neocloud.cli.output import console, emit_json, handles_errors, mw, number_option
 from neocloud.domain.capacity import Conversion
 from neocloud.domain.errors import InvalidInput
 from neocloud.domain.quantities import Power, PowerBasis
@@ -24,15 +24,7 @@ class Basis(StrEnum):
 
 
 def _decimal(text: str | None, field: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput.single(field, text, "is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise InvalidInput.single(field, text, "must be a finite number, 0 or more")
-    return value
+    return None if text is None else number_option(text, field)
 
 
 @cli.command("convert")

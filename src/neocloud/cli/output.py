@@ -7,7 +7,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -73,6 +73,17 @@ def write_or_print(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)  # as it is: no rich markup processing of a large document
+
+
+def number_option(text: str, field: str) -> Decimal:
+    """A command-line number, exact, finite and not negative; the field is named if not."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput.single(field, text, "is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidInput.single(field, text, "must be a finite number, 0 or more")
+    return value
 
 
 def mw(kw: Decimal, places: int = 3) -> str:
