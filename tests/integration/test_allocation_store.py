@@ -21,7 +21,7 @@ from neocloud.config import Settings
 from neocloud.domain.agreements import Party
 from neocloud.domain.allocation import HolderKind
 from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict, InsufficientCapacity
+from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.time import FixedClock
 from neocloud.services import agreements, allocation, fleet
@@ -287,3 +287,56 @@ def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_
     holders = {h.holder for h in allocation.holdings(app.uow(), "test-1")}
     assert holders == set(winners)
     app.close()
+
+
+def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=4)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.commit()
+    termination = {
+        "notice_days": 90,
+        "may_give_notice": ["operator", "tenant"],
+        "late_delivery_grace_days": 30,
+    }
+    # 128 GPUs (2 racks) in January, 384 (6 racks) from February: the site has only 4
+    ramp = [
+        {
+            "start": "2027-01-01",
+            "end": "2027-02-01",
+            "capacity_share": Decimal("0.3333"),
+            "price_factor": Decimal(1),
+        }
+    ]
+    doc = factories.agreement_document(
+        capacity={"gpus": 384, "gpu_model": "H100"}, ramp=ramp, termination=termination
+    )
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    with app.uow() as uow:  # January's tranche delivered on time: racks 1-2
+        uow.allocations.allocate_racks(
+            "test-1",
+            ["r0001", "r0002"],
+            kind=HolderKind.AGREEMENT,
+            key="deal-1",
+            start=datetime(2027, 1, 1, 6, tzinfo=UTC),
+            end=datetime(2028, 1, 1, 6, tzinfo=UTC),
+            reason="t",
+        )
+        uow.commit()
+    january, february = datetime(2027, 1, 1, 6, tzinfo=UTC), datetime(2027, 2, 1, 6, tzinfo=UTC)
+    late = Context("tester", FixedClock(datetime(2027, 3, 10, tzinfo=UTC)))
+    with pytest.raises(Conflict, match="delivered in time"):
+        allocation.terminate_for_late_delivery(app.uow(), late, "deal-1", tranche_start=january)
+    with pytest.raises(InvalidInput, match="grace period"):  # February's grace ends March 3
+        allocation.terminate_for_late_delivery(
+            app.uow(), late, "deal-1", tranche_start=february, at=datetime(2027, 3, 2, tzinfo=UTC)
+        )
+    notice = allocation.terminate_for_late_delivery(
+        app.uow(), late, "deal-1", tranche_start=february
+    )
+    assert notice.effective_at == datetime(2027, 3, 10, tzinfo=UTC)
+    stored = agreements.get_agreement(app.uow(), "deal-1")
+    assert stored.service_end == datetime(2027, 3, 10, tzinfo=UTC)
+    assert allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 10, tzinfo=UTC)) == []
+    assert len(allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 9, tzinfo=UTC))) == 16

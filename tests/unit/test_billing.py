@@ -344,3 +344,35 @@ def test_five_mistakes_in_an_agreement_file() -> None:
     }
     naive = next(p for p in err.value.problems if p.field == "agreement.ramp[0].start")
     assert "naive" in naive.message
+
+
+def test_late_delivery_right_only_where_written() -> None:
+    deal = factories.signed_agreement()
+    with pytest.raises(Forbidden, match="late delivery"):
+        deal.terminate_for_late_delivery(
+            tranche_start=deal.terms.term.start,
+            at=datetime(2027, 3, 1, tzinfo=UTC),
+            delivered_share=Decimal(0),
+        )
+    deal = factories.signed_agreement(
+        termination={
+            "notice_days": 90,
+            "may_give_notice": ["tenant"],
+            "late_delivery_grace_days": 10,
+        }
+    )
+    start = deal.terms.term.start
+    with pytest.raises(InvalidInput, match="no tranche starts then"):
+        deal.terminate_for_late_delivery(
+            tranche_start=start + timedelta(days=1),
+            at=start + timedelta(days=20),
+            delivered_share=Decimal(0),
+        )
+    notice = deal.terminate_for_late_delivery(
+        tranche_start=start, at=start + timedelta(days=10), delivered_share=Decimal("0.99")
+    )
+    assert notice.effective_at == start + timedelta(days=10)
+    assert deal.service_end == notice.effective_at
+    # billed to the instant: January 2027 in Chicago is 31 days, 10 of them in service
+    invoice = invoice_for(deal, "2027-01")
+    assert invoice.total.amount == (Decimal("1000000.00") * 10 / 31).quantize(CENT)

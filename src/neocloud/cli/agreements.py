@@ -17,6 +17,7 @@ from neocloud.domain.billing import DealValue
 from neocloud.domain.money import plain
 from neocloud.domain.time import parse_instant
 from neocloud.services import agreements as service
+from neocloud.services import allocation as allocation_service
 
 cli = typer.Typer(
     help="Capacity agreements: create, sign, amend, notice, value.", no_args_is_help=True
@@ -224,6 +225,31 @@ def notice(
             f"{result.given_at.isoformat()}: service, billing and capacity end "
             f"{result.effective_at.isoformat()}"
         )
+
+
+@cli.command("terminate")
+@handles_errors
+def terminate(
+    key: str,
+    late_tranche: str = typer.Option(
+        ..., "--late-tranche", help="Start of the tranche delivered late (ISO 8601)."
+    ),
+    at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset); now if omitted."),
+) -> None:
+    """The tenant's right to end the agreement when a tranche is late past its grace period."""
+    with make_app() as app:
+        app.require_database()
+        result = allocation_service.terminate_for_late_delivery(
+            app.uow(),
+            app.context(),
+            key,
+            tranche_start=parse_instant(late_tranche, "late_tranche"),
+            at=_instant(at, "at"),
+        )
+    console.print(
+        f"{key} terminated by the tenant at {result.effective_at.isoformat()} "
+        "(tranche delivered late); billing, service and capacity end then"
+    )
 
 
 @cli.command("availability")

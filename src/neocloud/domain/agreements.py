@@ -217,6 +217,47 @@ class CapacityAgreement:
         self.notice = Notice(by, at, effective)
         return self.notice
 
+    def tranches(self) -> list[tuple[datetime, Decimal]]:
+        """(from, share of the contracted capacity due) along the ramp, then 1 to the end."""
+        terms = self.terms
+        steps = [(p.interval.start, p.capacity_share) for p in terms.ramp]
+        if terms.ramp_end < self.service_end:
+            steps.append((max(terms.ramp_end, terms.term.start), Decimal(1)))
+        return [(start, share) for start, share in steps if start < self.service_end]
+
+    def terminate_for_late_delivery(
+        self, *, tranche_start: datetime, at: datetime, delivered_share: Decimal
+    ) -> Notice:
+        """The tenant's right: a tranche not delivered by the end of its grace period ends
+        the agreement at ``at``, with no notice period."""
+        at = require_utc(at, "at")
+        grace = self.terms.termination.late_delivery_grace_days
+        if grace is None:
+            raise Forbidden(f"agreement {self.key} gives no right to terminate for late delivery")
+        due = dict(self.tranches()).get(require_utc(tranche_start, "tranche"))
+        if due is None:
+            starts = ", ".join(t.isoformat() for t, _ in self.tranches())
+            raise InvalidInput.single(
+                "tranche",
+                tranche_start.isoformat(),
+                f"no tranche starts then; tranches start {starts}",
+            )
+        deadline = tranche_start + timedelta(days=grace)
+        if at < deadline:
+            raise InvalidInput.single(
+                "at",
+                at.isoformat(),
+                f"the grace period for this tranche runs until {deadline.isoformat()}",
+            )
+        if delivered_share >= due:
+            raise Conflict(
+                f"the tranche was delivered in time: {delivered_share:.1%} of the "
+                f"capacity was held at {deadline.isoformat()}, {due:.0%} was due"
+            )
+        self.transition(Status.NOTICE_GIVEN, at)
+        self.notice = Notice(Party.TENANT, at, at)
+        return self.notice
+
     def amend(
         self,
         terms: AgreementTerms,

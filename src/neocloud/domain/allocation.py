@@ -137,10 +137,7 @@ class AllocationPlan:
 def demand_of(agreement: CapacityAgreement) -> Demand:
     """The agreement's capacity along its ramp, until its service ends."""
     terms = agreement.terms
-    tranches = [Tranche(p.interval.start, p.capacity_share) for p in terms.ramp]
-    if terms.ramp_end < agreement.service_end:
-        tranches.append(Tranche(max(terms.ramp_end, terms.term.start), Decimal(1)))
-    tranches = [t for t in tranches if t.start < agreement.service_end]
+    tranches = [Tranche(start, share) for start, share in agreement.tranches()]
     capacity = terms.capacity
     if capacity.power is not None:
         if capacity.power.basis.value != "facility":
@@ -153,6 +150,12 @@ def demand_of(agreement: CapacityAgreement) -> Demand:
     return Demand(
         agreement.service_end, tuple(tranches), gpus=capacity.gpus, gpu_model=capacity.gpu_model
     )
+
+
+def held_share(demand: Demand, held: Iterable[RackCapacity], measure: SiteMeasure) -> Decimal:
+    """Share of the contracted capacity that ``held`` racks deliver."""
+    amount = sum((measure.rack_amount(r, demand) for r in held), Decimal(0))
+    return amount / (demand.facility_kw or Decimal(demand.gpus or 1))
 
 
 def plan_in_halls(

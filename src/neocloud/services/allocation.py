@@ -4,9 +4,10 @@ failure, and the state of a site at an instant."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from neocloud.domain.agreements import Notice
 from neocloud.domain.allocation import (
     AllocationPlan,
     Demand,
@@ -15,6 +16,7 @@ from neocloud.domain.allocation import (
     SiteMeasure,
     Tranche,
     demand_of,
+    held_share,
     plan_allocation,
     plan_in_halls,
 )
@@ -219,3 +221,55 @@ def scheduler_view(
         keys = {h.holder for h in found if h.holder}
         tenants = {k: uow.agreements.get(k).terms.tenant for k in sorted(keys)}
     return found, tenants
+
+
+def terminate_for_late_delivery(
+    uow: UnitOfWork, ctx: Context, key: str, *, tranche_start: datetime, at: datetime | None = None
+) -> Notice:
+    """The tenant ends the agreement because a tranche was not delivered within its grace
+    period: measured by the racks it held when the grace period ended. Billing, service and
+    the holdings end at ``at``."""
+    at = require_utc(at, "at") if at else ctx.clock.now()
+    with uow:
+        agreement = uow.agreements.get(key)
+        site = agreement.terms.site
+        grace = agreement.terms.termination.late_delivery_grace_days or 0
+        deadline = require_utc(tranche_start, "tranche") + timedelta(days=grace)
+        racks = {r.rack: r for r in uow.allocations.rack_capacities(site)}
+        held = {
+            h.rack
+            for h in uow.allocations.holdings(site, deadline)
+            if h.kind is HolderKind.AGREEMENT and h.holder == key
+        }
+        delivered = held_share(
+            demand_of(agreement), [racks[r] for r in held], site_measure(uow, site)
+        )
+        notice = agreement.terminate_for_late_delivery(
+            tranche_start=tranche_start, at=at, delivered_share=delivered
+        )
+        uow.agreements.save(agreement)
+        uow.agreements.record_release(
+            key,
+            site,
+            at,
+            f"terminated by the tenant: tranche from {tranche_start.isoformat()} delivered late",
+        )
+        for kind in (HolderKind.AGREEMENT, HolderKind.SPARE):
+            uow.allocations.end_holder(kind, key, at)
+        uow.audit.record(
+            AuditEntry(
+                ctx.clock.now(),
+                ctx.actor,
+                "agreement.terminate",
+                "agreement",
+                key,
+                {
+                    "reason": "late delivery",
+                    "at": at.isoformat(),
+                    "tranche": tranche_start.isoformat(),
+                    "delivered_share": str(delivered),
+                },
+            )
+        )
+        uow.commit()
+    return notice
