@@ -23,12 +23,12 @@ from neocloud.domain.agreements import (
 from neocloud.domain.billing import (
     CHARGES,
     LineKind,
-    deal_value,
     draft_invoice,
     headline_total,
     prorate,
 )
 from neocloud.domain.calendar import BillingPeriod, periods_overlapping
+from neocloud.domain.deal_value import deal_value
 from neocloud.domain.documents import SourceDocument
 from neocloud.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from neocloud.domain.money import Money

@@ -13,7 +13,7 @@ from rich.table import Table
 from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import console, emit_json, handles_errors, number_option
 from neocloud.domain.agreements import CapacityAgreement, Party
-from neocloud.domain.billing import DealValue
+from neocloud.domain.deal_value import DealValue
 from neocloud.domain.money import plain
 from neocloud.domain.time import parse_instant
 from neocloud.services import agreements as service

@@ -22,10 +22,8 @@ from neocloud.domain.agreements import (
     SlaTerms,
     TerminationTerms,
 )
-from neocloud.domain.calendar import local_midnight, zone
+from neocloud.domain.calendar import local_midnight
 from neocloud.domain.documents import Path, Reader, SourceDocument
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.ids import name_problem
 from neocloud.domain.money import MINOR_UNITS, Money
 from neocloud.domain.quantities import Power, PowerBasis
 from neocloud.domain.time import Interval
@@ -60,8 +58,8 @@ def parse_terms(doc: SourceDocument) -> AgreementTerms:
 
 
 def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None:
-    names = {k: _name(r, p, m, k) for k in ("key", "operator", "tenant", "site")}
-    tz = _timezone(r, p, m)
+    names = {k: r.name(p, m, k) for k in ("key", "operator", "tenant", "site")}
+    tz = r.timezone(p, m, "billing_timezone")
     currency = m.get("currency")
     if currency is not None and currency not in MINOR_UNITS:
         r.problem((*p, "currency"), currency, "not a known ISO 4217 currency code (e.g. USD)")
@@ -94,28 +92,6 @@ def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None
         prepayment_share=prepayment,
         sla=sla,
     )
-
-
-def _name(r: Reader, p: Path, m: Mapping[str, object], key: str) -> str | None:
-    if key not in m:
-        return None
-    problem = name_problem(m[key], "")
-    if problem:
-        r.problem((*p, key), m[key], problem.message)
-        return None
-    return str(m[key])
-
-
-def _timezone(r: Reader, p: Path, m: Mapping[str, object]) -> str | None:
-    value = m.get("billing_timezone")
-    if value is None:
-        return None
-    try:
-        zone(str(value))
-    except InvalidInput:
-        r.problem((*p, "billing_timezone"), value, "not an IANA time zone (e.g. America/Chicago)")
-        return None
-    return str(value)
 
 
 def instant(r: Reader, path: Path, value: object, tz: str | None) -> datetime | None:

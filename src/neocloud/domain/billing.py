@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from neocloud.domain.agreements import AgreementTerms, CapacityAgreement, Party
 from neocloud.domain.calendar import BillingPeriod, local_midnight, periods_overlapping, zone
-from neocloud.domain.errors import InvalidInput
 from neocloud.domain.money import Money, plain
 from neocloud.domain.time import Interval
 
@@ -313,94 +311,3 @@ def _prepayment(
             )
         )
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class DealValue:
-    """What a deal is worth as of an instant, each figure saying what it counts."""
-
-    as_of: datetime
-    currency: str
-    headline_total: Money  # the whole term as written
-    contracted_total: Money  # the term cut at a notice already given
-    earned_to_date: Money  # charges for service before as_of
-    billed_to_date: Money  # totals of invoices issued (credits and prepayment included)
-    remaining: Money  # contracted_total - earned_to_date
-    enforceable_remaining: Money  # owed if notice were given at as_of
-    enforceable_until: datetime
-
-
-def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[Money]) -> DealValue:
-    terms = agreement.terms
-    currency = terms.currency
-    zero = Money.zero(currency)
-    service = agreement.service_window
-    earned = (
-        charges_between(agreement, Interval(service.start, min(as_of, service.end)))
-        if as_of > service.start
-        else zero
-    )
-    until = min(
-        max(as_of, service.start) + timedelta(days=terms.termination.notice_days), service.end
-    )
-    start = max(as_of, service.start)
-    enforceable = charges_between(agreement, Interval(start, until)) if start < until else zero
-    contracted = charges_between(agreement, service)
-    return DealValue(
-        as_of,
-        currency,
-        headline_total(agreement),
-        contracted,
-        earned,
-        sum(billed, zero),
-        contracted - earned,
-        enforceable,
-        until,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedInvoice:
-    """An invoice or credit note as issued: immutable, numbered without gaps per operator."""
-
-    number: str
-    kind: str  # "invoice" | "credit_note"
-    operator: str
-    tenant: str
-    agreement_key: str
-    period: str | None
-    refers_to: str | None
-    currency: str
-    lines: tuple[InvoiceLine, ...]
-    final: bool
-    issued_at: datetime
-
-    @property
-    def total(self) -> Money:
-        return Money(sum((x.amount for x in self.lines), Decimal(0)), self.currency)
-
-
-def credit_note_lines(invoice: IssuedInvoice, amount: Money, reason: str) -> tuple[InvoiceLine]:
-    """One line crediting ``amount`` (positive, at most the invoice's total) against it."""
-    if amount.currency != invoice.currency:
-        raise InvalidInput.single(
-            "currency", amount.currency, f"invoice {invoice.number} is in {invoice.currency}"
-        )
-    if amount.amount <= 0 or amount.rounded().amount != amount.amount:
-        raise InvalidInput.single(
-            "amount", str(amount.amount), "must be positive and in whole minor units (e.g. cents)"
-        )
-    if amount.amount > invoice.total.amount:
-        raise InvalidInput.single(
-            "amount",
-            str(amount.amount),
-            f"exceeds invoice {invoice.number}'s total {invoice.total}",
-        )
-    return (
-        InvoiceLine(
-            LineKind.CREDIT_NOTE,
-            f"Credit against {invoice.number}: {reason}",
-            -amount.amount,
-            -amount.amount,
-        ),
-    )

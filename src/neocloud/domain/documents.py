@@ -7,12 +7,14 @@ problem instead of stopping at the first, so an operator fixes a file in one pas
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
 from neocloud.domain.errors import InvalidInput, Problem
+from neocloud.domain.ids import NAME_PATTERN, NAME_RULE
 from neocloud.domain.money import to_decimal
 
 Path = tuple[str | int, ...]
@@ -94,6 +96,28 @@ class Reader:
             self.problem(path, value, "must be a list")
             return []
         return value
+
+    def name(self, path: Path, m: Mapping[str, object], key: str) -> str | None:
+        """A name of something (site, hall, rack, agreement): see ``ids.NAME_RULE``."""
+        if m.get(key) is None:
+            return None  # reported as required where it is
+        value = m[key]
+        if not isinstance(value, str) or not NAME_PATTERN.match(value):
+            self.problem((*path, key), value, f"invalid name: {NAME_RULE}")
+            return None
+        return value
+
+    def timezone(self, path: Path, m: Mapping[str, object], key: str) -> str | None:
+        """An IANA time zone name such as America/Chicago."""
+        value = m.get(key)
+        if value is None:
+            return None  # reported as required where it is
+        try:
+            zoneinfo.ZoneInfo(str(value))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.problem((*path, key), value, "not an IANA time zone (e.g. America/Chicago)")
+            return None
+        return str(value)
 
     def text(
         self, path: Path, m: Mapping[str, object], key: str, default: str | None = None

@@ -6,7 +6,7 @@ import csv
 import html
 import io
 
-from neocloud.domain.billing import IssuedInvoice
+from neocloud.domain.invoices import IssuedInvoice
 from neocloud.domain.money import MINOR_UNITS, Money
 
 NOTES = (

@@ -10,8 +10,9 @@ from neocloud.domain.agreement_file import parse_terms, terms_document
 from neocloud.domain.agreements import CapacityAgreement, Notice, Party
 from neocloud.domain.allocation import HolderKind
 from neocloud.domain.audit import AuditEntry
-from neocloud.domain.billing import DealValue, deal_value, headline_total
+from neocloud.domain.billing import headline_total
 from neocloud.domain.calendar import BillingPeriod
+from neocloud.domain.deal_value import DealValue, deal_value
 from neocloud.domain.documents import SourceDocument
 from neocloud.domain.errors import Conflict, InvalidInput
 from neocloud.domain.time import Clock, require_utc

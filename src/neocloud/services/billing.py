@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from neocloud.domain.agreements import BILLABLE
 from neocloud.domain.audit import AuditEntry
-from neocloud.domain.billing import IssuedInvoice, credit_note_lines, draft_invoice
+from neocloud.domain.billing import draft_invoice
 from neocloud.domain.calendar import PERIOD_PATTERN, BillingPeriod
 from neocloud.domain.errors import InvalidInput
+from neocloud.domain.invoices import IssuedInvoice, credit_note_lines
 from neocloud.domain.money import Money
 from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork

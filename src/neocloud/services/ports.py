@@ -11,9 +11,9 @@ from typing import Protocol, Self
 from neocloud.domain.agreements import CapacityAgreement
 from neocloud.domain.allocation import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.audit import AuditEntry
-from neocloud.domain.billing import IssuedInvoice
 from neocloud.domain.capacity import SiteSummary
 from neocloud.domain.inventory import Site
+from neocloud.domain.invoices import IssuedInvoice
 
 
 class SiteRepository(Protocol):

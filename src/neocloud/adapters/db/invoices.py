@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.tables import DocumentSequenceRow, InvoiceLineRow, InvoiceRow
-from neocloud.domain.billing import InvoiceLine, IssuedInvoice, LineKind
+from neocloud.domain.billing import InvoiceLine, LineKind
 from neocloud.domain.errors import NotFound
+from neocloud.domain.invoices import IssuedInvoice
 from neocloud.domain.money import Money
 
 PREFIX = {"invoice": "INV", "credit_note": "CN"}

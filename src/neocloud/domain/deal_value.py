@@ -1,0 +1,57 @@
+"""What a capacity deal is worth as of an instant: headline, contracted, earned, billed,
+remaining, and what the notice clause makes enforceable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from neocloud.domain.agreements import CapacityAgreement
+from neocloud.domain.billing import charges_between, headline_total
+from neocloud.domain.money import Money
+from neocloud.domain.time import Interval
+
+
+@dataclass(frozen=True, slots=True)
+class DealValue:
+    """What a deal is worth as of an instant, each figure saying what it counts."""
+
+    as_of: datetime
+    currency: str
+    headline_total: Money  # the whole term as written
+    contracted_total: Money  # the term cut at a notice already given
+    earned_to_date: Money  # charges for service before as_of
+    billed_to_date: Money  # totals of invoices issued (credits and prepayment included)
+    remaining: Money  # contracted_total - earned_to_date
+    enforceable_remaining: Money  # owed if notice were given at as_of
+    enforceable_until: datetime
+
+
+def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[Money]) -> DealValue:
+    terms = agreement.terms
+    currency = terms.currency
+    zero = Money.zero(currency)
+    service = agreement.service_window
+    earned = (
+        charges_between(agreement, Interval(service.start, min(as_of, service.end)))
+        if as_of > service.start
+        else zero
+    )
+    until = min(
+        max(as_of, service.start) + timedelta(days=terms.termination.notice_days), service.end
+    )
+    start = max(as_of, service.start)
+    enforceable = charges_between(agreement, Interval(start, until)) if start < until else zero
+    contracted = charges_between(agreement, service)
+    return DealValue(
+        as_of,
+        currency,
+        headline_total(agreement),
+        contracted,
+        earned,
+        sum(billed, zero),
+        contracted - earned,
+        enforceable,
+        until,
+    )
