@@ -17,7 +17,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow, SiteRow
+from neocloud.adapters.db.repositories import site_id
+from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow
 from neocloud.adapters.db.types import UTCDateTime
 from neocloud.domain.allocation import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.errors import Conflict, NotFound
@@ -48,10 +49,7 @@ class SqlAllocationRepository:
         self.session = session
 
     def _site_id(self, site: str) -> int:
-        site_id = self.session.scalar(select(SiteRow.id).where(SiteRow.name == site))
-        if site_id is None:
-            raise NotFound(f"site {site!r} does not exist")
-        return site_id
+        return site_id(self.session, site)
 
     def rack_capacities(self, site: str) -> list[RackCapacity]:
         """Every rack of the site in site order (hall, then rack position)."""

@@ -31,15 +31,20 @@ from neocloud.domain.inventory import GpuModel, Hall, Location, Node, Rack, Site
 from neocloud.domain.money import Money
 
 
+def site_id(session: Session, name: str) -> int:
+    """The row id of site ``name``; NotFound if there is none."""
+    found = session.scalar(select(SiteRow.id).where(SiteRow.name == name))
+    if found is None:
+        raise NotFound(f"site {name!r} does not exist")
+    return found
+
+
 class SqlSiteRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def _id(self, name: str) -> int:
-        site_id = self.session.scalar(select(SiteRow.id).where(SiteRow.name == name))
-        if site_id is None:
-            raise NotFound(f"site {name!r} does not exist")
-        return site_id
+        return site_id(self.session, name)
 
     def exists(self, name: str) -> bool:
         return self.session.scalar(select(SiteRow.id).where(SiteRow.name == name)) is not None
