@@ -156,7 +156,6 @@ def render_summary(s: SiteSummary) -> None:
         f"capacity {mw(site.facility_capacity_kw)} MW facility at PUE {pue}; installed fleet "
         f"draws {mw(s.facility_power.kw)} MW facility at typical load; headroom "
         f"{mw(s.facility_headroom.kw)} MW facility\n"
-        f"electricity {site.electricity_price_per_mwh.currency} "
-        f"{site.electricity_price_per_mwh.amount}/MWh; grid {site.grid_carbon_kg_per_mwh} kg "
-        "CO2/MWh\n"
+        f"electricity {site.electricity_price_per_mwh}/MWh; grid "
+        f"{site.grid_carbon_kg_per_mwh} kg CO2/MWh\n"
     )
