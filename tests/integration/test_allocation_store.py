@@ -174,7 +174,7 @@ def test_the_database_refuses_two_holders_of_one_node(app: App) -> None:
             reason="t",
         )
     with app.uow() as uow:  # touching ends are fine: [a, b) then [b, c)
-        uow.allocations.end_holder(HolderKind.AGREEMENT, "memphis-lease", NOW + timedelta(days=1))
+        uow.allocations.release_agreement("memphis-lease", NOW + timedelta(days=1))
         uow.allocations.allocate_racks(
             "memphis-1",
             ["h1-r0001"],

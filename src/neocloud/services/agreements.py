@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from neocloud.domain.agreement_file import parse_terms, terms_document
 from neocloud.domain.agreements import CapacityAgreement, Notice, Party
-from neocloud.domain.allocation import HolderKind
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.billing import headline_total
 from neocloud.domain.calendar import BillingPeriod
@@ -124,6 +123,13 @@ def amend_agreement(
     return agreement
 
 
+def end_service(uow: UnitOfWork, agreement: CapacityAgreement, at: datetime, reason: str) -> int:
+    """Record that the agreement's capacity is released at ``at`` and end its holdings
+    (spares included) then; returns the holdings changed. Inside the caller's transaction."""
+    uow.agreements.record_release(agreement.key, agreement.terms.site, at, reason)
+    return uow.allocations.release_agreement(agreement.key, at)
+
+
 def give_notice(
     uow: UnitOfWork, ctx: Context, key: str, *, by: Party, at: datetime | None = None
 ) -> Notice:
@@ -134,14 +140,7 @@ def give_notice(
         agreement = uow.agreements.get(key)
         notice = agreement.give_notice(by=by, at=at)
         uow.agreements.save(agreement)
-        uow.agreements.record_release(
-            key,
-            agreement.terms.site,
-            notice.effective_at,
-            f"notice by the {by} on {at.isoformat()}",
-        )
-        for kind in (HolderKind.AGREEMENT, HolderKind.SPARE):  # racks go back to the operator
-            uow.allocations.end_holder(kind, key, notice.effective_at)
+        end_service(uow, agreement, notice.effective_at, f"notice by the {by} on {at.isoformat()}")
         _audit(
             uow,
             ctx,

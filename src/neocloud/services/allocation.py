@@ -23,7 +23,7 @@ from neocloud.domain.allocation import (
 from neocloud.domain.audit import AuditEntry
 from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.time import require_utc
-from neocloud.services.agreements import Context
+from neocloud.services.agreements import Context, end_service
 from neocloud.services.ports import UnitOfWork
 
 
@@ -161,10 +161,7 @@ def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
     at = require_utc(at, "at")
     with uow:
         uow.agreements.get(key)
-        changed = sum(
-            uow.allocations.end_holder(kind, key, at)
-            for kind in (HolderKind.AGREEMENT, HolderKind.SPARE)
-        )
+        changed = uow.allocations.release_agreement(key, at)
         uow.audit.record(
             AuditEntry(
                 ctx.clock.now(),
@@ -248,14 +245,12 @@ def terminate_for_late_delivery(
             tranche_start=tranche_start, at=at, delivered_share=delivered
         )
         uow.agreements.save(agreement)
-        uow.agreements.record_release(
-            key,
-            site,
+        end_service(
+            uow,
+            agreement,
             at,
             f"terminated by the tenant: tranche from {tranche_start.isoformat()} delivered late",
         )
-        for kind in (HolderKind.AGREEMENT, HolderKind.SPARE):
-            uow.allocations.end_holder(kind, key, at)
         uow.audit.record(
             AuditEntry(
                 ctx.clock.now(),

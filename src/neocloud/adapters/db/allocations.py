@@ -148,9 +148,12 @@ class SqlAllocationRepository:
             self.session.flush()
         return _rowcount(result)
 
-    def end_holder(self, kind: HolderKind, key: str, at: datetime) -> int:
-        """Release everything the holder has at ``at`` and later; returns rows changed."""
-        mine = (AllocationRow.holder_kind == kind.value) & (AllocationRow.holder_key == key)
+    def release_agreement(self, key: str, at: datetime) -> int:
+        """End what the agreement holds, spares included, at ``at`` and later: the racks go
+        back to the operator's internal pool. Returns the holdings changed."""
+        mine = AllocationRow.holder_kind.in_(
+            [HolderKind.AGREEMENT.value, HolderKind.SPARE.value]
+        ) & (AllocationRow.holder_key == key)
         later = delete(AllocationRow).where(mine, AllocationRow.starts_at >= at)
         removed = _rowcount(self.session.execute(later))
         running = or_(AllocationRow.ends_at.is_(None), AllocationRow.ends_at > at)
