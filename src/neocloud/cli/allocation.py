@@ -59,12 +59,17 @@ def render_plan(plan: AllocationPlan, title: str) -> None:
     )
 
 
+# plan and apply take the same planning options
+SPARE_SHARE = typer.Option("0", "--spare-share", help="Spare racks per racks held.")
+UNIT = typer.Option("rack", "--unit", help="Isolation unit: rack or hall.")
+
+
 @cli.command("plan")
 @handles_errors
 def plan(
     agreement: str,
-    spare_share: str = typer.Option("0", "--spare-share", help="Spare racks per racks held."),
-    unit: str = typer.Option("rack", "--unit", help="Isolation unit: rack or hall."),
+    spare_share: str = SPARE_SHARE,
+    unit: str = UNIT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Dry run: the racks the agreement would get along its ramp; nothing is written."""
@@ -80,8 +85,8 @@ def plan(
 @handles_errors
 def apply(
     agreement: str,
-    spare_share: str = typer.Option("0", "--spare-share", help="Spare racks per racks held."),
-    unit: str = typer.Option("rack", "--unit", help="Isolation unit: rack or hall."),
+    spare_share: str = SPARE_SHARE,
+    unit: str = UNIT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan and write, in one transaction (the database refuses any double booking)."""
