@@ -24,8 +24,8 @@ from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.config import Settings
-from neocloud.domain.allocation import demand_of, plan_allocation
-from neocloud.domain.time import FixedClock
+from neocloud.domain.allocation.planner import demand_of, plan_allocation
+from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import agreements, allocation, fleet
 from neocloud.services.agreements import Context
 

@@ -29,8 +29,8 @@ from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.config import Settings
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.time import FixedClock
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import fleet
 
 ROOT = Path(__file__).resolve().parent.parent

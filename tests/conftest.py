@@ -24,7 +24,7 @@ from neocloud.adapters.db.tables import Base
 from neocloud.adapters.db.uow import make_engine
 from neocloud.bootstrap import App
 from neocloud.config import Settings
-from neocloud.domain.time import FixedClock
+from neocloud.domain.kernel.instants import FixedClock
 
 # Wall-clock deadlines make property tests flaky on a loaded 2-core machine; examples are
 # bounded by max_examples instead.

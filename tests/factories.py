@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from neocloud.domain.agreement_file import parse_terms
-from neocloud.domain.agreements import CapacityAgreement
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.inventory import Hall, Location, Node, Rack, Site
-from neocloud.domain.money import Money
+from neocloud.domain.agreements.file import parse_terms
+from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.fleet.inventory import Hall, Location, Node, Rack, Site
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.money import Money
 
 
 def node(

@@ -16,9 +16,9 @@ from sqlalchemy.orm import sessionmaker
 from neocloud.adapters import yamlfile
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import NotFound
-from neocloud.domain.time import Clock, FixedClock, SystemClock, parse_instant
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import NotFound
+from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
 from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork
 

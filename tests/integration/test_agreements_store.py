@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 
 from neocloud.bootstrap import App
-from neocloud.domain.agreements import Party, Status
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict, InvalidInput, NotFound
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.money import Money
-from neocloud.domain.time import FixedClock
+from neocloud.domain.agreements.model import Party, Status
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.domain.kernel.instants import FixedClock
+from neocloud.domain.kernel.money import Money
 from neocloud.services import agreements, billing
 from neocloud.services.agreements import Context
 from tests import factories

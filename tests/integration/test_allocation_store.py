@@ -18,12 +18,12 @@ from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.config import Settings
-from neocloud.domain.agreements import Party
-from neocloud.domain.allocation import HolderKind
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.time import FixedClock
+from neocloud.domain.agreements.model import Party
+from neocloud.domain.allocation.planner import HolderKind
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
+from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import agreements, allocation, fleet
 from neocloud.services.agreements import Context
 from tests import factories

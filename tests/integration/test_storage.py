@@ -17,11 +17,11 @@ from sqlalchemy import text
 from neocloud.adapters.db.tables import Base
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.capacity import SiteSummary, hall_totals
-from neocloud.domain.errors import InvalidInput, NotFound
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.money import Money
+from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.errors import InvalidInput, NotFound
+from neocloud.domain.kernel.money import Money
 from tests import factories
 from tests.conftest import EXAMPLES
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.allocation import (
+from neocloud.domain.allocation.planner import (
     Busy,
     Demand,
     HolderKind,
@@ -24,7 +24,7 @@ from neocloud.domain.allocation import (
     plan_allocation,
     plan_in_halls,
 )
-from neocloud.domain.errors import InsufficientCapacity
+from neocloud.domain.kernel.errors import InsufficientCapacity
 from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
 
 MAY = datetime(2026, 5, 1, 5, tzinfo=UTC)

@@ -12,27 +12,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neocloud.adapters.yamlfile import parse_document, read_document
-from neocloud.domain.agreement_file import parse_terms
-from neocloud.domain.agreements import (
+from neocloud.domain.agreements.file import parse_terms
+from neocloud.domain.agreements.model import (
     CapacityAgreement,
     CreditTier,
     Party,
     SlaTerms,
     Status,
 )
-from neocloud.domain.billing import (
+from neocloud.domain.billing.drafts import (
     CHARGES,
     LineKind,
     draft_invoice,
     headline_total,
     prorate,
 )
-from neocloud.domain.calendar import BillingPeriod, periods_overlapping
-from neocloud.domain.deal_value import deal_value
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from neocloud.domain.money import Money
-from neocloud.domain.time import Interval
+from neocloud.domain.billing.periods import BillingPeriod, periods_overlapping
+from neocloud.domain.billing.value import deal_value
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.kernel.money import Money
 from tests import factories
 from tests.conftest import EXAMPLES
 

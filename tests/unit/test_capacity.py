@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from neocloud.domain.capacity import (
+from neocloud.domain.fleet.capacity import (
     SiteSummary,
     convert_gpus,
     convert_power,
@@ -10,8 +10,8 @@ from neocloud.domain.capacity import (
     hall_totals,
     it_power_of_gpus,
 )
-from neocloud.domain.inventory import BUILTIN_GPU_MODELS, Hall
-from neocloud.domain.quantities import Power, PowerBasis
+from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, Hall
+from neocloud.domain.kernel.quantities import Power, PowerBasis
 from tests import factories
 
 H100 = BUILTIN_GPU_MODELS["H100"]

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neocloud.adapters.yamlfile import dump_document, parse_document, read_document
-from neocloud.domain.capacity import SiteSummary, hall_totals
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet_export import fleet_document
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.inventory import Hall, Node, Rack, Site
+from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
+from neocloud.domain.fleet.export import fleet_document
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.fleet.inventory import Hall, Node, Rack, Site
+from neocloud.domain.kernel.errors import InvalidInput
 from tests import factories
 from tests.conftest import EXAMPLES
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.money import Money, plain, to_decimal
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import Money, plain, to_decimal
 
 amounts = st.decimals(
     min_value=Decimal("-1e12"),

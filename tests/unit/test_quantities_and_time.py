@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.quantities import Energy, GpuHours, Power, PowerBasis, check_pue
-from neocloud.domain.time import FixedClock, Interval, require_utc
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import FixedClock, Interval, require_utc
+from neocloud.domain.kernel.quantities import Energy, GpuHours, Power, PowerBasis, check_pue
 
 IT, FAC = PowerBasis.IT, PowerBasis.FACILITY
 

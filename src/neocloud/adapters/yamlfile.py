@@ -11,8 +11,8 @@ from pathlib import Path as FilePath
 
 import yaml
 
-from neocloud.domain.documents import Path, SourceDocument
-from neocloud.domain.errors import InvalidInput, Problem
+from neocloud.domain.kernel.documents import Path, SourceDocument
+from neocloud.domain.kernel.errors import InvalidInput, Problem
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import console, emit_json, handles_errors, number_option
-from neocloud.domain.agreements import CapacityAgreement, Party
-from neocloud.domain.deal_value import DealValue
-from neocloud.domain.money import plain
-from neocloud.domain.time import parse_instant
+from neocloud.domain.agreements.model import CapacityAgreement, Party
+from neocloud.domain.billing.value import DealValue
+from neocloud.domain.kernel.instants import parse_instant
+from neocloud.domain.kernel.money import plain
 from neocloud.services import agreements as service
 from neocloud.services import allocation as allocation_service
 

@@ -16,10 +16,9 @@ from neocloud.cli.output import (
     number_option,
     write_or_print,
 )
-from neocloud.domain.allocation import AllocationPlan, Holding
-from neocloud.domain.calendar import add_months
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.time import parse_instant
+from neocloud.domain.allocation.planner import AllocationPlan, Holding
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import add_months, parse_instant
 from neocloud.render.schedulers import kubernetes_nodes, slurm_config
 from neocloud.services import allocation as service
 from neocloud.services import fleet

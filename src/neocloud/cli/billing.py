@@ -9,8 +9,8 @@ from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import console, emit_json, handles_errors, json_text, write_or_print
-from neocloud.domain.invoices import IssuedInvoice
-from neocloud.domain.money import Money
+from neocloud.domain.billing.invoices import IssuedInvoice
+from neocloud.domain.kernel.money import Money
 from neocloud.render.invoices import invoice_csv, invoice_data, invoice_html
 from neocloud.services import billing as service
 

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import console, emit_json, handles_errors, mw, number_option
-from neocloud.domain.capacity import Conversion
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.quantities import Power, PowerBasis
+from neocloud.domain.fleet.capacity import Conversion
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.quantities import Power, PowerBasis
 from neocloud.services import capacity as capacity_service
 
 cli = typer.Typer(help="Capacity math: MW <-> nodes <-> GPUs.", no_args_is_help=True)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import console, emit_json, handles_errors, mw, write_or_print
-from neocloud.domain.capacity import SiteSummary
+from neocloud.domain.fleet.capacity import SiteSummary
 from neocloud.services import fleet as fleet_service
 
 cli = typer.Typer(help="The fleet: sites, halls, racks, nodes and GPUs.", no_args_is_help=True)

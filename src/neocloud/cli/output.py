@@ -14,8 +14,8 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from neocloud.domain.errors import InvalidInput, NeocloudError
-from neocloud.domain.money import plain
+from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
+from neocloud.domain.kernel.money import plain
 
 console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal:

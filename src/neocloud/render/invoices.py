@@ -6,8 +6,8 @@ import csv
 import html
 import io
 
-from neocloud.domain.invoices import IssuedInvoice
-from neocloud.domain.money import MINOR_UNITS, Money
+from neocloud.domain.billing.invoices import IssuedInvoice
+from neocloud.domain.kernel.money import MINOR_UNITS, Money
 
 NOTES = (
     "Proration is by seconds of the calendar month in the agreement's billing time zone. "

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from neocloud.domain.allocation import HolderKind, Holding
+from neocloud.domain.allocation.planner import HolderKind, Holding
 
 LABEL = "neocloud.io"
 _SPLIT = re.compile(r"(\d+)")

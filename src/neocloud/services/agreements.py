@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from neocloud.domain.agreement_file import parse_terms, terms_document
-from neocloud.domain.agreements import CapacityAgreement, Notice, Party
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.billing import headline_total
-from neocloud.domain.calendar import BillingPeriod
-from neocloud.domain.deal_value import DealValue, deal_value
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict, InvalidInput
-from neocloud.domain.time import Clock, require_utc
+from neocloud.domain.agreements.file import parse_terms, terms_document
+from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party
+from neocloud.domain.billing.drafts import headline_total
+from neocloud.domain.billing.periods import BillingPeriod
+from neocloud.domain.billing.value import DealValue, deal_value
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import Conflict, InvalidInput
+from neocloud.domain.kernel.instants import Clock, require_utc
 from neocloud.services.ports import UnitOfWork
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from neocloud.domain.agreements import Notice
-from neocloud.domain.allocation import (
+from neocloud.domain.agreements.model import Notice
+from neocloud.domain.allocation.planner import (
     AllocationPlan,
     Demand,
     HolderKind,
@@ -20,9 +20,9 @@ from neocloud.domain.allocation import (
     plan_allocation,
     plan_in_halls,
 )
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.errors import Conflict, InsufficientCapacity, InvalidInput
-from neocloud.domain.time import require_utc
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
+from neocloud.domain.kernel.instants import require_utc
 from neocloud.services.agreements import Context, end_service
 from neocloud.services.ports import UnitOfWork
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neocloud.domain.agreements import BILLABLE
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.billing import draft_invoice
-from neocloud.domain.calendar import PERIOD_PATTERN, BillingPeriod
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.invoices import IssuedInvoice, credit_note_lines
-from neocloud.domain.money import Money
+from neocloud.domain.agreements.model import BILLABLE
+from neocloud.domain.billing.drafts import draft_invoice
+from neocloud.domain.billing.invoices import IssuedInvoice, credit_note_lines
+from neocloud.domain.billing.periods import PERIOD_PATTERN, BillingPeriod
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import Money
 from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork
 

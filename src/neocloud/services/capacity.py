@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from neocloud.domain.capacity import Conversion, convert_gpus, convert_power
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.inventory import BUILTIN_GPU_MODELS, GpuModel
-from neocloud.domain.quantities import W_PER_KW, Power, check_pue
+from neocloud.domain.fleet.capacity import Conversion, convert_gpus, convert_power
+from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.quantities import W_PER_KW, Power, check_pue
 from neocloud.services.ports import UnitOfWork
 
 

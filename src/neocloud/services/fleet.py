@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.capacity import SiteSummary, hall_totals
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import Conflict
-from neocloud.domain.fleet_export import fleet_document
-from neocloud.domain.fleet_file import parse_fleet
-from neocloud.domain.time import Clock
+from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
+from neocloud.domain.fleet.export import fleet_document
+from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import Conflict
+from neocloud.domain.kernel.instants import Clock
 from neocloud.services.ports import UnitOfWork
 
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
-from neocloud.domain.agreements import CapacityAgreement
-from neocloud.domain.allocation import Busy, HolderKind, Holding, RackCapacity
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.capacity import SiteSummary
-from neocloud.domain.inventory import Site
-from neocloud.domain.invoices import IssuedInvoice
+from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
+from neocloud.domain.billing.invoices import IssuedInvoice
+from neocloud.domain.fleet.capacity import SiteSummary
+from neocloud.domain.fleet.inventory import Site
+from neocloud.domain.kernel.audit import AuditEntry
 
 
 class SiteRepository(Protocol):

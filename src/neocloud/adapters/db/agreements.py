@@ -20,16 +20,16 @@ from neocloud.adapters.db.tables import (
     AvailabilityRow,
     CapacityReleaseRow,
 )
-from neocloud.domain.agreement_file import parse_terms, terms_document
-from neocloud.domain.agreements import (
+from neocloud.domain.agreements.file import parse_terms, terms_document
+from neocloud.domain.agreements.model import (
     AgreementVersion,
     CapacityAgreement,
     Notice,
     Party,
     Status,
 )
-from neocloud.domain.documents import SourceDocument
-from neocloud.domain.errors import NotFound
+from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.errors import NotFound
 
 
 def _json_safe(value: object) -> object:

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from neocloud.adapters.db.repositories import site_id
 from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow
 from neocloud.adapters.db.types import UTCDateTime
-from neocloud.domain.allocation import Busy, HolderKind, Holding, RackCapacity
-from neocloud.domain.errors import Conflict, NotFound
+from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
+from neocloud.domain.kernel.errors import Conflict, NotFound
 
 
 def _rowcount(result: object) -> int:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import StatementError
 
-from neocloud.domain.errors import NeocloudError
+from neocloud.domain.kernel.errors import NeocloudError
 
 
 @contextmanager

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.tables import DocumentSequenceRow, InvoiceLineRow, InvoiceRow
-from neocloud.domain.billing import InvoiceLine, LineKind
-from neocloud.domain.errors import NotFound
-from neocloud.domain.invoices import IssuedInvoice
-from neocloud.domain.money import Money
+from neocloud.domain.billing.drafts import InvoiceLine, LineKind
+from neocloud.domain.billing.invoices import IssuedInvoice
+from neocloud.domain.kernel.errors import NotFound
+from neocloud.domain.kernel.money import Money
 
 PREFIX = {"invoice": "INV", "credit_note": "CN"}
 

@@ -24,11 +24,11 @@ from neocloud.adapters.db.tables import (
     SiteGpuModelRow,
     SiteRow,
 )
-from neocloud.domain.audit import AuditEntry
-from neocloud.domain.capacity import HallTotals, ModelTotals, SiteSummary
-from neocloud.domain.errors import Conflict, NotFound
-from neocloud.domain.inventory import GpuModel, Hall, Location, Node, Rack, Site
-from neocloud.domain.money import Money
+from neocloud.domain.fleet.capacity import HallTotals, ModelTotals, SiteSummary
+from neocloud.domain.fleet.inventory import GpuModel, Hall, Location, Node, Rack, Site
+from neocloud.domain.kernel.audit import AuditEntry
+from neocloud.domain.kernel.errors import Conflict, NotFound
+from neocloud.domain.kernel.money import Money
 
 
 def site_id(session: Session, name: str) -> int:

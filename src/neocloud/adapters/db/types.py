@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.money import plain
-from neocloud.domain.time import require_utc
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import require_utc
+from neocloud.domain.kernel.money import plain
 
 MICRO_DIGITS = 6
 _BIGINT_MAX = 2**63 - 1

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
-from neocloud.domain.errors import InvalidInput, Problem
-from neocloud.domain.ids import NAME_PATTERN, NAME_RULE
-from neocloud.domain.money import to_decimal
+from neocloud.domain.kernel.errors import InvalidInput, Problem
+from neocloud.domain.kernel.money import to_decimal
+from neocloud.domain.kernel.names import NAME_PATTERN, NAME_RULE
 
 Path = tuple[str | int, ...]
 N = TypeVar("N", int, Decimal)

@@ -7,31 +7,15 @@ Proration is by seconds of that period (see ``billing.prorate``).
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.time import Interval
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import Interval, local_midnight, zone
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def zone(name: str, field: str = "billing_timezone") -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput.single(
-            field, name, "not an IANA time zone (e.g. America/Chicago)"
-        ) from None
-
-
-def local_midnight(year: int, month: int, day: int, tz: str) -> datetime:
-    """Midnight at the start of a local date, as an aware UTC instant."""
-    return datetime(year, month, day, tzinfo=zone(tz)).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +54,6 @@ class BillingPeriod:
 
     def __str__(self) -> str:
         return self.label
-
-
-def add_months(instant: datetime, months: int, timezone: str = "UTC") -> datetime:
-    """The same local day and time ``months`` later (the 31st becomes the month's last day)."""
-    local = instant.astimezone(zone(timezone))
-    years, month0 = divmod(local.month - 1 + months, 12)
-    year, month = local.year + years, month0 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
-    return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
 def periods_overlapping(interval: Interval, timezone: str) -> Iterator[BillingPeriod]:

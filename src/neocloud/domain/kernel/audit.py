@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from neocloud.domain.time import require_utc
+from neocloud.domain.kernel.instants import require_utc
 
 
 @dataclass(frozen=True, slots=True)

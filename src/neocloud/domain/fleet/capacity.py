@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.inventory import GpuModel, Site
-from neocloud.domain.quantities import W_PER_KW, Power, PowerBasis
+from neocloud.domain.fleet.inventory import GpuModel, Site
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.quantities import W_PER_KW, Power, PowerBasis
 
 
 def it_power_of_gpus(model: GpuModel, gpus: int) -> Power:

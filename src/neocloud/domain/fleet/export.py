@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from neocloud.domain.fleet_file import FORMAT_VERSION
-from neocloud.domain.fleet_racks import NodeSpec, node_name, rack_name
-from neocloud.domain.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, Node, Rack, Site
-from neocloud.domain.money import plain
-from neocloud.domain.quantities import KW_PER_MW
+from neocloud.domain.fleet.file import FORMAT_VERSION
+from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, Node, Rack, Site
+from neocloud.domain.fleet.racks import NodeSpec, node_name, rack_name
+from neocloud.domain.kernel.money import plain
+from neocloud.domain.kernel.quantities import KW_PER_MW
 
 RACK_NAME = re.compile(r"^(.*?)(\d+)$")
 

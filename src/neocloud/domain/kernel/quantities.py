@@ -13,8 +13,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import overload
 
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.money import to_decimal
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import to_decimal
 
 KW_PER_MW = Decimal(1000)
 W_PER_KW = Decimal(1000)

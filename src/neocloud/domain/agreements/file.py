@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from neocloud.domain.agreements import (
+from neocloud.domain.agreements.model import (
     AgreementTerms,
     ContractedCapacity,
     CreditTier,
@@ -22,11 +22,10 @@ from neocloud.domain.agreements import (
     SlaTerms,
     TerminationTerms,
 )
-from neocloud.domain.calendar import local_midnight
-from neocloud.domain.documents import Path, Reader, SourceDocument
-from neocloud.domain.money import MINOR_UNITS, Money
-from neocloud.domain.quantities import Power, PowerBasis
-from neocloud.domain.time import Interval
+from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
+from neocloud.domain.kernel.instants import Interval, local_midnight
+from neocloud.domain.kernel.money import MINOR_UNITS, Money
+from neocloud.domain.kernel.quantities import Power, PowerBasis
 
 FORMAT_VERSION = 1
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

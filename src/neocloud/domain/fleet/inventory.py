@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from neocloud.domain.money import Money
-from neocloud.domain.quantities import W_PER_KW, Power, PowerBasis
+from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.quantities import W_PER_KW, Power, PowerBasis
 
 DEFAULT_SERVER_OVERHEAD = Decimal("1.3")
 """Server power (CPU, memory, NICs, PSU losses) as a multiple of GPU power: DOMAIN.md §2."""

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neocloud.domain.agreements import CapacityAgreement
-from neocloud.domain.billing import charges_between, headline_total
-from neocloud.domain.money import Money
-from neocloud.domain.time import Interval
+from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.billing.drafts import charges_between, headline_total
+from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.kernel.money import Money
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from neocloud.domain.agreements import AgreementTerms, CapacityAgreement, Party
-from neocloud.domain.calendar import BillingPeriod, local_midnight, periods_overlapping, zone
-from neocloud.domain.money import Money, plain
-from neocloud.domain.time import Interval
+from neocloud.domain.agreements.model import AgreementTerms, CapacityAgreement, Party
+from neocloud.domain.billing.periods import BillingPeriod, periods_overlapping
+from neocloud.domain.kernel.instants import Interval, local_midnight, zone
+from neocloud.domain.kernel.money import Money, plain
 
 SECONDS_PER_DAY = Decimal(86_400)
 

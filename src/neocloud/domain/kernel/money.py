@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from neocloud.domain.errors import InvalidInput
+from neocloud.domain.kernel.errors import InvalidInput
 
 ROUNDING = ROUND_HALF_UP
 """The one rounding mode for money (commercial rounding, half away from zero)."""

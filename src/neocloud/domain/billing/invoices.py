@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from neocloud.domain.billing import InvoiceLine, LineKind
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.money import Money
+from neocloud.domain.billing.drafts import InvoiceLine, LineKind
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import Money
 
 
 @dataclass(frozen=True, slots=True)

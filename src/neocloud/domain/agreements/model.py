@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from neocloud.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from neocloud.domain.money import Money
-from neocloud.domain.quantities import Power
-from neocloud.domain.time import Interval, require_utc
+from neocloud.domain.kernel.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from neocloud.domain.kernel.instants import Interval, require_utc
+from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.quantities import Power
 
 
 class Party(enum.StrEnum):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
 
-from neocloud.domain.documents import Path, Reader
-from neocloud.domain.ids import name_problem
-from neocloud.domain.inventory import GpuModel, Node, Rack
+from neocloud.domain.fleet.inventory import GpuModel, Node, Rack
+from neocloud.domain.kernel.documents import Path, Reader
+from neocloud.domain.kernel.names import name_problem
 
 NODE_KEYS = {"gpu_model", "gpus", "rated_it_kw", "typical_it_kw"}
 GROUP_KEYS = {"prefix", "count", "start", "digits", "power_budget_kw", "nodes_per_rack", "node",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from neocloud.domain.errors import Problem
+from neocloud.domain.kernel.errors import Problem
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
 NAME_RULE = (

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from neocloud.domain.documents import Path, Reader, SourceDocument
-from neocloud.domain.errors import InvalidInput
-from neocloud.domain.fleet_racks import parse_explicit_rack, parse_rack_group
-from neocloud.domain.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, Location, Rack, Site
-from neocloud.domain.money import MINOR_UNITS, Money
-from neocloud.domain.quantities import KW_PER_MW, check_pue
+from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, Location, Rack, Site
+from neocloud.domain.fleet.racks import parse_explicit_rack, parse_rack_group
+from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import MINOR_UNITS, Money
+from neocloud.domain.kernel.quantities import KW_PER_MW, check_pue
 
 FORMAT_VERSION = 1
 MODEL_KEYS = {"gpu_tdp_w", "server_overhead", "gpus_per_node", "node_rated_it_kw", "node_kind",

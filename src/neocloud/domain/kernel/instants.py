@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from neocloud.domain.errors import InvalidInput
+from neocloud.domain.kernel.errors import InvalidInput
 
 
 def require_utc(value: object, field: str) -> datetime:
@@ -36,6 +38,29 @@ def parse_instant(text: str, field: str) -> datetime:
             field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
         ) from None
     return require_utc(parsed, field)
+
+
+def zone(name: str, field: str = "billing_timezone") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput.single(
+            field, name, "not an IANA time zone (e.g. America/Chicago)"
+        ) from None
+
+
+def local_midnight(year: int, month: int, day: int, tz: str) -> datetime:
+    """Midnight at the start of a local date, as an aware UTC instant."""
+    return datetime(year, month, day, tzinfo=zone(tz)).astimezone(UTC)
+
+
+def add_months(instant: datetime, months: int, timezone: str = "UTC") -> datetime:
+    """The same local day and time ``months`` later (the 31st becomes the month's last day)."""
+    local = instant.astimezone(zone(timezone))
+    years, month0 = divmod(local.month - 1 + months, 12)
+    year, month = local.year + years, month0 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

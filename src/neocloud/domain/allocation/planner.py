@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from neocloud.domain.agreements import CapacityAgreement
-from neocloud.domain.errors import InsufficientCapacity, InvalidInput
+from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
 
 
 class HolderKind(enum.StrEnum):
