@@ -14,7 +14,7 @@ from neocloud.bootstrap import App
 from neocloud.domain.agreements.model import Party, Status
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.documents import SourceDocument
-from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
+from neocloud.domain.kernel.errors import InvalidInput, NotFound
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.domain.kernel.money import Money
 from neocloud.services import agreements, billing
@@ -22,6 +22,7 @@ from neocloud.services.agreements import Context
 from tests import factories
 
 LATER = datetime(2028, 2, 1, tzinfo=UTC)  # after every test term: months are closable
+CENT = Decimal("0.01")
 
 
 def ctx() -> Context:
@@ -71,25 +72,37 @@ def test_agreement_round_trips_with_versions_and_notice(app: App) -> None:
         app.uow(), ctx(), "deal-a", by=Party.TENANT, at=datetime(2027, 8, 1, 12, tzinfo=UTC)
     )
     stored = agreements.get_agreement(app.uow(), "deal-a")
-    assert stored.status is Status.NOTICE_GIVEN
+    assert stored.status is Status.TERMINATED  # the clock is past the effective instant
     assert [v.terms.monthly_fee.amount for v in stored.versions] == [
         Decimal("1000000.37"),
         Decimal("1500000.00"),
     ]
     assert stored.notice is not None
     assert stored.notice.effective_at == datetime(2027, 10, 30, 12, tzinfo=UTC)
-    assert [s for s, _ in stored.history] == [Status.DRAFT, Status.SIGNED, Status.NOTICE_GIVEN]
+    assert [s for s, _ in stored.history] == [
+        Status.DRAFT,
+        Status.SIGNED,
+        Status.NOTICE_GIVEN,
+        Status.TERMINATED,
+    ]
     with app.uow() as uow:
         assert uow.agreements.releases("test-1") == [
             (
                 "deal-a",
                 "test-1",
                 datetime(2027, 10, 30, 12, tzinfo=UTC),
-                "notice by the tenant on 2027-08-01T12:00:00+00:00",
+                "notice by the tenant on 2027-08-01T12:00:00+00:00, "
+                "effective 2027-10-30T12:00:00+00:00",
             )
         ]
         actions = [e.action for e in uow.audit.entries("agreement", "deal-a")]
-    assert actions == ["agreement.create", "agreement.sign", "agreement.amend", "agreement.notice"]
+    assert actions == [
+        "agreement.create",
+        "agreement.sign",
+        "agreement.amend",
+        "agreement.status",
+        "agreement.notice",
+    ]
 
 
 def test_agreement_on_an_unknown_site_is_refused(app: App) -> None:
@@ -100,12 +113,28 @@ def test_agreement_on_an_unknown_site_is_refused(app: App) -> None:
 
 def test_closing_a_month_twice_changes_nothing(app: App) -> None:
     seed(app)
-    first = billing.close_month(app.uow(), ctx(), "2027-03")
+    first = billing.close_month(app.uow(), ctx(), "2027-01")
     assert [i.number for i in first.issued] == [f"INV-neocloud-{n:06d}" for n in (1, 2, 3)]
     before = snapshot(app)
-    second = billing.close_month(app.uow(), ctx(), "2027-03")
+    second = billing.close_month(app.uow(), ctx(), "2027-01")
     assert second.issued == [] and second.already_issued == ["deal-a", "deal-b", "deal-c"]
     assert snapshot(app) == before
+
+
+def test_earlier_open_months_are_invoiced_first_in_period_order(app: App) -> None:
+    """Closing March before January and February invoices January, then February, then
+    March: numbers follow time, none is skipped."""
+    seed(app)
+    report = billing.close_month(app.uow(), ctx(), "2027-03")
+    got = [(i.number, i.period, i.agreement_key) for i in report.issued]
+    expected = [
+        (f"INV-neocloud-{3 * m + d + 1:06d}", period, key)
+        for m, period in enumerate(["2027-01", "2027-02", "2027-03"])
+        for d, key in enumerate(["deal-a", "deal-b", "deal-c"])
+    ]
+    assert got == expected
+    again = billing.close_month(app.uow(), ctx(), "2027-02")
+    assert again.issued == [] and again.already_issued == ["deal-a", "deal-b", "deal-c"]
 
 
 class Crash(Exception):
@@ -117,6 +146,10 @@ class DyingUnitOfWork:
 
     def __init__(self, app: App, after: int) -> None:
         self.real, self.after, self.written = app.uow(), after, 0
+
+    def write(self) -> DyingUnitOfWork:
+        self.real.write()
+        return self
 
     def __enter__(self) -> object:
         entered = self.real.__enter__()
@@ -139,8 +172,12 @@ class DyingUnitOfWork:
 
 
 def close_with_crash(app: App, period: str, after: int) -> None:
+    """A close that dies after writing ``after`` invoices leaves nothing at all behind: the
+    whole close is one transaction, not one per invoice."""
+    before = snapshot(app)
     with pytest.raises(Crash):
         billing.close_month(DyingUnitOfWork(app, after), ctx(), period)  # type: ignore[arg-type]
+    assert snapshot(app) == before
 
 
 @pytest.mark.parametrize("seed_value", [1, 2, 3])
@@ -150,7 +187,7 @@ def test_a_close_killed_half_way_and_rerun_gives_the_same_invoices(
     periods = ["2027-01", "2027-02", "2027-03", "2027-04"]
     seed(app)
     rng = random.Random(seed_value)
-    crash_period, crash_after = rng.choice(periods), rng.randrange(0, 3)
+    crash_period, crash_after = rng.choice(periods), rng.randrange(1, 3)
     for period in periods:
         if period == crash_period:
             close_with_crash(app, period, crash_after)
@@ -165,8 +202,23 @@ def test_a_close_killed_half_way_and_rerun_gives_the_same_invoices(
         assert crashed == snapshot(reference)
     finally:
         reference.close()
+        _drop(reference.settings.database_url)
     numbers = [row[0] for row in crashed]
     assert numbers == [f"INV-neocloud-{n:06d}" for n in range(1, 13)]  # gapless
+
+
+def _drop(url_text: str) -> None:
+    """Drop a database ``_fresh_url`` made on PostgreSQL: test runs leave none behind."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    url = make_url(url_text)
+    if url.get_backend_name() != "postgresql":
+        return
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _fresh_url(app: App) -> str:
@@ -206,11 +258,11 @@ def test_notice_final_invoice_and_nothing_after(app: App) -> None:
     seed(app, ("deal-a",))
     agreements.give_notice(
         app.uow(), ctx(), "deal-a", by=Party.OPERATOR, at=datetime(2027, 3, 16, 5, tzinfo=UTC)
-    )  # effective June 14 05:00Z
+    )  # midnight CDT March 16 + 90 calendar days: midnight CDT June 14 = 05:00Z
     for period in ("2027-05", "2027-06", "2027-07"):
         billing.close_month(app.uow(), ctx(), period)
     invoices = {i.period: i for i in billing.list_invoices(app.uow())}
-    assert set(invoices) == {"2027-05", "2027-06"}
+    assert sorted(invoices) == [f"2027-0{m}" for m in range(1, 7)]
     # June 2027 in Chicago starts 05:00Z; 13 of 30 days in service
     assert invoices["2027-06"].final
     assert invoices["2027-06"].total.amount == (Decimal("1000000.37") * 13 / 30).quantize(
@@ -219,7 +271,7 @@ def test_notice_final_invoice_and_nothing_after(app: App) -> None:
     assert agreements.get_agreement(app.uow(), "deal-a").status is Status.TERMINATED
 
 
-def test_sla_credit_and_credit_note(app: App) -> None:
+def test_sla_credit_and_credit_notes(app: App) -> None:
     seed(app, ("deal-a",))
     sla = {
         "availability_target": Decimal("0.99"),
@@ -236,11 +288,10 @@ def test_sla_credit_and_credit_note(app: App) -> None:
         effective_from=datetime(2027, 2, 1, 6, tzinfo=UTC),
     )
     agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-02", Decimal("0.98"))
-    (invoice,) = billing.close_month(app.uow(), ctx(), "2027-02").issued
+    january, invoice = billing.close_month(app.uow(), ctx(), "2027-02").issued
+    assert january.period == "2027-01" and january.total.amount == Decimal("1000000.37")
     # 1,000,000.37 - 10 % = 1,000,000.37 - 100,000.037 -> credit rounded to 100,000.04
     assert invoice.total.amount == Decimal("1000000.37") - Decimal("100000.04")
-    with pytest.raises(Conflict, match="credit note"):
-        agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-02", Decimal("0.9"))
     note = billing.issue_credit_note(
         app.uow(), ctx(), invoice.number, Money(Decimal("250.00"), "USD"), "metering correction"
     )
@@ -251,3 +302,66 @@ def test_sla_credit_and_credit_note(app: App) -> None:
         billing.issue_credit_note(
             app.uow(), ctx(), invoice.number, Money(Decimal("9999999.00"), "USD"), "too much"
         )
+    # the cap is what is still open, not the invoice's total: 900,000.33 - 250.00 is left
+    open_now = Decimal("1000000.37") - Decimal("100000.04") - Decimal("250.00")
+    with pytest.raises(InvalidInput, match="still open"):
+        billing.issue_credit_note(
+            app.uow(), ctx(), invoice.number, Money(open_now + CENT, "USD"), "one cent too far"
+        )
+    last = billing.issue_credit_note(
+        app.uow(), ctx(), invoice.number, Money(open_now, "USD"), "the rest"
+    )
+    assert last.number == "CN-neocloud-000002" and last.total.amount == -open_now
+    with pytest.raises(InvalidInput, match="still open"):
+        billing.issue_credit_note(app.uow(), ctx(), invoice.number, Money(CENT, "USD"), "more")
+    with pytest.raises(InvalidInput, match="credit notes correct invoices"):
+        billing.issue_credit_note(app.uow(), ctx(), last.number, Money(CENT, "USD"), "x")
+    with app.uow() as uow:
+        audited = [(e.action, e.entity_key) for e in uow.audit.entries("invoice")]
+    assert audited == [
+        ("invoice.issue", january.number),
+        ("invoice.issue", invoice.number),
+        ("invoice.credit_note", "CN-neocloud-000001"),
+        ("invoice.credit_note", "CN-neocloud-000002"),
+    ]
+
+
+def test_availability_recorded_after_the_close_rebills_the_sla_credit(app: App) -> None:
+    seed(app, ("deal-a",))
+    sla = {
+        "availability_target": Decimal("0.99"),
+        "credit_tiers": [
+            {"below": Decimal("0.99"), "credit_share": Decimal("0.1")},
+            {"below": Decimal("0.95"), "credit_share": Decimal("0.3")},
+        ],
+    }
+    doc = factories.agreement_document("deal-a", sla=sla, tenant="lab-0")
+    agreements.amend_agreement(
+        app.uow(), ctx(), "deal-a", SourceDocument("a.yaml", doc),
+        effective_from=datetime(2027, 1, 15, 6, tzinfo=UTC),
+    )  # fmt: skip
+    (invoice,) = billing.close_month(app.uow(), ctx(), "2027-01").issued
+    # the fee was 1,000,000.37 until Jan 15 06:00Z and 1,000,000.00 after: by seconds of
+    # January (31 days from 06:00Z on the 1st), 14 days at the first fee, 17 at the second
+    fee = (Decimal("1000000.37") * 14 / 31).quantize(CENT) + (
+        (Decimal("1000000.00") * 31 / 31).quantize(CENT)
+        - (Decimal("1000000.00") * 14 / 31).quantize(CENT)
+    )
+    assert invoice.total.amount == fee
+    notes = agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-01", Decimal("0.97"))
+    (note,) = notes
+    assert note.refers_to == invoice.number and note.total.amount == -(fee / 10).quantize(CENT)
+    # exactly on a tier's bound earns nothing more: only strictly below 0.95 earns 30 %
+    assert (
+        agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-01", Decimal("0.95")) == []
+    )
+    (more,) = agreements.record_availability(
+        app.uow(), ctx(), "deal-a", "2027-01", Decimal("0.9499")
+    )
+    ten, thirty = (fee / 10).quantize(CENT), (fee * 3 / 10).quantize(CENT)
+    assert more.kind == "credit_note" and more.total.amount == -(thirty - ten)
+    (back,) = agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-01", Decimal(1))
+    assert back.kind == "debit_note" and back.total.amount == thirty
+    assert back.number == "DN-neocloud-000001"
+    total = sum(i.total.amount for i in billing.list_invoices(app.uow()))
+    assert total == fee  # availability 100 %: the whole fee, as if no credit had been given

@@ -91,9 +91,10 @@ def test_notice_releases_exactly_at_the_effective_instant(app: App) -> None:
         "memphis-lease",
         by=Party.TENANT,
         at=datetime(2026, 10, 20, 17, 30, tzinfo=UTC),
-    )
+    ).notice
     effective = notice.effective_at
-    assert effective == datetime(2027, 1, 18, 17, 30, tzinfo=UTC)
+    # 12:30 CDT on Oct 20 + 90 calendar days = 12:30 CST on Jan 18 (DST ended Nov 1)
+    assert effective == datetime(2027, 1, 18, 18, 30, tzinfo=UTC)
     just_before = effective - timedelta(microseconds=1)
     assert racks_held(app, just_before) == {"agreement memphis-lease": 3_370}
     assert racks_held(app, effective) == {}

@@ -159,7 +159,7 @@ def amend(
             app.read_yaml(file),
             effective_from=parse_instant(effective_from, "effective_from"),
             note=note,
-        )
+        ).agreement
     console.print(f"agreement {key} now has {len(agreement.versions)} versions")
 
 
@@ -209,7 +209,7 @@ def notice(
         app.require_database()
         result = service.give_notice(
             app.uow(), app.context(), key, by=Party(by.value), at=_instant(at, "at")
-        )
+        ).notice
     if as_json:
         emit_json(
             {
@@ -287,8 +287,8 @@ def value(
     """Headline value, billed to date, remaining, and what the notice clause makes enforceable."""
     with make_app() as app:
         app.require_database()
-        when = _instant(as_of, "as_of") or app.clock.now()
-        v = service.value_agreement(app.uow(), key, when)
+        v = service.value_agreement(app.uow(), app.context(), key, _instant(as_of, "as_of"))
+        when = v.as_of
     if as_json:
         emit_json(value_json(v))
         return

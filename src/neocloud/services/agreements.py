@@ -1,40 +1,39 @@
-"""Agreement use cases: create, sign, amend, give notice, record availability, value."""
+"""Agreement use cases: create, sign, amend, give notice, record availability, value.
+
+Every change that alters what invoiced months should have billed (a backdated notice, an
+amendment effective in an invoiced month, availability recorded after the close) re-bills
+them in the same transaction: credit or debit notes that say why.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from neocloud.domain.agreements.file import parse_terms, terms_document
 from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party
 from neocloud.domain.billing.drafts import headline_total
+from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.billing.value import DealValue, deal_value
 from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
-from neocloud.domain.kernel.instants import Clock, require_utc
+from neocloud.domain.kernel.instants import Moment, resolve
+from neocloud.services.billing import rebill, record_status_changes
+from neocloud.services.context import Context
 from neocloud.services.ports import UnitOfWork
+
+__all__ = ["Context"]  # re-exported for callers that still import it from here
 
 
 @dataclass(frozen=True)
-class Context:
-    """Who acts and what time it is, for every use case that changes something."""
+class Changed:
+    """An agreement after a change, with the notes that re-billed its invoiced months."""
 
-    actor: str
-    clock: Clock
-
-
-def _when(ctx: Context, at: datetime | None, field: str) -> datetime:
-    """``at`` (default: now); what happened cannot be recorded as happening later."""
-    now = ctx.clock.now()
-    when = require_utc(at, field) if at else now
-    if when > now:
-        raise InvalidInput.single(
-            field, when.isoformat(), f"is in the future (now is {now.isoformat()})"
-        )
-    return when
+    agreement: CapacityAgreement
+    corrections: list[IssuedInvoice] = field(default_factory=list)
 
 
 def _audit(
@@ -43,14 +42,16 @@ def _audit(
     uow.audit.record(AuditEntry(ctx.clock.now(), ctx.actor, action, "agreement", key, details))
 
 
+def _numbers(notes: list[IssuedInvoice]) -> list[str]:
+    return [n.number for n in notes]
+
+
 def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> CapacityAgreement:
     """A draft agreement from a validated document; the site must exist."""
     terms = parse_terms(doc)
-    with uow:
+    with uow.write():
         if uow.agreements.exists(terms.key):
-            raise Conflict(
-                f"agreement {terms.key} already exists; change it with `neocloud agreement amend`"
-            )
+            raise Conflict(f"agreement {terms.key} already exists; amend it instead")
         uow.sites.header(terms.site)  # NotFound if the site is unknown
         agreement = CapacityAgreement.draft(terms, at=ctx.clock.now(), actor=ctx.actor)
         uow.agreements.add(agreement)
@@ -71,14 +72,14 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
 
 
 def sign_agreement(
-    uow: UnitOfWork, ctx: Context, key: str, at: datetime | None = None
+    uow: UnitOfWork, ctx: Context, key: str, at: Moment | None = None
 ) -> CapacityAgreement:
-    at = _when(ctx, at, "at")
-    with uow:
-        agreement = uow.agreements.get(key)
-        agreement.sign(at)
+    with uow.write():
+        agreement = uow.agreements.get(key, for_update=True)
+        when = ctx.when(at, agreement.terms.billing_timezone, "at")
+        agreement.sign(when)
         uow.agreements.save(agreement)
-        _audit(uow, ctx, "agreement.sign", key, {"signed_at": at.isoformat()})
+        _audit(uow, ctx, "agreement.sign", key, {"signed_at": when.isoformat()})
         uow.commit()
     return agreement
 
@@ -89,24 +90,28 @@ def amend_agreement(
     key: str,
     doc: SourceDocument,
     *,
-    effective_from: datetime,
+    effective_from: Moment,
     note: str = "",
-) -> CapacityAgreement:
+) -> Changed:
+    """A new version of the terms from ``effective_from``; invoiced months it reaches are
+    re-billed."""
     terms = parse_terms(doc)
     if terms.key != key:
         raise InvalidInput.single(
             "agreement.key", terms.key, f"the file amends another agreement than {key}"
         )
-    with uow:
-        agreement = uow.agreements.get(key)
+    with uow.write():
+        agreement = uow.agreements.get(key, for_update=True)
+        start = resolve(effective_from, agreement.terms.billing_timezone, "effective_from")
         before = terms_document(agreement.terms)["agreement"]
         version = agreement.amend(
-            terms, effective_from=effective_from, at=ctx.clock.now(), actor=ctx.actor, note=note
+            terms, effective_from=start, at=ctx.clock.now(), actor=ctx.actor, note=note
         )
         after = terms_document(terms)["agreement"]
         assert isinstance(before, dict) and isinstance(after, dict)
         changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
         uow.agreements.save(agreement)
+        notes = rebill(uow, ctx, agreement, f"amendment v{version.number} from {start.isoformat()}")
         _audit(
             uow,
             ctx,
@@ -114,13 +119,14 @@ def amend_agreement(
             key,
             {
                 "version": version.number,
-                "effective_from": effective_from.isoformat(),
+                "effective_from": start.isoformat(),
                 "changed": changed,
                 "note": note,
+                "corrections": _numbers(notes),
             },
         )
         uow.commit()
-    return agreement
+    return Changed(agreement, notes)
 
 
 def end_service(uow: UnitOfWork, agreement: CapacityAgreement, at: datetime, reason: str) -> int:
@@ -130,17 +136,30 @@ def end_service(uow: UnitOfWork, agreement: CapacityAgreement, at: datetime, rea
     return uow.allocations.release_agreement(agreement.key, at)
 
 
+@dataclass(frozen=True)
+class NoticeGiven:
+    notice: Notice
+    corrections: list[IssuedInvoice]
+
+
 def give_notice(
-    uow: UnitOfWork, ctx: Context, key: str, *, by: Party, at: datetime | None = None
-) -> Notice:
-    """Notice by either party: effective ``notice_days`` x 24 h later; the capacity's
-    release at that instant is recorded for allocation."""
-    at = _when(ctx, at, "at")
-    with uow:
-        agreement = uow.agreements.get(key)
-        notice = agreement.give_notice(by=by, at=at)
+    uow: UnitOfWork, ctx: Context, key: str, *, by: Party, at: Moment | None = None
+) -> NoticeGiven:
+    """Notice by either party, effective ``notice_days`` calendar days later (or at the end
+    of that day or month, as the terms say). The capacity's release at that instant is
+    recorded for allocation. A backdated notice whose effective instant falls in invoiced
+    months re-bills them: what was billed for service after it is credited."""
+    with uow.write():
+        agreement = uow.agreements.get(key, for_update=True)
+        when = ctx.when(at, agreement.terms.billing_timezone, "at")
+        notice = agreement.give_notice(by=by, at=when)
+        record_status_changes(uow, ctx, key, agreement.advance_to(ctx.clock.now()))
         uow.agreements.save(agreement)
-        end_service(uow, agreement, notice.effective_at, f"notice by the {by} on {at.isoformat()}")
+        reason = (
+            f"notice by the {by} on {when.isoformat()}, effective {notice.effective_at.isoformat()}"
+        )
+        end_service(uow, agreement, notice.effective_at, reason)
+        notes = rebill(uow, ctx, agreement, reason)
         _audit(
             uow,
             ctx,
@@ -148,34 +167,42 @@ def give_notice(
             key,
             {
                 "by": by.value,
-                "given_at": at.isoformat(),
+                "given_at": when.isoformat(),
                 "effective_at": notice.effective_at.isoformat(),
+                "corrections": _numbers(notes),
             },
         )
         uow.commit()
-    return notice
+    return NoticeGiven(notice, notes)
 
 
 def record_availability(
     uow: UnitOfWork, ctx: Context, key: str, period: str, availability_ratio: Decimal
-) -> None:
-    """Availability of the agreement's capacity over a period (0..1), the SLA's input."""
+) -> list[IssuedInvoice]:
+    """Availability of the agreement's capacity over a period (0..1), the SLA's input. For
+    a month invoiced already, the SLA credit is re-billed by a credit or debit note."""
     if not Decimal(0) <= availability_ratio <= Decimal(1):
         raise InvalidInput.single("availability", str(availability_ratio), "must be 0 to 1")
-    with uow:
-        agreement = uow.agreements.get(key)
+    with uow.write():
+        agreement = uow.agreements.get(key, for_update=True)
         label = BillingPeriod.parse(period, agreement.terms.billing_timezone).label
-        if uow.invoices.exists(key, label):
-            raise Conflict(f"{key} {label} is invoiced already; correct it with a credit note")
         uow.agreements.record_availability(key, label, availability_ratio, ctx.clock.now())
+        notes = rebill(
+            uow, ctx, agreement, f"availability {label} recorded as {availability_ratio}"
+        )
         _audit(
             uow,
             ctx,
             "agreement.availability",
             key,
-            {"period": label, "availability_ratio": str(availability_ratio)},
+            {
+                "period": label,
+                "availability_ratio": str(availability_ratio),
+                "corrections": _numbers(notes),
+            },
         )
         uow.commit()
+    return notes
 
 
 def get_agreement(uow: UnitOfWork, key: str) -> CapacityAgreement:
@@ -183,13 +210,26 @@ def get_agreement(uow: UnitOfWork, key: str) -> CapacityAgreement:
         return uow.agreements.get(key)
 
 
-def list_agreements(uow: UnitOfWork) -> list[CapacityAgreement]:
+def availabilities(uow: UnitOfWork, key: str) -> list[tuple[str, Decimal, datetime]]:
+    """(period, ratio, recorded at) of every availability recorded for the agreement."""
     with uow:
-        return [uow.agreements.get(k) for k in uow.agreements.all_keys()]
+        uow.agreements.get(key)
+        return uow.agreements.availabilities(key)
 
 
-def value_agreement(uow: UnitOfWork, key: str, as_of: datetime) -> DealValue:
+def list_agreements(
+    uow: UnitOfWork, *, site: str | None = None, tenant: str | None = None
+) -> list[CapacityAgreement]:
+    with uow:
+        return [uow.agreements.get(k) for k in uow.agreements.all_keys(site=site, tenant=tenant)]
+
+
+def value_agreement(
+    uow: UnitOfWork, ctx: Context, key: str, as_of: Moment | None = None
+) -> DealValue:
+    """What the deal is worth at ``as_of`` (a date: local midnight in its billing zone)."""
     with uow:
         agreement = uow.agreements.get(key)
         billed = [i.total for i in uow.invoices.list(key)]
-    return deal_value(agreement, require_utc(as_of, "as_of"), billed)
+    when = resolve(as_of, agreement.terms.billing_timezone, "as_of") if as_of else ctx.clock.now()
+    return deal_value(agreement, when, billed)

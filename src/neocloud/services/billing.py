@@ -1,104 +1,193 @@
-"""Billing use cases: close a month, read invoices, issue credit notes."""
+"""Billing use cases: close a month, read invoices, credit notes, and re-billing what
+already invoiced when an agreement changes under it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neocloud.domain.agreements.model import BILLABLE
-from neocloud.domain.billing.drafts import draft_invoice
-from neocloud.domain.billing.invoices import IssuedInvoice, credit_note_lines
-from neocloud.domain.billing.periods import PERIOD_PATTERN, BillingPeriod
+from neocloud.domain.agreements.model import BILLABLE, CapacityAgreement, Status
+from neocloud.domain.billing.drafts import InvoiceLine, draft_invoice
+from neocloud.domain.billing.invoices import (
+    DocumentKind,
+    IssuedInvoice,
+    correction,
+    credit_note_lines,
+    prepayment_drawn,
+)
+from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
-from neocloud.services.agreements import Context
+from neocloud.services.context import Context
 from neocloud.services.ports import UnitOfWork
+
+AUDIT_ACTION = {
+    DocumentKind.INVOICE: "invoice.issue",
+    DocumentKind.CREDIT_NOTE: "invoice.credit_note",
+    DocumentKind.DEBIT_NOTE: "invoice.debit_note",
+}
 
 
 @dataclass
 class CloseReport:
     period: str
-    issued: list[IssuedInvoice] = field(default_factory=list)
+    issued: list[IssuedInvoice] = field(default_factory=list)  # in the order numbered
     already_issued: list[str] = field(default_factory=list)  # agreement keys
     nothing_to_bill: list[str] = field(default_factory=list)
 
 
-def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
-    """One invoice per billable agreement for ``period`` (YYYY-MM), in one transaction.
+def _issue(
+    uow: UnitOfWork,
+    ctx: Context,
+    *,
+    kind: DocumentKind,
+    agreement: CapacityAgreement,
+    lines: tuple[InvoiceLine, ...],
+    period: str | None = None,
+    refers_to: str | None = None,
+    final: bool = False,
+    why: dict[str, object] | None = None,
+) -> IssuedInvoice:
+    """Number, store and audit one document, inside the caller's transaction."""
+    terms = agreement.terms
+    number = uow.invoices.next_number(terms.operator, kind)
+    doc = IssuedInvoice(
+        number,
+        kind,
+        terms.operator,
+        terms.tenant,
+        agreement.key,
+        period,
+        refers_to,
+        terms.currency,
+        lines,
+        final,
+        ctx.clock.now(),
+    )
+    uow.invoices.add(doc)
+    details: dict[str, object] = {"agreement": agreement.key, "total": str(doc.total.amount)}
+    details |= {"period": period} if period else {"refers_to": refers_to}
+    uow.audit.record(
+        AuditEntry(
+            ctx.clock.now(), ctx.actor, AUDIT_ACTION[kind], "invoice", number,
+            details | (why or {}),
+        )
+    )  # fmt: skip
+    return doc
 
-    Agreements are taken in key order and numbers drawn in that order, so a close that is
-    interrupted (nothing is committed) and run again issues exactly the same invoices; a
-    period already invoiced for an agreement is left as it is, so closing twice changes
-    nothing. A period is closed only once it has ended in the agreement's time zone.
+
+def _open_periods(agreement: CapacityAgreement, through: str, issued: set[str]) -> list[str]:
+    """Months from the term's start through ``through`` not invoiced yet, in order."""
+    tz = agreement.terms.billing_timezone
+    period = BillingPeriod.containing(agreement.terms.term.start, tz)
+    out = []
+    while period.label <= through and period.start < agreement.service_end:
+        if period.label not in issued:
+            out.append(period.label)
+        period = period.next()
+    return out
+
+
+def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
+    """Invoice every billable agreement through ``period`` (YYYY-MM), in one transaction.
+
+    Months are invoiced in order: an earlier month still open for an agreement is invoiced
+    first, so numbers follow time and none is skipped. Each agreement is locked while it is
+    billed. A month already invoiced is left as it is, so closing twice changes nothing; a
+    close interrupted (nothing is committed) and run again issues exactly the same
+    invoices. A month is closed only once it has ended in the agreement's time zone.
     """
-    if not PERIOD_PATTERN.match(period):
-        raise InvalidInput.single("period", period, "must be a month written YYYY-MM")
+    BillingPeriod.parse(period, "UTC")  # the field's own check, before anything is read
     report = CloseReport(period)
     now = ctx.clock.now()
-    with uow:
+    due: list[tuple[str, str, CapacityAgreement]] = []
+    with uow.write():
         for key in uow.agreements.all_keys():
-            agreement = uow.agreements.get(key)
+            agreement = uow.agreements.get(key, for_update=True)
             if agreement.status not in BILLABLE:
                 continue
-            billing_period = BillingPeriod.parse(period, agreement.terms.billing_timezone)
-            if billing_period.interval.end > now:
+            end = BillingPeriod.parse(period, agreement.terms.billing_timezone).interval.end
+            if end > now:
                 raise InvalidInput.single(
-                    "period",
-                    period,
-                    f"has not ended yet for {key} (ends {billing_period.interval.end.isoformat()})",
+                    "period", period, f"has not ended yet for {key} (ends {end.isoformat()})"
                 )
-            if uow.invoices.exists(key, period):
+            issued = {i.period for i in uow.invoices.list(key) if i.period}
+            opened = _open_periods(agreement, period, issued)
+            if period in issued:
                 report.already_issued.append(key)
-                continue
-            for status in agreement.advance_to(billing_period.interval.end):
-                uow.audit.record(
-                    AuditEntry(
-                        now,
-                        ctx.actor,
-                        "agreement.status",
-                        "agreement",
-                        key,
-                        {"status": status.value},
-                    )
-                )
-            uow.agreements.save(agreement)
-            draft = draft_invoice(
-                agreement,
-                billing_period,
-                availability_ratio=uow.agreements.availability(key, period),
-                prepaid_drawn=uow.invoices.prepaid_drawn(key),
-            )
-            if draft is None:
+            elif period not in opened:
                 report.nothing_to_bill.append(key)
-                continue
-            number = uow.invoices.next_number(draft.operator, "invoice")
-            invoice = IssuedInvoice(
-                number,
-                "invoice",
-                draft.operator,
-                draft.tenant,
-                key,
-                period,
-                None,
-                draft.currency,
-                draft.lines,
-                draft.final,
-                now,
-            )
-            uow.invoices.add(invoice)
-            uow.audit.record(
-                AuditEntry(
-                    now,
-                    ctx.actor,
-                    "invoice.issue",
-                    "invoice",
-                    number,
-                    {"agreement": key, "period": period, "total": str(invoice.total.amount)},
-                )
-            )
-            report.issued.append(invoice)
+            record_status_changes(uow, ctx, key, agreement.advance_to(end))
+            uow.agreements.save(agreement)
+            due += [(label, key, agreement) for label in opened]
+        for label, _key, agreement in sorted(due, key=lambda d: (d[0], d[1])):
+            report.issued.append(_invoice(uow, ctx, agreement, label))
         uow.commit()
     return report
+
+
+def record_status_changes(uow: UnitOfWork, ctx: Context, key: str, entered: list[Status]) -> None:
+    """One audit entry per state the agreement entered on its dates."""
+    for status in entered:
+        uow.audit.record(
+            AuditEntry(
+                ctx.clock.now(), ctx.actor, "agreement.status", "agreement", key,
+                {"status": status.value},
+            )
+        )  # fmt: skip
+
+
+def _invoice(
+    uow: UnitOfWork, ctx: Context, agreement: CapacityAgreement, label: str
+) -> IssuedInvoice:
+    billing_period = BillingPeriod.parse(label, agreement.terms.billing_timezone)
+    draft = draft_invoice(
+        agreement,
+        billing_period,
+        availability_ratio=uow.agreements.availability(agreement.key, label),
+        prepaid_drawn=prepayment_drawn(uow.invoices.list(agreement.key), before=label),
+    )
+    assert draft is not None  # an open period lies inside the service window
+    return _issue(
+        uow,
+        ctx,
+        kind=DocumentKind.INVOICE,
+        agreement=agreement,
+        lines=draft.lines,
+        period=label,
+        final=draft.final,
+    )
+
+
+def rebill(
+    uow: UnitOfWork, ctx: Context, agreement: CapacityAgreement, reason: str
+) -> list[IssuedInvoice]:
+    """Draft every invoiced month of ``agreement`` again as it now stands and issue a credit
+    or debit note for each that now bills differently; inside the caller's transaction."""
+    documents = uow.invoices.list(agreement.key)
+    invoices = sorted(
+        (d for d in documents if d.kind is DocumentKind.INVOICE), key=lambda d: d.period or ""
+    )
+    issued = []
+    for invoice in invoices:
+        label = str(invoice.period)
+        redrafted = draft_invoice(
+            agreement,
+            BillingPeriod.parse(label, agreement.terms.billing_timezone),
+            availability_ratio=uow.agreements.availability(agreement.key, label),
+            prepaid_drawn=prepayment_drawn(documents, before=label),
+        )
+        change = correction(invoice, documents, redrafted, reason)
+        if change is None:
+            continue
+        kind, lines = change
+        note = _issue(
+            uow, ctx, kind=kind, agreement=agreement, lines=lines, refers_to=invoice.number,
+            why={"reason": reason},
+        )  # fmt: skip
+        documents.append(note)
+        issued.append(note)
+    return issued
 
 
 def list_invoices(uow: UnitOfWork, agreement_key: str | None = None) -> list[IssuedInvoice]:
@@ -114,36 +203,18 @@ def get_invoice(uow: UnitOfWork, number: str) -> IssuedInvoice:
 def issue_credit_note(
     uow: UnitOfWork, ctx: Context, number: str, amount: Money, reason: str
 ) -> IssuedInvoice:
-    """Correct an issued invoice: invoices never change; a credit note refers to one."""
+    """Correct an issued invoice: invoices never change; a credit note refers to one. The
+    invoice is locked, so concurrent credit notes are checked one after the other."""
     if not reason.strip():
         raise InvalidInput.single("reason", reason, "say why the invoice is corrected")
-    with uow:
-        invoice = uow.invoices.get(number)
-        lines = credit_note_lines(invoice, amount, reason)
-        note_number = uow.invoices.next_number(invoice.operator, "credit_note")
-        note = IssuedInvoice(
-            note_number,
-            "credit_note",
-            invoice.operator,
-            invoice.tenant,
-            invoice.agreement_key,
-            None,
-            number,
-            invoice.currency,
-            lines,
-            False,
-            ctx.clock.now(),
-        )
-        uow.invoices.add(note)
-        uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(),
-                ctx.actor,
-                "invoice.credit_note",
-                "invoice",
-                note_number,
-                {"refers_to": number, "amount": str(amount.amount), "reason": reason},
-            )
-        )
+    with uow.write():
+        invoice = uow.invoices.get(number, for_update=True)
+        documents = uow.invoices.list(invoice.agreement_key)
+        lines = credit_note_lines(invoice, amount, reason, documents)
+        agreement = uow.agreements.get(invoice.agreement_key)
+        note = _issue(
+            uow, ctx, kind=DocumentKind.CREDIT_NOTE, agreement=agreement, lines=lines,
+            refers_to=number, why={"amount": str(amount.amount), "reason": reason},
+        )  # fmt: skip
         uow.commit()
     return note

@@ -1,26 +1,31 @@
-"""Issued invoices and credit notes: written once, never updated; numbered without gaps."""
+"""Issued invoices, credit notes and debit notes: written once, never updated; numbered
+without gaps per operator and kind."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.tables import DocumentSequenceRow, InvoiceLineRow, InvoiceRow
 from neocloud.domain.billing.drafts import InvoiceLine, LineKind
-from neocloud.domain.billing.invoices import IssuedInvoice
-from neocloud.domain.kernel.errors import NotFound
+from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
+from neocloud.domain.kernel.errors import Conflict, NotFound
 from neocloud.domain.kernel.money import Money
 
-PREFIX = {"invoice": "INV", "credit_note": "CN"}
+PREFIX = {
+    DocumentKind.INVOICE: "INV",
+    DocumentKind.CREDIT_NOTE: "CN",
+    DocumentKind.DEBIT_NOTE: "DN",
+}
 
 
 class SqlInvoiceRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def next_number(self, operator: str, kind: str) -> str:
+    def next_number(self, operator: str, kind: DocumentKind) -> str:
         """Take the next number of ``operator``'s ``kind`` series, locking the counter row so
         that concurrent closes queue behind each other instead of skipping or repeating."""
         row = self.session.scalar(
@@ -29,7 +34,7 @@ class SqlInvoiceRepository:
             .with_for_update()
         )
         if row is None:
-            row = DocumentSequenceRow(operator=operator, kind=kind, last_number=0)
+            row = DocumentSequenceRow(operator=operator, kind=kind.value, last_number=0)
             self.session.add(row)
         row.last_number += 1
         self.session.flush()
@@ -38,7 +43,7 @@ class SqlInvoiceRepository:
     def add(self, invoice: IssuedInvoice) -> None:
         row = InvoiceRow(
             number=invoice.number,
-            kind=invoice.kind,
+            kind=invoice.kind.value,
             operator=invoice.operator,
             tenant=invoice.tenant,
             agreement_key=invoice.agreement_key,
@@ -70,14 +75,17 @@ class SqlInvoiceRepository:
                 select(InvoiceRow.id).where(
                     InvoiceRow.agreement_key == agreement_key,
                     InvoiceRow.period == period,
-                    InvoiceRow.kind == "invoice",
+                    InvoiceRow.kind == DocumentKind.INVOICE.value,
                 )
             )
             is not None
         )
 
-    def get(self, number: str) -> IssuedInvoice:
-        row = self.session.scalar(select(InvoiceRow).where(InvoiceRow.number == number))
+    def get(self, number: str, *, for_update: bool = False) -> IssuedInvoice:
+        """One document; ``for_update`` locks its row until the transaction ends, so notes
+        against one invoice are issued one after the other."""
+        query = select(InvoiceRow).where(InvoiceRow.number == number)
+        row = self.session.scalar(query.with_for_update() if for_update else query)
         if row is None:
             raise NotFound(f"invoice {number!r} does not exist")
         return self._domain(row)
@@ -87,18 +95,6 @@ class SqlInvoiceRepository:
         if agreement_key:
             query = query.where(InvoiceRow.agreement_key == agreement_key)
         return [self._domain(r) for r in self.session.scalars(query)]
-
-    def prepaid_drawn(self, agreement_key: str) -> Decimal:
-        """Prepayment drawn down so far (a positive amount)."""
-        drawn = self.session.scalar(
-            select(func.sum(InvoiceLineRow.amount))
-            .join(InvoiceRow)
-            .where(
-                InvoiceRow.agreement_key == agreement_key,
-                InvoiceLineRow.kind == LineKind.PREPAYMENT_DRAWDOWN.value,
-            )
-        )
-        return -(drawn or Decimal(0))
 
     def _domain(self, row: InvoiceRow) -> IssuedInvoice:
         lines = tuple(
@@ -114,9 +110,9 @@ class SqlInvoiceRepository:
                 .order_by(InvoiceLineRow.position)
             )
         )
-        return IssuedInvoice(
+        invoice = IssuedInvoice(
             row.number,
-            row.kind,
+            DocumentKind(row.kind),
             row.operator,
             row.tenant,
             row.agreement_key,
@@ -127,3 +123,9 @@ class SqlInvoiceRepository:
             row.final,
             row.issued_at,
         )
+        if invoice.total.amount != row.total:  # the stored total guards the stored lines
+            raise Conflict(
+                f"{row.number}: stored total {row.total} differs from its lines' "
+                f"{invoice.total.amount}; the database was changed outside neocloud"
+            )
+        return invoice

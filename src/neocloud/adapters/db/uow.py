@@ -1,11 +1,18 @@
-"""Unit of work over one SQLAlchemy session: one use case, one transaction."""
+"""Unit of work over one SQLAlchemy session: one use case, one transaction.
+
+``with uow:`` reads; ``with uow.write():`` is for a use case that changes something. On
+SQLite a writing unit begins with ``BEGIN IMMEDIATE``, taking the database's write lock
+before its first read, so two writers queue (up to the busy timeout) instead of both
+deciding from the same state and one losing its update. On PostgreSQL the repositories lock
+the rows a use case decides from (``SELECT ... FOR UPDATE``). See docs/LOCKING.md.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from neocloud.adapters.db.agreements import SqlAgreementRepository
@@ -14,11 +21,13 @@ from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.invoices import SqlInvoiceRepository
 from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
+SQLITE_BUSY_TIMEOUT_S = 30
+
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys on, WAL and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: object, _record: object) -> None:
@@ -34,9 +43,18 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
 class SqlUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
+        self._writes = False
+
+    def write(self) -> Self:
+        """Mark this unit as one that changes something (see the module docstring)."""
+        self._writes = True
+        return self
 
     def __enter__(self) -> Self:
         self.session = self._factory()
+        if self._writes and self.session.get_bind().dialect.name == "sqlite":
+            with domain_errors():
+                self.session.execute(text("BEGIN IMMEDIATE"))
         self.sites = SqlSiteRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.agreements = SqlAgreementRepository(self.session)
@@ -52,6 +70,7 @@ class SqlUnitOfWork:
     ) -> None:
         self.session.rollback()  # no-op after commit; undoes everything otherwise
         self.session.close()
+        self._writes = False
 
     def commit(self) -> None:
         with domain_errors():

@@ -17,6 +17,7 @@ from neocloud.domain.agreements.model import (
     AgreementTerms,
     ContractedCapacity,
     CreditTier,
+    NoticeEffect,
     Party,
     RampPhase,
     SlaTerms,
@@ -24,11 +25,11 @@ from neocloud.domain.agreements.model import (
 )
 from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
 from neocloud.domain.kernel.instants import Interval, local_midnight
-from neocloud.domain.kernel.money import MINOR_UNITS, Money
+from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.quantities import Power, PowerBasis
 
 FORMAT_VERSION = 1
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 KEYS = {"key", "operator", "tenant", "site", "capacity", "term", "billing_timezone", "currency",
         "monthly_fee", "ramp", "escalator", "prepayment", "sla", "termination"}  # fmt: skip
 REQUIRED = KEYS - {"ramp", "escalator", "prepayment", "sla"}
@@ -59,10 +60,7 @@ def parse_terms(doc: SourceDocument) -> AgreementTerms:
 def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None:
     names = {k: r.name(p, m, k) for k in ("key", "operator", "tenant", "site")}
     tz = r.timezone(p, m, "billing_timezone")
-    currency = m.get("currency")
-    if currency is not None and currency not in MINOR_UNITS:
-        r.problem((*p, "currency"), currency, "not a known ISO 4217 currency code (e.g. USD)")
-        currency = None
+    currency = r.currency(p, m, "currency")
     fee = r.decimal(p, m, "monthly_fee", minimum=0)
     term = _interval(r, (*p, "term"), m.get("term"), tz)
     ramp = _ramp(r, (*p, "ramp"), m.get("ramp"), tz, term)
@@ -96,7 +94,7 @@ def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None
 def instant(r: Reader, path: Path, value: object, tz: str | None) -> datetime | None:
     """A date (local midnight in ``tz``) or an ISO date-time with an offset, as UTC."""
     text = value.isoformat() if isinstance(value, datetime) else str(value)
-    if DATE.match(text):
+    if DATE.fullmatch(text):
         if tz is None:
             return None  # the time zone's own problem is reported already
         try:
@@ -228,7 +226,13 @@ def _termination(r: Reader, p: Path, raw: object, currency: str) -> TerminationT
     m = r.mapping(
         p,
         raw,
-        allowed={"notice_days", "may_give_notice", "fee", "late_delivery_grace_days"},
+        allowed={
+            "notice_days",
+            "notice_effective",
+            "may_give_notice",
+            "fee",
+            "late_delivery_grace_days",
+        },
         required={"notice_days", "may_give_notice"},
     )
     if m is None:
@@ -242,9 +246,19 @@ def _termination(r: Reader, p: Path, raw: object, currency: str) -> TerminationT
             parties.append(Party(str(who)))
     fee = r.decimal(p, m, "fee", default=Decimal(0), minimum=0)
     grace = r.integer(p, m, "late_delivery_grace_days", minimum=0, maximum=3650)
+    effect = m.get("notice_effective", NoticeEffect.SAME_LOCAL_TIME.value)
+    if effect not in {e.value for e in NoticeEffect}:
+        r.problem(
+            (*p, "notice_effective"),
+            effect,
+            f"must be one of {', '.join(e.value for e in NoticeEffect)}",
+        )
+        return None
     if days is None or fee is None:
         return None
-    return TerminationTerms(days, frozenset(parties), Money(fee, currency), grace)
+    return TerminationTerms(
+        days, frozenset(parties), Money(fee, currency), grace, NoticeEffect(str(effect))
+    )
 
 
 def _capacity(r: Reader, p: Path, raw: object) -> ContractedCapacity | None:
@@ -305,6 +319,7 @@ def terms_document(t: AgreementTerms) -> dict[str, object]:
     term = t.termination
     doc["termination"] = {
         "notice_days": term.notice_days,
+        "notice_effective": term.notice_effective.value,
         "may_give_notice": sorted(x.value for x in term.may_give_notice),
         "fee": term.fee.amount,
     }

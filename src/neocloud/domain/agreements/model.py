@@ -8,18 +8,29 @@ Lifecycle, one transition table, one method that changes state (``transition``):
 
 Date-driven steps (commissioning at the term's start, active when the ramp ends, terminated
 at the notice's effective instant, expired at the term's end) are taken by ``advance_to``.
-Notice convention: effective instant = the instant notice is given + ``notice_days`` x 24 h.
+
+Notice is counted in calendar days in the billing time zone, as contracts write it: 90 days'
+notice given 2027-02-10 15:30 in Chicago takes effect 2027-05-11 15:30 Chicago time, though
+daylight saving time began in between (``NoticeEffect.SAME_LOCAL_TIME``, the default). A
+contract may instead make it effective at the end of that day or of that month. Grace
+periods for late tranches are counted the same way.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from neocloud.domain.kernel.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from neocloud.domain.kernel.instants import Interval, require_utc
+from neocloud.domain.kernel.instants import (
+    Interval,
+    add_calendar_days,
+    end_of_local_day,
+    end_of_local_month,
+    require_utc,
+)
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.quantities import Power
 
@@ -94,12 +105,30 @@ class SlaTerms:
         return min(max(earned, default=Decimal(0)), self.cap_share)
 
 
+class NoticeEffect(enum.StrEnum):
+    """When notice of N days takes effect, counted in calendar days in the billing zone."""
+
+    SAME_LOCAL_TIME = "same_local_time"  # N days later at the same wall-clock time
+    END_OF_DAY = "end_of_day"  # at the end of the N-th day (local midnight after it)
+    END_OF_MONTH = "end_of_month"  # at the end of the month the N-th day falls in
+
+
 @dataclass(frozen=True, slots=True)
 class TerminationTerms:
     notice_days: int
     may_give_notice: frozenset[Party]
     fee: Money
     late_delivery_grace_days: int | None = None
+    notice_effective: NoticeEffect = NoticeEffect.SAME_LOCAL_TIME
+
+    def effective_at(self, given_at: datetime, tz: str) -> datetime:
+        """When notice given at ``given_at`` takes effect (see the module docstring)."""
+        day = add_calendar_days(given_at, self.notice_days, tz)
+        if self.notice_effective is NoticeEffect.END_OF_DAY:
+            return end_of_local_day(day, tz)
+        if self.notice_effective is NoticeEffect.END_OF_MONTH:
+            return end_of_local_month(day, tz)
+        return day
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +227,29 @@ class CapacityAgreement:
     def sign(self, at: datetime) -> None:
         self.transition(Status.SIGNED, at)
 
+    def notice_effective_at(self, given_at: datetime) -> datetime:
+        """When notice given at ``given_at`` would take effect under the terms in force."""
+        terms = self.terms_at(given_at)
+        return terms.termination.effective_at(given_at, terms.billing_timezone)
+
+    def grace_deadline(self, tranche_start: datetime) -> datetime:
+        """When the grace period for a tranche due at ``tranche_start`` ends (calendar days
+        in the billing time zone); a tranche not delivered by then may end the agreement."""
+        terms = self.terms_at(tranche_start)
+        grace = terms.termination.late_delivery_grace_days
+        if grace is None:
+            raise Forbidden(f"agreement {self.key} gives no right to terminate for late delivery")
+        return add_calendar_days(tranche_start, grace, terms.billing_timezone)
+
     def give_notice(self, *, by: Party, at: datetime) -> Notice:
-        """Notice by ``by`` at ``at``; effective ``notice_days`` x 24 h later."""
+        """Notice by ``by`` at ``at``; effective ``notice_days`` calendar days later."""
         at = require_utc(at, "at")
-        termination = self.terms.termination
+        termination = self.terms_at(at).termination
         if by not in termination.may_give_notice:
             raise Forbidden(f"the {by} may not give notice under agreement {self.key}")
         if not self.terms.term.contains(at):
             raise InvalidInput.single("at", at.isoformat(), "notice must be given within the term")
-        effective = at + timedelta(days=termination.notice_days)
+        effective = self.notice_effective_at(at)
         if effective >= self.terms.term.end:
             raise Conflict(
                 f"notice given {at.isoformat()} would take effect "
@@ -231,10 +274,8 @@ class CapacityAgreement:
         """The tenant's right: a tranche not delivered by the end of its grace period ends
         the agreement at ``at``, with no notice period."""
         at = require_utc(at, "at")
-        grace = self.terms.termination.late_delivery_grace_days
-        if grace is None:
-            raise Forbidden(f"agreement {self.key} gives no right to terminate for late delivery")
-        due = dict(self.tranches()).get(require_utc(tranche_start, "tranche"))
+        deadline = self.grace_deadline(require_utc(tranche_start, "tranche"))
+        due = dict(self.tranches()).get(tranche_start)
         if due is None:
             starts = ", ".join(t.isoformat() for t, _ in self.tranches())
             raise InvalidInput.single(
@@ -242,7 +283,6 @@ class CapacityAgreement:
                 tranche_start.isoformat(),
                 f"no tranche starts then; tranches start {starts}",
             )
-        deadline = tranche_start + timedelta(days=grace)
         if at < deadline:
             raise InvalidInput.single(
                 "at",

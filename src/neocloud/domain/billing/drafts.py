@@ -7,6 +7,11 @@ time zone). The fee for a window ``[a, b)`` of a period starting at ``s`` is
 the pieces of any split of a month add up to the month's fee to the cent. Every other line
 is its precise amount rounded once (``money.ROUNDING``). An invoice's total is the sum of
 its rounded lines; the precise amount stays beside each rounded one.
+
+Amounts that are a share of other lines are a share of what those lines bill (their
+rounded amounts): the SLA credit is a share of the period's billed charges, so a 100 %
+credit cancels them to the cent; the prepayment drawn down is a share of the charges net
+of that credit, so an invoice never goes below zero because of a drawdown.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class LineKind(enum.StrEnum):
 
 
 CHARGES = frozenset({LineKind.CAPACITY_FEE, LineKind.RAMP_DISCOUNT, LineKind.ESCALATOR})
+DRAWN_AGAINST = CHARGES | {LineKind.SLA_CREDIT}
+"""What a prepayment drawdown is a share of: the period's charges net of its SLA credit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +239,7 @@ def draft_invoice(
     final = period.interval.contains(agreement.service_end) or (
         agreement.service_end == period.interval.end
     )
-    charges = sum((x.precise for x in lines), Decimal(0))
+    charges = sum((x.amount for x in lines), Decimal(0))
     lines += _sla_credit(terms, availability_ratio, charges, period)
     lines += _termination_fee(agreement, final)
     lines += _prepayment(agreement, period, lines, prepaid_drawn, final)
@@ -299,7 +306,7 @@ def _prepayment(
             )
         )
     balance = prepaid - drawn
-    charges = sum((x.amount for x in lines if x.kind in CHARGES), Decimal(0))
+    charges = sum((x.amount for x in lines if x.kind in DRAWN_AGAINST), Decimal(0))
     draw = balance if final else min(balance, Money(charges * share, currency).rounded().amount)
     if draw > 0:
         out.append(

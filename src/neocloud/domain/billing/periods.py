@@ -15,7 +15,7 @@ from datetime import datetime
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval, local_midnight, zone
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class BillingPeriod:
 
     @classmethod
     def parse(cls, text: str, timezone: str) -> BillingPeriod:
-        match = PERIOD_PATTERN.match(text)
+        match = PERIOD_PATTERN.fullmatch(text) if isinstance(text, str) else None
         if not match:
             raise InvalidInput.single("period", text, "must be a month written YYYY-MM")
         return cls(int(match[1]), int(match[2]), timezone)

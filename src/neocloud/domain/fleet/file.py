@@ -16,8 +16,8 @@ from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, 
 from neocloud.domain.fleet.racks import parse_explicit_rack, parse_rack_group
 from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.money import MINOR_UNITS, Money
-from neocloud.domain.kernel.quantities import KW_PER_MW, check_pue
+from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.quantities import KW_PER_MW, Power, PowerBasis, check_pue
 
 FORMAT_VERSION = 1
 MODEL_KEYS = {"gpu_tdp_w", "server_overhead", "gpus_per_node", "node_rated_it_kw", "node_kind",
@@ -151,13 +151,14 @@ def _check_site_power(r: Reader, path: Path, site: Site) -> None:
     nodes = [n for _, _, n in site.nodes()]
     _unique(r, [((*path, "racks"), rack.name) for _, rack in site.racks()], "rack")
     _unique(r, [((*path, "nodes"), n.name) for n in nodes], "node")
-    it_kw = sum((n.typical_it_kw for n in nodes), Decimal(0))
-    if it_kw * site.pue > site.facility_capacity_kw:
+    it = Power(sum((n.typical_it_kw for n in nodes), Decimal(0)), PowerBasis.IT)
+    facility = it.to_facility(site.pue)
+    if facility > site.facility_capacity:
         r.problem(
             (*path, "facility_capacity_mw"),
             site.facility_capacity_kw / KW_PER_MW,
-            f"the installed fleet draws {it_kw * site.pue / KW_PER_MW:,.3f} MW facility "
-            f"({it_kw / KW_PER_MW:,.3f} MW IT x PUE {site.pue}) at typical load, "
+            f"the installed fleet draws {facility.mw:,.3f} MW facility "
+            f"({it.mw:,.3f} MW IT x PUE {site.pue}) at typical load, "
             "more than the site's capacity",
         )
 
@@ -192,11 +193,10 @@ def _price(r: Reader, path: Path, m: Mapping[str, object]) -> Money:
     if price is None:
         return Money.zero("USD")
     amount = r.decimal(p, price, "per_mwh", minimum=0)
-    currency = price.get("currency")
-    if currency not in MINOR_UNITS:
-        r.problem((*p, "currency"), currency, "not a known ISO 4217 currency code (e.g. USD)")
+    currency = r.currency(p, price, "currency")
+    if currency is None:
         return Money.zero("USD")
-    return Money(amount if amount is not None else Decimal(0), str(currency))
+    return Money(amount if amount is not None else Decimal(0), currency)
 
 
 def _hall(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> Hall | None:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import TypeVar
 
 from neocloud.domain.kernel.errors import InvalidInput, Problem
-from neocloud.domain.kernel.money import to_decimal
-from neocloud.domain.kernel.names import NAME_PATTERN, NAME_RULE
+from neocloud.domain.kernel.money import check_currency, to_decimal
+from neocloud.domain.kernel.names import name_problem
 
 Path = tuple[str | int, ...]
 N = TypeVar("N", int, Decimal)
@@ -102,10 +102,22 @@ class Reader:
         if m.get(key) is None:
             return None  # reported as required where it is
         value = m[key]
-        if not isinstance(value, str) or not NAME_PATTERN.match(value):
-            self.problem((*path, key), value, f"invalid name: {NAME_RULE}")
+        problem = name_problem(value, key)
+        if problem is not None:
+            self.problem((*path, key), value, problem.message)
             return None
-        return value
+        return str(value)
+
+    def currency(self, path: Path, m: Mapping[str, object], key: str) -> str | None:
+        """An ISO 4217 currency code such as USD."""
+        value = m.get(key)
+        if value is None:
+            return None  # reported as required where it is
+        try:
+            return check_currency(value, key)
+        except InvalidInput as exc:
+            self.problem((*path, key), value, exc.problems[0].message)
+            return None
 
     def timezone(self, path: Path, m: Mapping[str, object], key: str) -> str | None:
         """An IANA time zone name such as America/Chicago."""

@@ -3,13 +3,21 @@
 ``Interval(start, end)`` contains ``start`` and not ``end``: consecutive intervals
 ``[a, b)`` and ``[b, c)`` share no instant and leave no gap. Services read the time from a
 :class:`Clock`, so tests fix or step it instead of sleeping.
+
+Contracts count in calendar days and months of a time zone, not in blocks of 24 hours:
+:func:`add_calendar_days` keeps the local wall-clock time across a change of daylight
+saving time. A wall-clock time that does not exist on the target day (the hour skipped when
+clocks go forward) is read as if the clocks had not moved yet, so 02:30 becomes 03:30
+daylight time; one that exists twice (the hour repeated when clocks go back) is its first
+occurrence. A bare date (:class:`datetime.date`) given where an instant is expected means
+local midnight at the start of that day in the zone that applies (:func:`resolve`).
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,13 +39,39 @@ def require_utc(value: object, field: str) -> datetime:
 
 def parse_instant(text: str, field: str) -> datetime:
     """An ISO 8601 date-time with a UTC offset (``2026-09-15T12:00:00Z``), as aware UTC."""
+    moment = parse_moment(text, field)
+    if not isinstance(moment, datetime):
+        raise InvalidInput.single(
+            field, text, "give a date and time with a UTC offset, e.g. 2026-09-15T12:00:00Z"
+        )
+    return moment
+
+
+Moment = datetime | date
+"""An aware instant, or a bare local date that means midnight where it applies."""
+
+
+def parse_moment(text: str, field: str) -> Moment:
+    """``2026-09-15`` (a date) or an ISO 8601 date-time with an offset (aware UTC)."""
+    cleaned = text.strip()
     try:
-        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+        if len(cleaned) == 10:
+            return date.fromisoformat(cleaned)
+        parsed = datetime.fromisoformat(cleaned.replace(" ", "T"))
     except ValueError:
         raise InvalidInput.single(
-            field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
+            field, text, "not a date (2026-09-15) or an ISO 8601 date-time with an offset"
         ) from None
     return require_utc(parsed, field)
+
+
+def resolve(moment: Moment, tz: str, field: str) -> datetime:
+    """An instant as aware UTC; a bare date is local midnight starting that day in ``tz``."""
+    if isinstance(moment, datetime):
+        return require_utc(moment, field)
+    if isinstance(moment, date):
+        return local_midnight(moment.year, moment.month, moment.day, tz)
+    raise InvalidInput.single(field, moment, "must be a date or a date and time with an offset")
 
 
 def zone(name: str, field: str = "billing_timezone") -> ZoneInfo:
@@ -52,6 +86,26 @@ def zone(name: str, field: str = "billing_timezone") -> ZoneInfo:
 def local_midnight(year: int, month: int, day: int, tz: str) -> datetime:
     """Midnight at the start of a local date, as an aware UTC instant."""
     return datetime(year, month, day, tzinfo=zone(tz)).astimezone(UTC)
+
+
+def add_calendar_days(instant: datetime, days: int, tz: str) -> datetime:
+    """The same local wall-clock time ``days`` calendar days later in ``tz`` (see module)."""
+    local = require_utc(instant, "instant").astimezone(zone(tz))
+    target = local.date() + timedelta(days=days)
+    return datetime.combine(target, local.timetz().replace(tzinfo=None), zone(tz)).astimezone(UTC)
+
+
+def end_of_local_day(instant: datetime, tz: str) -> datetime:
+    """Local midnight that ends the day ``instant`` falls on in ``tz``."""
+    day = require_utc(instant, "instant").astimezone(zone(tz)).date() + timedelta(days=1)
+    return local_midnight(day.year, day.month, day.day, tz)
+
+
+def end_of_local_month(instant: datetime, tz: str) -> datetime:
+    """Local midnight on the 1st of the month after the one ``instant`` falls in, in ``tz``."""
+    local = require_utc(instant, "instant").astimezone(zone(tz))
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return local_midnight(year, month, 1, tz)
 
 
 def add_months(instant: datetime, months: int, timezone: str = "UTC") -> datetime:

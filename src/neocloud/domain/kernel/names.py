@@ -1,5 +1,8 @@
-"""Names operators give things (sites, halls, racks, nodes): short, stable, URL- and
-scheduler-safe, because they travel into Slurm reservations and Kubernetes labels."""
+"""Names operators give things (sites, halls, racks, nodes, agreements): short, stable, URL-
+and scheduler-safe, because they travel into Slurm reservations and Kubernetes labels.
+
+The whole text must match (``fullmatch``): a trailing newline is not part of a valid name.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,18 @@ import re
 
 from neocloud.domain.kernel.errors import Problem
 
-NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+NAME_PATTERN = re.compile(r"[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?")
 NAME_RULE = (
     "lower-case letters, digits, '.', '_' or '-', 1-63 characters, alphanumeric at both ends"
 )
 
 
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
+
+
 def name_problem(value: object, field: str, location: str = "") -> Problem | None:
     """A Problem if ``value`` is not a valid name, else None."""
-    if isinstance(value, str) and NAME_PATTERN.match(value):
+    if is_name(value):
         return None
     return Problem(field, value, f"invalid name: {NAME_RULE}", location)
