@@ -97,3 +97,7 @@ def signed_agreement(**changes: object) -> CapacityAgreement:
 
 
 SIGNED_AT = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")

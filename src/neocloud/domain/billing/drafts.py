@@ -219,6 +219,14 @@ def headline_total(agreement: CapacityAgreement) -> Money:
     return charges_between(agreement, term, service=term)
 
 
+def prepaid_amount(agreement: CapacityAgreement) -> Decimal:
+    """The prepayment: its share of the contract value as signed (the first version of the
+    terms; amendments change neither). Zero when the terms have none."""
+    share = agreement.first_terms.prepayment_share or Decimal(0)
+    signed = CapacityAgreement(agreement.key, agreement.status, agreement.versions[:1])
+    return (headline_total(signed) * share).rounded().amount
+
+
 def draft_invoice(
     agreement: CapacityAgreement,
     period: BillingPeriod,
@@ -290,11 +298,11 @@ def _prepayment(
     drawn: Decimal,
     final: bool,
 ) -> list[InvoiceLine]:
-    share = agreement.terms.prepayment_share
+    share = agreement.first_terms.prepayment_share
     if not share:
         return []
     currency = agreement.terms.currency
-    prepaid = (headline_total(agreement) * share).rounded().amount
+    prepaid = prepaid_amount(agreement)
     out = []
     if period.interval.contains(agreement.terms.term.start):
         out.append(
