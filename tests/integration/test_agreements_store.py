@@ -4,6 +4,7 @@ safety and gapless numbering."""
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -365,3 +366,33 @@ def test_availability_recorded_after_the_close_rebills_the_sla_credit(app: App) 
     assert back.number == "DN-neocloud-000001"
     total = sum(i.total.amount for i in billing.list_invoices(app.uow()))
     assert total == fee  # availability 100 %: the whole fee, as if no credit had been given
+
+
+def test_concurrent_credit_notes_never_exceed_the_invoice(app: App) -> None:
+    """Eight real connections credit 300,000.00 each against one invoice of 1,000,000.37
+    at once: three fit, five are refused by the cap, none is lost to a database error."""
+    seed(app, ("deal-a",))
+    (invoice,) = billing.close_month(app.uow(), ctx(), "2027-01").issued
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            billing.issue_credit_note(
+                app.uow(), ctx(), invoice.number, Money(Decimal("300000.00"), "USD"), "race"
+            )
+            outcomes.append("issued")
+        except InvalidInput as exc:
+            assert "still open" in exc.message
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["issued"] * 3 + ["refused"] * 5
+    notes = [i for i in billing.list_invoices(app.uow()) if i.refers_to == invoice.number]
+    assert sum(n.total.amount for n in notes) == Decimal("-900000.00")
+    assert sorted(n.number for n in notes) == [f"CN-neocloud-{k:06d}" for k in (1, 2, 3)]

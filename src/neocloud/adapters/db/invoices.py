@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.tables import DocumentSequenceRow, InvoiceLineRow, InvoiceRow
@@ -27,15 +29,22 @@ class SqlInvoiceRepository:
 
     def next_number(self, operator: str, kind: DocumentKind) -> str:
         """Take the next number of ``operator``'s ``kind`` series, locking the counter row so
-        that concurrent closes queue behind each other instead of skipping or repeating."""
-        row = self.session.scalar(
+        that concurrent closes queue behind each other instead of skipping or repeating. The
+        series' first use creates its row with INSERT ... ON CONFLICT DO NOTHING, so two
+        first uses at once cannot collide either."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        self.session.execute(
+            insert(DocumentSequenceRow)
+            .values(operator=operator, kind=kind.value, last_number=0)
+            .on_conflict_do_nothing()
+        )
+        row = self.session.scalars(
             select(DocumentSequenceRow)
             .where(DocumentSequenceRow.operator == operator, DocumentSequenceRow.kind == kind)
             .with_for_update()
-        )
-        if row is None:
-            row = DocumentSequenceRow(operator=operator, kind=kind.value, last_number=0)
-            self.session.add(row)
+            .execution_options(populate_existing=True)
+        ).one()
         row.last_number += 1
         self.session.flush()
         return f"{PREFIX[kind]}-{operator}-{row.last_number:06d}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.billing.drafts import charges_between, headline_total
@@ -38,10 +38,8 @@ def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[M
         if as_of > service.start
         else zero
     )
-    until = min(
-        max(as_of, service.start) + timedelta(days=terms.termination.notice_days), service.end
-    )
     start = max(as_of, service.start)
+    until = min(agreement.notice_effective_at(start), service.end)
     enforceable = charges_between(agreement, Interval(start, until)) if start < until else zero
     contracted = charges_between(agreement, service)
     return DealValue(
