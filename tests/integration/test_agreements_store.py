@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -396,3 +396,86 @@ def test_concurrent_credit_notes_never_exceed_the_invoice(app: App) -> None:
     notes = [i for i in billing.list_invoices(app.uow()) if i.refers_to == invoice.number]
     assert sum(n.total.amount for n in notes) == Decimal("-900000.00")
     assert sorted(n.number for n in notes) == [f"CN-neocloud-{k:06d}" for k in (1, 2, 3)]
+
+
+def test_every_change_is_audited_with_what_changed(app: App) -> None:
+    seed(app, ("deal-a",))
+    sla = {
+        "availability_target": Decimal("0.99"),
+        "credit_tiers": [{"below": Decimal("0.99"), "credit_share": Decimal("0.1")}],
+    }
+    doc = factories.agreement_document(
+        "deal-a", sla=sla, tenant="lab-0", monthly_fee=Decimal("1000000.37")
+    )
+    agreements.amend_agreement(
+        app.uow(), ctx(), "deal-a", SourceDocument("a.yaml", doc),
+        effective_from=datetime(2027, 3, 1, 6, tzinfo=UTC), note="SLA added",
+    )  # fmt: skip
+    billing.close_month(app.uow(), ctx(), "2027-03")
+    agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.98"))
+    billing.issue_credit_note(
+        app.uow(), ctx(), "INV-neocloud-000001", Money(Decimal("1.00"), "USD"), "goodwill"
+    )
+    agreements.give_notice(
+        app.uow(), ctx(), "deal-a", by=Party.TENANT, at=datetime(2027, 2, 1, 18, tzinfo=UTC)
+    )  # effective 2027-05-02 17:00Z: nothing invoiced (January to March) lies after it
+    with app.uow() as uow:
+        entries = uow.audit.entries()
+    got = [(e.actor, e.action, e.entity_key) for e in entries]
+    assert got == [
+        ("tester", "agreement.create", "deal-a"),
+        ("tester", "agreement.sign", "deal-a"),
+        ("tester", "agreement.amend", "deal-a"),
+        ("tester", "agreement.status", "deal-a"),  # active from the term's start
+        ("tester", "invoice.issue", "INV-neocloud-000001"),
+        ("tester", "invoice.issue", "INV-neocloud-000002"),
+        ("tester", "invoice.issue", "INV-neocloud-000003"),
+        ("tester", "invoice.credit_note", "CN-neocloud-000001"),  # the late availability
+        ("tester", "agreement.availability", "deal-a"),
+        ("tester", "invoice.credit_note", "CN-neocloud-000002"),
+        ("tester", "agreement.status", "deal-a"),  # terminated: the clock is past May 2
+        ("tester", "agreement.notice", "deal-a"),
+    ]
+    details = {e.action: e.details for e in entries}
+    assert details["agreement.amend"] == {
+        "version": 2,
+        "effective_from": "2027-03-01T06:00:00+00:00",
+        "changed": ["sla"],
+        "note": "SLA added",
+        "corrections": [],
+    }
+    assert details["agreement.availability"] == {
+        "period": "2027-03",
+        "availability_ratio": "0.98",
+        "corrections": ["CN-neocloud-000001"],
+    }
+    assert details["invoice.credit_note"] == {
+        "agreement": "deal-a",
+        "total": "-1.00",
+        "refers_to": "INV-neocloud-000001",
+        "amount": "1.00",
+        "reason": "goodwill",
+    }
+    assert details["agreement.notice"] == {
+        "by": "tenant",
+        "given_at": "2027-02-01T18:00:00+00:00",
+        "effective_at": "2027-05-02T17:00:00+00:00",
+        "corrections": [],
+    }
+    assert entries[4].details == {
+        "agreement": "deal-a", "total": "1000000.37", "period": "2027-01"
+    }  # fmt: skip
+
+
+def test_what_happened_cannot_be_recorded_as_happening_later(app: App) -> None:
+    seed(app, ("deal-a",))
+    with pytest.raises(InvalidInput, match="in the future"):
+        agreements.give_notice(
+            app.uow(), ctx(), "deal-a", by=Party.TENANT, at=LATER + timedelta(seconds=1)
+        )
+    doc = factories.agreement_document("deal-b")
+    agreements.create_agreement(app.uow(), ctx(), SourceDocument("b.yaml", doc))
+    with pytest.raises(InvalidInput, match="in the future"):
+        agreements.sign_agreement(app.uow(), ctx(), "deal-b", LATER + timedelta(seconds=1))
+    assert agreements.get_agreement(app.uow(), "deal-b").status is Status.DRAFT
+    assert agreements.get_agreement(app.uow(), "deal-a").notice is None
