@@ -7,7 +7,7 @@ import html
 import io
 
 from neocloud.domain.billing.invoices import IssuedInvoice
-from neocloud.domain.kernel.money import MINOR_UNITS, Money
+from neocloud.domain.kernel.money import MINOR_UNITS, Money, amount_text
 
 NOTES = (
     "Proration is by seconds of the calendar month in the agreement's billing time zone. "
@@ -23,9 +23,10 @@ def invoice_data(invoice: IssuedInvoice) -> dict[str, object]:
         "tenant": invoice.tenant, "currency": invoice.currency,
         "issued_at": invoice.issued_at.isoformat(), "final": invoice.final,
         "refers_to": invoice.refers_to,
-        "lines": [{"kind": x.kind.value, "description": x.description, "precise": x.precise,
-                   "amount": x.amount} for x in invoice.lines],
-        "total": invoice.total.amount,
+        "lines": [{"kind": x.kind.value, "description": x.description,
+                   "precise": str(x.precise),
+                   "amount": amount_text(x.amount, invoice.currency)} for x in invoice.lines],
+        "total": invoice.total.text,
     }  # fmt: skip
 
 
@@ -51,7 +52,7 @@ def invoice_csv(invoices: list[IssuedInvoice], header: bool = True) -> str:
                     x.kind.value,
                     x.description,
                     str(x.precise),
-                    str(x.amount),
+                    amount_text(x.amount, inv.currency),
                     inv.currency,
                 )
             )
@@ -64,7 +65,7 @@ def _money(amount: Money) -> str:
 
 def invoice_html(invoice: IssuedInvoice) -> str:
     e = html.escape
-    title = "Credit note" if invoice.kind == "credit_note" else "Invoice"
+    title = invoice.kind.value.replace("_", " ").capitalize()
     rows = "\n".join(
         f"<tr><td>{i}</td><td>{e(x.description)}</td>"
         f"<td class=num>{e(_money(Money(x.amount, invoice.currency)))}</td></tr>"

@@ -61,6 +61,15 @@ def plain(value: Decimal) -> Decimal:
     return value.normalize()
 
 
+def amount_text(amount: Decimal, currency: str) -> str:
+    """An exact amount as text with at least the currency's minor-unit digits, never
+    rounded: ``625000000`` -> ``"625000000.00"``, ``67702110.1`` -> ``"67702110.10"``,
+    ``0.123456`` -> ``"0.123456"``. How money is written in JSON and CSV."""
+    exponent = amount.as_tuple().exponent
+    digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return f"{amount:.{max(MINOR_UNITS[currency], digits)}f}"
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Money:
     amount: Decimal
@@ -121,5 +130,10 @@ class Money:
         self._same(other)
         return self.amount <= other.amount
 
+    @property
+    def text(self) -> str:
+        """The exact amount for JSON and CSV (see ``amount_text``)."""
+        return amount_text(self.amount, self.currency)
+
     def __str__(self) -> str:
-        return f"{self.currency} {self.rounded().amount:,}"
+        return f"{self.currency} {self.rounded().amount:,.{MINOR_UNITS[self.currency]}f}"
