@@ -335,7 +335,7 @@ def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
         )
     notice = allocation.terminate_for_late_delivery(
         app.uow(), late, "deal-1", tranche_start=february
-    )
+    ).notice
     assert notice.effective_at == datetime(2027, 3, 10, tzinfo=UTC)
     stored = agreements.get_agreement(app.uow(), "deal-1")
     assert stored.service_end == datetime(2027, 3, 10, tzinfo=UTC)

@@ -245,7 +245,7 @@ def terminate(
             key,
             tranche_start=parse_instant(late_tranche, "late_tranche"),
             at=_instant(at, "at"),
-        )
+        ).notice
     console.print(
         f"{key} terminated by the tenant at {result.effective_at.isoformat()} "
         "(tranche delivered late); billing, service and capacity end then"

@@ -4,10 +4,9 @@ failure, and the state of a site at an instant."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from neocloud.domain.agreements.model import Notice
 from neocloud.domain.allocation.planner import (
     AllocationPlan,
     Demand,
@@ -22,8 +21,10 @@ from neocloud.domain.allocation.planner import (
 )
 from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
-from neocloud.domain.kernel.instants import require_utc
-from neocloud.services.agreements import Context, end_service
+from neocloud.domain.kernel.instants import Moment, require_utc, resolve
+from neocloud.services.agreements import NoticeGiven, end_service
+from neocloud.services.billing import rebill, record_status_changes
+from neocloud.services.context import Context
 from neocloud.services.ports import UnitOfWork
 
 
@@ -221,17 +222,22 @@ def scheduler_view(
 
 
 def terminate_for_late_delivery(
-    uow: UnitOfWork, ctx: Context, key: str, *, tranche_start: datetime, at: datetime | None = None
-) -> Notice:
+    uow: UnitOfWork,
+    ctx: Context,
+    key: str,
+    *,
+    tranche_start: Moment,
+    at: Moment | None = None,
+) -> NoticeGiven:
     """The tenant ends the agreement because a tranche was not delivered within its grace
     period: measured by the racks it held when the grace period ended. Billing, service and
-    the holdings end at ``at``."""
-    at = require_utc(at, "at") if at else ctx.clock.now()
-    with uow:
-        agreement = uow.agreements.get(key)
-        site = agreement.terms.site
-        grace = agreement.terms.termination.late_delivery_grace_days or 0
-        deadline = require_utc(tranche_start, "tranche") + timedelta(days=grace)
+    the holdings end at ``at``; months invoiced past it are re-billed."""
+    with uow.write():
+        agreement = uow.agreements.get(key, for_update=True)
+        tz, site = agreement.terms.billing_timezone, agreement.terms.site
+        when = ctx.when(at, tz, "at")
+        tranche = resolve(tranche_start, tz, "tranche")
+        deadline = agreement.grace_deadline(tranche)
         racks = {r.rack: r for r in uow.allocations.rack_capacities(site)}
         held = {
             h.rack
@@ -242,15 +248,13 @@ def terminate_for_late_delivery(
             demand_of(agreement), [racks[r] for r in held], site_measure(uow, site)
         )
         notice = agreement.terminate_for_late_delivery(
-            tranche_start=tranche_start, at=at, delivered_share=delivered
+            tranche_start=tranche, at=when, delivered_share=delivered
         )
+        record_status_changes(uow, ctx, key, agreement.advance_to(ctx.clock.now()))
         uow.agreements.save(agreement)
-        end_service(
-            uow,
-            agreement,
-            at,
-            f"terminated by the tenant: tranche from {tranche_start.isoformat()} delivered late",
-        )
+        reason = f"terminated by the tenant: tranche from {tranche.isoformat()} delivered late"
+        end_service(uow, agreement, when, reason)
+        notes = rebill(uow, ctx, agreement, reason)
         uow.audit.record(
             AuditEntry(
                 ctx.clock.now(),
@@ -260,11 +264,12 @@ def terminate_for_late_delivery(
                 key,
                 {
                     "reason": "late delivery",
-                    "at": at.isoformat(),
-                    "tranche": tranche_start.isoformat(),
+                    "at": when.isoformat(),
+                    "tranche": tranche.isoformat(),
                     "delivered_share": str(delivered),
+                    "corrections": [n.number for n in notes],
                 },
             )
         )
         uow.commit()
-    return notice
+    return NoticeGiven(notice, notes)
