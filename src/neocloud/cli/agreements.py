@@ -1,23 +1,18 @@
 """``neocloud agreement``: capacity agreements from file to notice, and what they are worth."""
 
-from __future__ import annotations
-
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, number_option
-from neocloud.domain.agreements.model import CapacityAgreement, Party
-from neocloud.domain.billing.value import DealValue
-from neocloud.domain.kernel.instants import parse_instant
-from neocloud.domain.kernel.money import plain
-from neocloud.services import agreements as service
-from neocloud.services import allocation as allocation_service
+from neocloud.cli.output import console, emit_json, handles_errors, make_app, number_option
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from neocloud.domain.agreements.model import CapacityAgreement
+    from neocloud.domain.billing.value import DealValue
 
 cli = typer.Typer(
     help="Capacity agreements: create, sign, amend, notice, value.", no_args_is_help=True
@@ -29,11 +24,13 @@ class Who(StrEnum):
     tenant = "tenant"
 
 
-def _instant(text: str | None, field: str) -> datetime | None:
+def _instant(text: str | None, field: str) -> "datetime | None":
+    from neocloud.domain.kernel.instants import parse_instant
+
     return parse_instant(text, field) if text else None
 
 
-def agreement_json(a: CapacityAgreement) -> dict[str, object]:
+def agreement_json(a: "CapacityAgreement") -> dict[str, object]:
     t = a.terms
     return {
         "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
@@ -52,11 +49,17 @@ def agreement_json(a: CapacityAgreement) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _local(instant: datetime, timezone: str) -> str:
+def _local(instant: "datetime", timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
     return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def render_agreement(a: CapacityAgreement) -> None:
+def render_agreement(a: "CapacityAgreement") -> None:
+    from rich.table import Table
+
+    from neocloud.domain.kernel.money import plain
+
     t = a.terms
     table = Table(show_header=False, title=f"agreement {a.key} — {a.status}", title_justify="left")
     table.add_column()
@@ -105,7 +108,7 @@ def render_agreement(a: CapacityAgreement) -> None:
         )
     for label, value in rows:
         table.add_row(label, value)
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("create")
@@ -115,13 +118,15 @@ def create(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Validate an agreement file completely and store it as a draft."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.create_agreement(app.uow(), app.context(), app.read_yaml(file))
     if as_json:
         emit_json(agreement_json(agreement))
     else:
-        console.print(
+        console().print(
             f"created agreement {agreement.key} (draft); sign it with "
             f"`neocloud agreement sign {agreement.key}`"
         )
@@ -133,10 +138,12 @@ def sign(
     key: str, at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset).")
 ) -> None:
     """Record the signature: draft -> signed."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.sign_agreement(app.uow(), app.context(), key, _instant(at, "at"))
-    console.print(f"agreement {key} is {agreement.status}")
+    console().print(f"agreement {key} is {agreement.status}")
 
 
 @cli.command("amend")
@@ -150,6 +157,9 @@ def amend(
     note: str = typer.Option("", "--note", help="Why (kept in the history)."),
 ) -> None:
     """A new version of the terms from a date; earlier versions are kept."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.amend_agreement(
@@ -160,13 +170,15 @@ def amend(
             effective_from=parse_instant(effective_from, "effective_from"),
             note=note,
         )
-    console.print(f"agreement {key} now has {len(agreement.versions)} versions")
+    console().print(f"agreement {key} now has {len(agreement.versions)} versions")
 
 
 @cli.command("show")
 @handles_errors
 def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Terms, status, versions and notice of one agreement."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.get_agreement(app.uow(), key)
@@ -177,6 +189,10 @@ def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
 @handles_errors
 def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every agreement with its status."""
+    from rich.table import Table
+
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreements = service.list_agreements(app.uow())
@@ -193,7 +209,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
             str(a.terms.monthly_fee),
             a.service_end.isoformat(),
         )
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("notice")
@@ -205,6 +221,9 @@ def notice(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Give notice; billing stops and capacity is released notice_days x 24 h later."""
+    from neocloud.domain.agreements.model import Party
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         result = service.give_notice(
@@ -220,7 +239,7 @@ def notice(
             }
         )
     else:
-        console.print(
+        console().print(
             f"notice on {key} by the {result.given_by} at "
             f"{result.given_at.isoformat()}: service, billing and capacity end "
             f"{result.effective_at.isoformat()}"
@@ -237,6 +256,9 @@ def terminate(
     at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset); now if omitted."),
 ) -> None:
     """The tenant's right to end the agreement when a tranche is late past its grace period."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as allocation_service
+
     with make_app() as app:
         app.require_database()
         result = allocation_service.terminate_for_late_delivery(
@@ -246,7 +268,7 @@ def terminate(
             tranche_start=parse_instant(late_tranche, "late_tranche"),
             at=_instant(at, "at"),
         )
-    console.print(
+    console().print(
         f"{key} terminated by the tenant at {result.effective_at.isoformat()} "
         "(tranche delivered late); billing, service and capacity end then"
     )
@@ -260,14 +282,17 @@ def availability(
     ratio: str = typer.Argument(..., help="Availability 0..1, e.g. 0.985"),
 ) -> None:
     """Record a period's measured availability (the SLA credit's input)."""
+    from neocloud.domain.kernel.money import plain
+    from neocloud.services import agreements as service
+
     value = number_option(ratio, "availability")
     with make_app() as app:
         app.require_database()
         service.record_availability(app.uow(), app.context(), key, period, value)
-    console.print(f"{key} {period}: availability {plain(value * 100)} %")
+    console().print(f"{key} {period}: availability {plain(value * 100)} %")
 
 
-def value_json(v: DealValue) -> dict[str, object]:
+def value_json(v: "DealValue") -> dict[str, object]:
     return {
         "as_of": v.as_of.isoformat(), "currency": v.currency,
         "headline_total": v.headline_total.amount, "contracted_total": v.contracted_total.amount,
@@ -285,6 +310,10 @@ def value(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Headline value, billed to date, remaining, and what the notice clause makes enforceable."""
+    from rich.table import Table
+
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         when = _instant(as_of, "as_of") or app.clock.now()
@@ -312,4 +341,4 @@ def value(
         ),
     ):
         table.add_row(label, f"{money.currency} {money.rounded().amount:,.2f}", note)
-    console.print(table)
+    console().print(table)

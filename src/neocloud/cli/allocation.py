@@ -1,32 +1,27 @@
 """``neocloud allocation``: racks for agreements over time, what-if, failures, exports."""
 
-from __future__ import annotations
-
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import (
     console,
     emit_json,
     handles_errors,
+    make_app,
     number_option,
     write_or_print,
 )
-from neocloud.domain.allocation.planner import AllocationPlan, Holding
-from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.instants import add_months, parse_instant
-from neocloud.render.schedulers import kubernetes_nodes, slurm_config
-from neocloud.services import allocation as service
-from neocloud.services import fleet
+
+if TYPE_CHECKING:
+    from neocloud.domain.allocation.planner import AllocationPlan, Holding
 
 cli = typer.Typer(help="Allocation of racks to agreements over time.", no_args_is_help=True)
 
 
-def plan_json(plan: AllocationPlan) -> dict[str, object]:
+def plan_json(plan: "AllocationPlan") -> dict[str, object]:
     return {
         "holder": plan.holder, "end": plan.end.isoformat(), "halls": plan.halls,
         "racks": len(plan.racks), "spares": list(plan.spares),
@@ -36,7 +31,9 @@ def plan_json(plan: AllocationPlan) -> dict[str, object]:
     }  # fmt: skip
 
 
-def render_plan(plan: AllocationPlan, title: str) -> None:
+def render_plan(plan: "AllocationPlan", title: str) -> None:
+    from rich.table import Table
+
     table = Table(
         "from", "wanted", "held", "racks added", "racks in all", title=title, title_justify="left"
     )
@@ -50,9 +47,9 @@ def render_plan(plan: AllocationPlan, title: str) -> None:
             f"{len(step.added):,}",
             f"{total:,}",
         )
-    console.print(table)
+    console().print(table)
     halls = ", ".join(f"{hall}: {n:,} racks" for hall, n in plan.halls.items())
-    console.print(
+    console().print(
         f"until {plan.end.isoformat()}; {halls}"
         + (f"; {len(plan.spares)} spare racks kept" if plan.spares else "")
     )
@@ -72,6 +69,8 @@ def plan(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Dry run: the racks the agreement would get along its ramp; nothing is written."""
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         result = service.plan_for_agreement(
@@ -89,6 +88,8 @@ def apply(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan and write, in one transaction (the database refuses any double booking)."""
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         result = service.apply_for_agreement(
@@ -100,7 +101,7 @@ def apply(
         render_plan(result, f"allocated to {agreement}")
 
 
-def holdings_json(found: list[Holding]) -> list[dict[str, object]]:
+def holdings_json(found: "list[Holding]") -> list[dict[str, object]]:
     return [
         {
             "hall": h.hall,
@@ -124,6 +125,12 @@ def show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Who holds the site's racks at an instant, per hall; the rest is the operator's."""
+    from rich.table import Table
+
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+    from neocloud.services import fleet
+
     with make_app() as app:
         app.require_database()
         when = parse_instant(at, "at") if at else app.clock.now()
@@ -155,7 +162,7 @@ def show(
             f"{held:,}",
             f"{hall.racks - held:,}",
         )
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("whatif")
@@ -170,6 +177,9 @@ def whatif(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Can we sell X MW (or N GPUs of a model) from a date for some months?"""
+    from neocloud.domain.kernel.instants import add_months, parse_instant
+    from neocloud.services import allocation as service
+
     begin = parse_instant(start, "from")
     end = add_months(begin, months)
     with make_app() as app:
@@ -192,17 +202,20 @@ def whatif(
             }
         )
     else:
-        console.print(("YES — " if answer.fits else "NO — ") + answer.reason)
+        console().print(("YES — " if answer.fits else "NO — ") + answer.reason)
 
 
 @cli.command("release")
 @handles_errors
 def release(agreement: str, at: str = typer.Option(..., "--at")) -> None:
     """End an agreement's holdings at an instant; its racks return to the operator."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         rows = service.release(app.uow(), app.context(), agreement, parse_instant(at, "at"))
-    console.print(f"released {agreement} at {at}: {rows:,} node holdings ended")
+    console().print(f"released {agreement} at {at}: {rows:,} node holdings ended")
 
 
 @cli.command("fail-node")
@@ -211,12 +224,15 @@ def fail_node(
     node: str, site: str = typer.Option(..., "--site"), at: str = typer.Option(None, "--at")
 ) -> None:
     """A node failed: swap in a spare of the same model; the node goes to maintenance."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         failed, spare = service.fail_node(
             app.uow(), app.context(), site, node, parse_instant(at, "at") if at else None
         )
-    console.print(
+    console().print(
         f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "
         f"{spare.holder} from {spare.start.isoformat()}"
     )
@@ -231,6 +247,11 @@ def export(
     output: Path = typer.Option(None, "-o", "--output"),
 ) -> None:
     """Slurm reservations + partitions, or Kubernetes node labels and taints (YAML)."""
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.render.schedulers import kubernetes_nodes, slurm_config
+    from neocloud.services import allocation as service
+
     if format_ not in ("slurm", "k8s"):
         raise InvalidInput.single("format", format_, "must be slurm or k8s")
     with make_app() as app:
