@@ -16,7 +16,10 @@ from neocloud.cli.output import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from neocloud.domain.allocation.planner import AllocationPlan, Holding
+    from neocloud.domain.fleet.capacity import SiteSummary
 
 cli = typer.Typer(help="Allocation of racks to agreements over time.", no_args_is_help=True)
 
@@ -120,13 +123,11 @@ def holdings_json(found: "list[Holding]") -> list[dict[str, object]]:
 @cli.command("show")
 @handles_errors
 def show(
-    site: str = typer.Option(..., "--site"),
+    site: str = typer.Option(None, "--site", help="Only this site; every site if omitted."),
     at: str = typer.Option(None, "--at", help="Instant (ISO 8601); now if omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Who holds the site's racks at an instant, per hall; the rest is the operator's."""
-    from rich.table import Table
-
+    """Who holds each site's racks at an instant, per hall; the rest is the operator's."""
     from neocloud.domain.kernel.instants import parse_instant
     from neocloud.services import allocation as service
     from neocloud.services import fleet
@@ -134,11 +135,25 @@ def show(
     with make_app() as app:
         app.require_database()
         when = parse_instant(at, "at") if at else app.clock.now()
-        found = service.holdings(app.uow(), site, when)
-        (summary,) = fleet.fleet_summaries(app.uow(), [site])
+        summaries = fleet.fleet_summaries(app.uow(), [site] if site else None)
+        held = [(s, service.holdings(app.uow(), s.site.name, when)) for s in summaries]
     if as_json:
-        emit_json({"site": site, "at": when.isoformat(), "holdings": holdings_json(found)})
+        views = [
+            {"site": s.site.name, "at": when.isoformat(), "holdings": holdings_json(found)}
+            for s, found in held
+        ]
+        emit_json(views[0] if site else views)  # one site: the object, as before
         return
+    if not held:
+        console().print("no sites yet: import one with `neocloud fleet import FILE`")
+    for summary, found in held:
+        render_holdings(summary, found, when)
+
+
+def render_holdings(summary: "SiteSummary", found: "list[Holding]", when: "datetime") -> None:
+    """One table for a site: per hall, its racks, who holds them and the operator's rest."""
+    from rich.table import Table
+
     racks = Counter(
         (h.hall, f"{h.kind.value} {h.holder}".strip())
         for h in {(h.hall, h.rack, h.kind, h.holder): h for h in found}.values()
@@ -149,18 +164,18 @@ def show(
         "held by",
         "racks held",
         "operator's racks",
-        title=f"{site} at {when.isoformat()}",
+        title=f"{summary.site.name} at {when.isoformat()}",
         title_justify="left",
     )
     for hall in summary.halls:
         mine = {holder: n for (h, holder), n in racks.items() if h == hall.hall}
-        held = sum(mine.values())
+        taken = sum(mine.values())
         table.add_row(
             hall.hall,
             f"{hall.racks:,}",
             ", ".join(f"{k} ({v:,})" for k, v in sorted(mine.items())) or "-",
-            f"{held:,}",
-            f"{hall.racks - held:,}",
+            f"{taken:,}",
+            f"{hall.racks - taken:,}",
         )
     console().print(table)
 
