@@ -5,6 +5,8 @@ and pygments, ~80 ms that every ``--help`` and usage error would pay before prin
 """
 
 import inspect
+import os
+import sys
 
 import typer
 
@@ -49,5 +51,16 @@ def init() -> None:
 whole_first_lines(cli)
 
 
+LOG_VARIABLES = ("NEOCLOUD_LOG_LEVEL", "NEOCLOUD_LOG_FORMAT")
+
+
 def run() -> None:
+    """The ``neocloud`` command: logging if the environment asks (``cli/logs.py``), then Typer."""
+    if any(os.environ.get(name) for name in LOG_VARIABLES):
+        from neocloud.cli.logs import start_logging
+
+        try:
+            start_logging(os.environ)
+        except typer.Exit as refused:
+            sys.exit(refused.exit_code)
     cli()
