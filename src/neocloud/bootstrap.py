@@ -9,18 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import sessionmaker
 
-from neocloud.adapters import yamlfile
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
-from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import NotFound
 from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
-from neocloud.services.agreements import Context
 from neocloud.services.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from neocloud.domain.kernel.documents import SourceDocument
+    from neocloud.services.agreements import Context
 
 
 @dataclass
@@ -53,6 +55,8 @@ class App:
         return SqlUnitOfWork(self._sessions)
 
     def context(self) -> Context:
+        from neocloud.services.agreements import Context  # noqa: PLC0415 - read commands skip it
+
         return Context(actor=self.settings.actor, clock=self.clock)
 
     def init_database(self) -> None:
@@ -72,10 +76,14 @@ class App:
 
     @staticmethod
     def read_yaml(path: Path) -> SourceDocument:
+        from neocloud.adapters import yamlfile  # noqa: PLC0415 - PyYAML: only commands with files
+
         return yamlfile.read_document(path)
 
     @staticmethod
     def dump_yaml(data: object) -> str:
+        from neocloud.adapters import yamlfile  # noqa: PLC0415
+
         return yamlfile.dump_document(data)
 
 

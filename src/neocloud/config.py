@@ -3,6 +3,12 @@
 NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file lives here
 NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
 NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
+NEOCLOUD_LOG_LEVEL     DEBUG, INFO, WARNING or ERROR (default WARNING): the least severe log
+                       record the CLI writes to standard error; INFO adds one record per use
+                       case (its name, outcome, duration in ms and scalar arguments)
+NEOCLOUD_LOG_FORMAT    text or json (default text); json writes one object per line: ts
+                       (aware UTC, ISO 8601), level, logger, message, use_case, outcome,
+                       duration_ms, arguments
 """
 
 from __future__ import annotations
@@ -12,6 +18,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from neocloud.domain.kernel.errors import InvalidInput, Problem
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -26,12 +37,36 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "WARNING"
+    format: str = "text"
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("NEOCLOUD_HOME") or Path.home() / ".neocloud").expanduser()
     url = env.get("NEOCLOUD_DATABASE_URL") or f"sqlite:///{home / 'neocloud.db'}"
     actor = env.get("NEOCLOUD_ACTOR") or _os_user()
     return Settings(home=home, database_url=url, actor=actor, now=env.get("NEOCLOUD_NOW") or None)
+
+
+def load_log_settings(env: Mapping[str, str] | None = None) -> LogSettings:
+    """NEOCLOUD_LOG_LEVEL and NEOCLOUD_LOG_FORMAT (any case); an unknown value is refused."""
+    env = os.environ if env is None else env
+    level = env.get("NEOCLOUD_LOG_LEVEL") or LogSettings.level
+    format_ = env.get("NEOCLOUD_LOG_FORMAT") or LogSettings.format
+    problems = [
+        Problem(name, value, f"must be one of {', '.join(allowed)}")
+        for name, value, allowed in (
+            ("NEOCLOUD_LOG_LEVEL", level, LOG_LEVELS),
+            ("NEOCLOUD_LOG_FORMAT", format_, LOG_FORMATS),
+        )
+        if value.casefold() not in (a.casefold() for a in allowed)
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    return LogSettings(level=level.upper(), format=format_.lower())
 
 
 def _os_user() -> str:

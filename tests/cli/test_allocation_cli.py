@@ -159,6 +159,26 @@ def test_whatif_in_words(allocated: dict[str, str]) -> None:
     assert json.loads(out)["fits"] is True
 
 
+def test_show_every_site_without_site(allocated: dict[str, str]) -> None:
+    code, out, _ = neocloud(allocated, "allocation", "show", "--json")
+    assert code == 0
+    views = json.loads(out)
+    assert [v["site"] for v in views] == ["atlanta-1", "memphis-1"]
+    assert {v["at"] for v in views} == {"2026-11-01T05:00:00+00:00"}  # NEOCLOUD_NOW
+    assert views[0]["holdings"] == []
+    assert len({h["rack"] for h in views[1]["holdings"]}) == 3_370
+    code, out, _ = neocloud(allocated, "allocation", "show")
+    assert code == 0
+    assert "atlanta-1 at 2026-11-01T05:00:00+00:00" in out
+    assert "memphis-1 at 2026-11-01T05:00:00+00:00" in out
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()]
+    # examples/fleet.yaml: atlanta-1 has 200 + 150 racks, nobody holds them; memphis-1's
+    # hall-1 has 850 racks, all held by the deal
+    assert ["hall-a", "200", "-", "0", "200"] in rows
+    assert ["hall-b", "150", "-", "0", "150"] in rows
+    assert ["hall-1", "850", "agreement memphis-lease (850)", "850", "0"] in rows
+
+
 def test_release_and_fail_node(allocated: dict[str, str]) -> None:
     code, _, err = neocloud(
         allocated, "allocation", "fail-node", "h1-r0001-n01", "--site", "memphis-1"

@@ -1,23 +1,20 @@
 """``neocloud agreement``: capacity agreements from file to notice, and what they are worth."""
 
-from __future__ import annotations
-
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, number_option
-from neocloud.domain.agreements.model import CapacityAgreement, Party
-from neocloud.domain.billing.value import DealValue
-from neocloud.domain.kernel.instants import parse_instant
-from neocloud.domain.kernel.money import plain
-from neocloud.services import agreements as service
-from neocloud.services import allocation as allocation_service
+from neocloud.cli.output import console, emit_json, handles_errors, make_app, number_option
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from neocloud.domain.agreements.model import CapacityAgreement
+    from neocloud.domain.billing.invoices import IssuedInvoice
+    from neocloud.domain.billing.value import DealValue
+    from neocloud.domain.kernel.instants import Moment
 
 cli = typer.Typer(
     help="Capacity agreements: create, sign, amend, notice, value.", no_args_is_help=True
@@ -29,34 +26,66 @@ class Who(StrEnum):
     tenant = "tenant"
 
 
-def _instant(text: str | None, field: str) -> datetime | None:
-    return parse_instant(text, field) if text else None
+def _moment(text: str, field: str) -> "Moment":
+    """A date (local midnight in the agreement's billing time zone) or an instant."""
+    from neocloud.domain.kernel.instants import parse_moment
+
+    return parse_moment(text, field)
 
 
-def agreement_json(a: CapacityAgreement) -> dict[str, object]:
+def _instant(text: str | None, field: str) -> "Moment | None":
+    return _moment(text, field) if text else None
+
+
+AT_HELP = "A date (local midnight in the billing time zone) or ISO 8601 with an offset"
+
+
+def print_corrections(notes: "list[IssuedInvoice]") -> None:
+    """The credit and debit notes that re-billed invoiced months, one line each."""
+    for note in notes:
+        console().print(
+            f"issued {note.number} ({note.kind.value.replace('_', ' ')}) against "
+            f"{note.refers_to}: {note.total}"
+        )
+
+
+def corrections_json(notes: "list[IssuedInvoice]") -> list[dict[str, object]]:
+    return [
+        {"number": n.number, "kind": n.kind.value, "refers_to": n.refers_to, "total": n.total.text}
+        for n in notes
+    ]
+
+
+def agreement_json(a: "CapacityAgreement") -> dict[str, object]:
     t = a.terms
     return {
         "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
         "site": t.site, "capacity": str(t.capacity), "currency": t.currency,
-        "monthly_fee": t.monthly_fee.amount, "billing_timezone": t.billing_timezone,
+        "monthly_fee": t.monthly_fee.text, "billing_timezone": t.billing_timezone,
         "term": {"start": t.term.start.isoformat(), "end": t.term.end.isoformat()},
         "service_end": a.service_end.isoformat(),
         "notice": None if a.notice is None else {
             "given_by": a.notice.given_by.value, "given_at": a.notice.given_at.isoformat(),
             "effective_at": a.notice.effective_at.isoformat()},
         "versions": [{"number": v.number, "effective_from": v.effective_from.isoformat(),
-                      "monthly_fee": v.terms.monthly_fee.amount, "actor": v.actor,
+                      "monthly_fee": v.terms.monthly_fee.text, "actor": v.actor,
                       "recorded_at": v.recorded_at.isoformat(), "note": v.note}
                      for v in a.versions],
         "history": [{"status": s.value, "at": at.isoformat()} for s, at in a.history],
     }  # fmt: skip
 
 
-def _local(instant: datetime, timezone: str) -> str:
+def _local(instant: "datetime", timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
     return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def render_agreement(a: CapacityAgreement) -> None:
+def render_agreement(a: "CapacityAgreement") -> None:
+    from rich.table import Table
+
+    from neocloud.domain.kernel.money import plain
+
     t = a.terms
     table = Table(show_header=False, title=f"agreement {a.key} — {a.status}", title_justify="left")
     table.add_column()
@@ -105,7 +134,7 @@ def render_agreement(a: CapacityAgreement) -> None:
         )
     for label, value in rows:
         table.add_row(label, value)
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("create")
@@ -115,13 +144,15 @@ def create(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Validate an agreement file completely and store it as a draft."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.create_agreement(app.uow(), app.context(), app.read_yaml(file))
     if as_json:
         emit_json(agreement_json(agreement))
     else:
-        console.print(
+        console().print(
             f"created agreement {agreement.key} (draft); sign it with "
             f"`neocloud agreement sign {agreement.key}`"
         )
@@ -130,13 +161,15 @@ def create(
 @cli.command("sign")
 @handles_errors
 def sign(
-    key: str, at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset).")
+    key: str, at: str = typer.Option(None, "--at", help=f"When: {AT_HELP}; now if omitted.")
 ) -> None:
     """Record the signature: draft -> signed."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.sign_agreement(app.uow(), app.context(), key, _instant(at, "at"))
-    console.print(f"agreement {key} is {agreement.status}")
+    console().print(f"agreement {key} is {agreement.status}")
 
 
 @cli.command("amend")
@@ -145,41 +178,65 @@ def amend(
     key: str,
     file: Path,
     effective_from: str = typer.Option(
-        ..., "--effective-from", help="When the new terms apply (ISO 8601)."
+        ..., "--effective-from", help=f"When the new terms apply: {AT_HELP}."
     ),
     note: str = typer.Option("", "--note", help="Why (kept in the history)."),
 ) -> None:
     """A new version of the terms from a date; earlier versions are kept."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
-        agreement = service.amend_agreement(
+        changed = service.amend_agreement(
             app.uow(),
             app.context(),
             key,
             app.read_yaml(file),
-            effective_from=parse_instant(effective_from, "effective_from"),
+            effective_from=_moment(effective_from, "effective_from"),
             note=note,
-        ).agreement
-    console.print(f"agreement {key} now has {len(agreement.versions)} versions")
+        )
+    console().print(f"agreement {key} now has {len(changed.agreement.versions)} versions")
+    print_corrections(changed.corrections)
 
 
 @cli.command("show")
 @handles_errors
 def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Terms, status, versions and notice of one agreement."""
+    """Terms, status, versions, notice and recorded availability of one agreement."""
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         agreement = service.get_agreement(app.uow(), key)
-    emit_json(agreement_json(agreement)) if as_json else render_agreement(agreement)
+        measured = service.availabilities(app.uow(), key)
+    if as_json:
+        data = agreement_json(agreement)
+        data["availability"] = [
+            {"period": p, "availability_ratio": r, "recorded_at": at.isoformat()}
+            for p, r, at in measured
+        ]
+        emit_json(data)
+        return
+    render_agreement(agreement)
+    for period, ratio, at in measured:
+        console().print(f"availability {period}: {ratio} (recorded {at.isoformat()})")
 
 
 @cli.command("list")
 @handles_errors
-def list_(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Every agreement with its status."""
+def list_(
+    site: str = typer.Option(None, "--site", help="Only agreements on this site."),
+    tenant: str = typer.Option(None, "--tenant", help="Only this tenant's agreements."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Every agreement (or a site's, or a tenant's) with its status."""
+    from rich.table import Table
+
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
-        agreements = service.list_agreements(app.uow())
+        agreements = service.list_agreements(app.uow(), site=site, tenant=tenant)
     if as_json:
         emit_json([agreement_json(a) for a in agreements])
         return
@@ -193,7 +250,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
             str(a.terms.monthly_fee),
             a.service_end.isoformat(),
         )
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("notice")
@@ -201,15 +258,20 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 def notice(
     key: str,
     by: Who = typer.Option(..., "--by", help="Which party gives notice."),
-    at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset); now if omitted."),
+    at: str = typer.Option(None, "--at", help=f"When: {AT_HELP}; now if omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Give notice; billing stops and capacity is released notice_days x 24 h later."""
+    """Give notice: service, billing and capacity end notice_days calendar days later (or at
+    the end of that day or month, as the terms say); invoiced months after it are credited."""
+    from neocloud.domain.agreements.model import Party
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
-        result = service.give_notice(
+        given = service.give_notice(
             app.uow(), app.context(), key, by=Party(by.value), at=_instant(at, "at")
-        ).notice
+        )
+    result = given.notice
     if as_json:
         emit_json(
             {
@@ -217,14 +279,16 @@ def notice(
                 "given_by": result.given_by.value,
                 "given_at": result.given_at.isoformat(),
                 "effective_at": result.effective_at.isoformat(),
+                "corrections": corrections_json(given.corrections),
             }
         )
     else:
-        console.print(
+        console().print(
             f"notice on {key} by the {result.given_by} at "
             f"{result.given_at.isoformat()}: service, billing and capacity end "
             f"{result.effective_at.isoformat()}"
         )
+        print_corrections(given.corrections)
 
 
 @cli.command("terminate")
@@ -232,24 +296,27 @@ def notice(
 def terminate(
     key: str,
     late_tranche: str = typer.Option(
-        ..., "--late-tranche", help="Start of the tranche delivered late (ISO 8601)."
+        ..., "--late-tranche", help=f"Start of the tranche delivered late: {AT_HELP}."
     ),
-    at: str = typer.Option(None, "--at", help="When (ISO 8601 with offset); now if omitted."),
+    at: str = typer.Option(None, "--at", help=f"When: {AT_HELP}; now if omitted."),
 ) -> None:
     """The tenant's right to end the agreement when a tranche is late past its grace period."""
+    from neocloud.services import allocation as allocation_service
+
     with make_app() as app:
         app.require_database()
         result = allocation_service.terminate_for_late_delivery(
             app.uow(),
             app.context(),
             key,
-            tranche_start=parse_instant(late_tranche, "late_tranche"),
+            tranche_start=_moment(late_tranche, "late_tranche"),
             at=_instant(at, "at"),
-        ).notice
-    console.print(
-        f"{key} terminated by the tenant at {result.effective_at.isoformat()} "
+        )
+    console().print(
+        f"{key} terminated by the tenant at {result.notice.effective_at.isoformat()} "
         "(tranche delivered late); billing, service and capacity end then"
     )
+    print_corrections(result.corrections)
 
 
 @cli.command("availability")
@@ -260,19 +327,23 @@ def availability(
     ratio: str = typer.Argument(..., help="Availability 0..1, e.g. 0.985"),
 ) -> None:
     """Record a period's measured availability (the SLA credit's input)."""
+    from neocloud.domain.kernel.money import plain
+    from neocloud.services import agreements as service
+
     value = number_option(ratio, "availability")
     with make_app() as app:
         app.require_database()
-        service.record_availability(app.uow(), app.context(), key, period, value)
-    console.print(f"{key} {period}: availability {plain(value * 100)} %")
+        notes = service.record_availability(app.uow(), app.context(), key, period, value)
+    console().print(f"{key} {period}: availability {plain(value * 100)} %")
+    print_corrections(notes)
 
 
-def value_json(v: DealValue) -> dict[str, object]:
+def value_json(v: "DealValue") -> dict[str, object]:
     return {
         "as_of": v.as_of.isoformat(), "currency": v.currency,
-        "headline_total": v.headline_total.amount, "contracted_total": v.contracted_total.amount,
-        "earned_to_date": v.earned_to_date.amount, "billed_to_date": v.billed_to_date.amount,
-        "remaining": v.remaining.amount, "enforceable_remaining": v.enforceable_remaining.amount,
+        "headline_total": v.headline_total.text, "contracted_total": v.contracted_total.text,
+        "earned_to_date": v.earned_to_date.text, "billed_to_date": v.billed_to_date.text,
+        "remaining": v.remaining.text, "enforceable_remaining": v.enforceable_remaining.text,
         "enforceable_until": v.enforceable_until.isoformat(),
     }  # fmt: skip
 
@@ -281,10 +352,14 @@ def value_json(v: DealValue) -> dict[str, object]:
 @handles_errors
 def value(
     key: str,
-    as_of: str = typer.Option(None, "--as-of", help="ISO 8601; now if omitted."),
+    as_of: str = typer.Option(None, "--as-of", help=f"{AT_HELP}; now if omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Headline value, billed to date, remaining, and what the notice clause makes enforceable."""
+    from rich.table import Table
+
+    from neocloud.services import agreements as service
+
     with make_app() as app:
         app.require_database()
         v = service.value_agreement(app.uow(), app.context(), key, _instant(as_of, "as_of"))
@@ -312,4 +387,4 @@ def value(
         ),
     ):
         table.add_row(label, f"{money.currency} {money.rounded().amount:,.2f}", note)
-    console.print(table)
+    console().print(table)

@@ -1,32 +1,30 @@
 """``neocloud allocation``: racks for agreements over time, what-if, failures, exports."""
 
-from __future__ import annotations
-
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
 from neocloud.cli.output import (
     console,
     emit_json,
     handles_errors,
+    make_app,
     number_option,
     write_or_print,
 )
-from neocloud.domain.allocation.planner import AllocationPlan, Holding
-from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.instants import add_months, parse_instant
-from neocloud.render.schedulers import kubernetes_nodes, slurm_config
-from neocloud.services import allocation as service
-from neocloud.services import fleet
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from neocloud.domain.allocation.planner import AllocationPlan, Holding
+    from neocloud.domain.fleet.capacity import SiteSummary
 
 cli = typer.Typer(help="Allocation of racks to agreements over time.", no_args_is_help=True)
 
 
-def plan_json(plan: AllocationPlan) -> dict[str, object]:
+def plan_json(plan: "AllocationPlan") -> dict[str, object]:
     return {
         "holder": plan.holder, "end": plan.end.isoformat(), "halls": plan.halls,
         "racks": len(plan.racks), "spares": list(plan.spares),
@@ -36,7 +34,9 @@ def plan_json(plan: AllocationPlan) -> dict[str, object]:
     }  # fmt: skip
 
 
-def render_plan(plan: AllocationPlan, title: str) -> None:
+def render_plan(plan: "AllocationPlan", title: str) -> None:
+    from rich.table import Table
+
     table = Table(
         "from", "wanted", "held", "racks added", "racks in all", title=title, title_justify="left"
     )
@@ -50,9 +50,9 @@ def render_plan(plan: AllocationPlan, title: str) -> None:
             f"{len(step.added):,}",
             f"{total:,}",
         )
-    console.print(table)
+    console().print(table)
     halls = ", ".join(f"{hall}: {n:,} racks" for hall, n in plan.halls.items())
-    console.print(
+    console().print(
         f"until {plan.end.isoformat()}; {halls}"
         + (f"; {len(plan.spares)} spare racks kept" if plan.spares else "")
     )
@@ -72,6 +72,8 @@ def plan(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Dry run: the racks the agreement would get along its ramp; nothing is written."""
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         result = service.plan_for_agreement(
@@ -89,6 +91,8 @@ def apply(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan and write, in one transaction (the database refuses any double booking)."""
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         result = service.apply_for_agreement(
@@ -100,7 +104,7 @@ def apply(
         render_plan(result, f"allocated to {agreement}")
 
 
-def holdings_json(found: list[Holding]) -> list[dict[str, object]]:
+def holdings_json(found: "list[Holding]") -> list[dict[str, object]]:
     return [
         {
             "hall": h.hall,
@@ -119,19 +123,37 @@ def holdings_json(found: list[Holding]) -> list[dict[str, object]]:
 @cli.command("show")
 @handles_errors
 def show(
-    site: str = typer.Option(..., "--site"),
+    site: str = typer.Option(None, "--site", help="Only this site; every site if omitted."),
     at: str = typer.Option(None, "--at", help="Instant (ISO 8601); now if omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Who holds the site's racks at an instant, per hall; the rest is the operator's."""
+    """Who holds each site's racks at an instant, per hall; the rest is the operator's."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+    from neocloud.services import fleet
+
     with make_app() as app:
         app.require_database()
         when = parse_instant(at, "at") if at else app.clock.now()
-        found = service.holdings(app.uow(), site, when)
-        (summary,) = fleet.fleet_summaries(app.uow(), [site])
+        summaries = fleet.fleet_summaries(app.uow(), [site] if site else None)
+        held = [(s, service.holdings(app.uow(), s.site.name, when)) for s in summaries]
     if as_json:
-        emit_json({"site": site, "at": when.isoformat(), "holdings": holdings_json(found)})
+        views = [
+            {"site": s.site.name, "at": when.isoformat(), "holdings": holdings_json(found)}
+            for s, found in held
+        ]
+        emit_json(views[0] if site else views)  # one site: the object, as before
         return
+    if not held:
+        console().print("no sites yet: import one with `neocloud fleet import FILE`")
+    for summary, found in held:
+        render_holdings(summary, found, when)
+
+
+def render_holdings(summary: "SiteSummary", found: "list[Holding]", when: "datetime") -> None:
+    """One table for a site: per hall, its racks, who holds them and the operator's rest."""
+    from rich.table import Table
+
     racks = Counter(
         (h.hall, f"{h.kind.value} {h.holder}".strip())
         for h in {(h.hall, h.rack, h.kind, h.holder): h for h in found}.values()
@@ -142,20 +164,20 @@ def show(
         "held by",
         "racks held",
         "operator's racks",
-        title=f"{site} at {when.isoformat()}",
+        title=f"{summary.site.name} at {when.isoformat()}",
         title_justify="left",
     )
     for hall in summary.halls:
         mine = {holder: n for (h, holder), n in racks.items() if h == hall.hall}
-        held = sum(mine.values())
+        taken = sum(mine.values())
         table.add_row(
             hall.hall,
             f"{hall.racks:,}",
             ", ".join(f"{k} ({v:,})" for k, v in sorted(mine.items())) or "-",
-            f"{held:,}",
-            f"{hall.racks - held:,}",
+            f"{taken:,}",
+            f"{hall.racks - taken:,}",
         )
-    console.print(table)
+    console().print(table)
 
 
 @cli.command("whatif")
@@ -170,6 +192,9 @@ def whatif(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Can we sell X MW (or N GPUs of a model) from a date for some months?"""
+    from neocloud.domain.kernel.instants import add_months, parse_instant
+    from neocloud.services import allocation as service
+
     begin = parse_instant(start, "from")
     end = add_months(begin, months)
     with make_app() as app:
@@ -192,17 +217,20 @@ def whatif(
             }
         )
     else:
-        console.print(("YES — " if answer.fits else "NO — ") + answer.reason)
+        console().print(("YES — " if answer.fits else "NO — ") + answer.reason)
 
 
 @cli.command("release")
 @handles_errors
 def release(agreement: str, at: str = typer.Option(..., "--at")) -> None:
     """End an agreement's holdings at an instant; its racks return to the operator."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         rows = service.release(app.uow(), app.context(), agreement, parse_instant(at, "at"))
-    console.print(f"released {agreement} at {at}: {rows:,} node holdings ended")
+    console().print(f"released {agreement} at {at}: {rows:,} node holdings ended")
 
 
 @cli.command("fail-node")
@@ -211,12 +239,15 @@ def fail_node(
     node: str, site: str = typer.Option(..., "--site"), at: str = typer.Option(None, "--at")
 ) -> None:
     """A node failed: swap in a spare of the same model; the node goes to maintenance."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import allocation as service
+
     with make_app() as app:
         app.require_database()
         failed, spare = service.fail_node(
             app.uow(), app.context(), site, node, parse_instant(at, "at") if at else None
         )
-    console.print(
+    console().print(
         f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "
         f"{spare.holder} from {spare.start.isoformat()}"
     )
@@ -231,6 +262,11 @@ def export(
     output: Path = typer.Option(None, "-o", "--output"),
 ) -> None:
     """Slurm reservations + partitions, or Kubernetes node labels and taints (YAML)."""
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.render.schedulers import kubernetes_nodes, slurm_config
+    from neocloud.services import allocation as service
+
     if format_ not in ("slurm", "k8s"):
         raise InvalidInput.single("format", format_, "must be slurm or k8s")
     with make_app() as app:

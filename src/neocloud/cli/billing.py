@@ -1,18 +1,21 @@
 """``neocloud billing`` and ``neocloud invoice``: month close, invoices, credit notes."""
 
-from __future__ import annotations
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, json_text, write_or_print
-from neocloud.domain.billing.invoices import IssuedInvoice
-from neocloud.domain.kernel.money import Money
-from neocloud.render.invoices import invoice_csv, invoice_data, invoice_html
-from neocloud.services import billing as service
+from neocloud.cli.output import (
+    console,
+    emit_json,
+    handles_errors,
+    json_text,
+    make_app,
+    write_or_print,
+)
+
+if TYPE_CHECKING:
+    from neocloud.domain.billing.invoices import IssuedInvoice
 
 billing_cli = typer.Typer(help="Month close.", no_args_is_help=True)
 invoice_cli = typer.Typer(help="Issued invoices and credit notes.", no_args_is_help=True)
@@ -25,6 +28,9 @@ def close(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Issue one invoice per billable agreement for a month that has ended (idempotent)."""
+    from neocloud.render.invoices import invoice_data
+    from neocloud.services import billing as service
+
     with make_app() as app:
         app.require_database()
         report = service.close_month(app.uow(), app.context(), period)
@@ -39,18 +45,20 @@ def close(
         )
         return
     for inv in report.issued:
-        console.print(
+        console().print(
             f"issued {inv.number} to {inv.tenant} for {inv.agreement_key} "
             f"{inv.period}: {inv.total}{' (final)' * inv.final}"
         )
     for key in report.already_issued:
-        console.print(f"{key} {period}: invoiced already, unchanged")
+        console().print(f"{key} {period}: invoiced already, unchanged")
     if not (report.issued or report.already_issued):
-        console.print(f"{period}: nothing to bill")
+        console().print(f"{period}: nothing to bill")
 
 
-def render_invoice(inv: IssuedInvoice) -> None:
-    title = ("credit note" if inv.kind == "credit_note" else "invoice") + f" {inv.number}"
+def render_invoice(inv: "IssuedInvoice") -> None:
+    from rich.table import Table
+
+    title = f"{inv.kind.value.replace('_', ' ')} {inv.number}"
     about = f"refers to {inv.refers_to}" if inv.refers_to else f"period {inv.period}"
     table = Table(
         "#",
@@ -63,7 +71,7 @@ def render_invoice(inv: IssuedInvoice) -> None:
     for i, line in enumerate(inv.lines, 1):
         table.add_row(str(i), line.description, f"{line.amount:,}")
     table.add_row("", f"total ({inv.currency})", f"{inv.total.amount:,}", style="bold")
-    console.print(table)
+    console().print(table)
 
 
 @invoice_cli.command("list")
@@ -74,6 +82,11 @@ def list_(
     as_csv: bool = typer.Option(False, "--csv", help="Every line as CSV."),
 ) -> None:
     """Issued invoices and credit notes, oldest first."""
+    from rich.table import Table
+
+    from neocloud.render.invoices import invoice_csv, invoice_data
+    from neocloud.services import billing as service
+
     with make_app() as app:
         app.require_database()
         invoices = service.list_invoices(app.uow(), agreement)
@@ -92,7 +105,7 @@ def list_(
                 f"{i.currency} {i.total.amount:,}",
                 i.issued_at.date().isoformat(),
             )
-        console.print(table)
+        console().print(table)
 
 
 @invoice_cli.command("show")
@@ -105,6 +118,9 @@ def show(
     output: Path = typer.Option(None, "-o", "--output", help="Write to this file."),
 ) -> None:
     """One invoice: lines, rounded amounts, total."""
+    from neocloud.render.invoices import invoice_csv, invoice_data, invoice_html
+    from neocloud.services import billing as service
+
     with make_app() as app:
         app.require_database()
         inv = service.get_invoice(app.uow(), number)
@@ -126,10 +142,13 @@ def credit_note(
     reason: str = typer.Option(..., "--reason"),
 ) -> None:
     """Correct an issued invoice with a credit note (invoices never change)."""
+    from neocloud.domain.kernel.money import Money
+    from neocloud.services import billing as service
+
     with make_app() as app:
         app.require_database()
         inv = service.get_invoice(app.uow(), number)
         note = service.issue_credit_note(
             app.uow(), app.context(), number, Money.of(amount, inv.currency), reason
         )
-    console.print(f"issued {note.number} against {number}: {note.total}")
+    console().print(f"issued {note.number} against {number}: {note.total}")

@@ -1,19 +1,16 @@
 """``neocloud capacity``: MW <-> GPUs, always saying whether power is IT or facility."""
 
-from __future__ import annotations
-
-from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, mw, number_option
-from neocloud.domain.fleet.capacity import Conversion
-from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.quantities import Power, PowerBasis
-from neocloud.services import capacity as capacity_service
+from neocloud.cli.output import console, emit_json, handles_errors, make_app, mw, number_option
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from neocloud.domain.fleet.capacity import Conversion
 
 cli = typer.Typer(help="Capacity math: MW <-> nodes <-> GPUs.", no_args_is_help=True)
 
@@ -23,7 +20,7 @@ class Basis(StrEnum):
     facility = "facility"
 
 
-def _decimal(text: str | None, field: str) -> Decimal | None:
+def _decimal(text: str | None, field: str) -> "Decimal | None":
     return None if text is None else number_option(text, field)
 
 
@@ -40,6 +37,12 @@ def convert(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Convert MW (IT or facility) to GPUs, or GPUs to MW, for a site or a model + PUE."""
+    from decimal import Decimal
+
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.quantities import Power, PowerBasis
+    from neocloud.services import capacity as capacity_service
+
     power_mw = _decimal(mw_, "mw")
     power = None if power_mw is None else Power.from_mw(power_mw, PowerBasis(basis.value))
     if site:
@@ -64,7 +67,7 @@ def convert(
         render_conversion(result)
 
 
-def conversion_json(c: Conversion) -> dict[str, object]:
+def conversion_json(c: "Conversion") -> dict[str, object]:
     return {
         "it_mw": c.it_power.mw,
         "facility_mw": c.facility_power.mw,
@@ -77,7 +80,9 @@ def conversion_json(c: Conversion) -> dict[str, object]:
     }
 
 
-def render_conversion(c: Conversion) -> None:
+def render_conversion(c: "Conversion") -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, title=f"assuming {c.basis_note}", title_justify="left")
     table.add_column(justify="left")
     table.add_column(justify="right")
@@ -88,4 +93,4 @@ def render_conversion(c: Conversion) -> None:
     table.add_row("facility kW per GPU", f"{c.facility_kw_per_gpu:.4f}")
     for name, n in c.gpus_if_only.items():
         table.add_row(f"GPUs if only {name}", f"{n:,}")
-    console.print(table)
+    console().print(table)

@@ -1,16 +1,14 @@
 """``neocloud fleet``: import, export and show the fleet."""
 
-from __future__ import annotations
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from neocloud.bootstrap import app as make_app
-from neocloud.cli.output import console, emit_json, handles_errors, mw, write_or_print
-from neocloud.domain.fleet.capacity import SiteSummary
-from neocloud.services import fleet as fleet_service
+from neocloud.cli.output import console, emit_json, handles_errors, make_app, mw, write_or_print
+
+if TYPE_CHECKING:
+    from neocloud.domain.fleet.capacity import SiteSummary
 
 cli = typer.Typer(help="The fleet: sites, halls, racks, nodes and GPUs.", no_args_is_help=True)
 
@@ -23,6 +21,8 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate a fleet file completely, then store it in one transaction."""
+    from neocloud.services import fleet as fleet_service
+
     with make_app() as app:
         app.require_database()
         doc = app.read_yaml(file)
@@ -39,7 +39,7 @@ def import_(
             return
         for s in report.sites:
             verb = "replaced" if s.site.name in report.replaced else "imported"
-            console.print(
+            console().print(
                 f"{verb} site {s.site.name}: {len(s.halls)} halls, {s.racks:,} racks, "
                 f"{s.nodes:,} nodes, {s.gpus:,} GPUs"
             )
@@ -52,6 +52,8 @@ def export(
     output: Path = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Write the stored fleet in the fleet description format (round-trips with import)."""
+    from neocloud.services import fleet as fleet_service
+
     with make_app() as app:
         app.require_database()
         text = app.dump_yaml(fleet_service.export_fleet(app.uow(), site or None))
@@ -65,6 +67,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Per site and hall: racks, nodes, GPUs by model, IT MW and facility MW."""
+    from neocloud.services import fleet as fleet_service
+
     with make_app() as app:
         app.require_database()
         summaries = fleet_service.fleet_summaries(app.uow(), site or None)
@@ -72,12 +76,12 @@ def show(
             emit_json({"sites": [summary_json(s) for s in summaries]})
             return
         if not summaries:
-            console.print("no sites yet: import one with `neocloud fleet import FILE`")
+            console().print("no sites yet: import one with `neocloud fleet import FILE`")
         for s in summaries:
             render_summary(s)
 
 
-def summary_json(s: SiteSummary) -> dict[str, object]:
+def summary_json(s: "SiteSummary") -> dict[str, object]:
     site = s.site
     return {
         "site": site.name,
@@ -114,7 +118,9 @@ def summary_json(s: SiteSummary) -> dict[str, object]:
     }
 
 
-def render_summary(s: SiteSummary) -> None:
+def render_summary(s: "SiteSummary") -> None:
+    from rich.table import Table
+
     site = s.site
     pue = site.pue
     title = f"{site.name} — {site.display_name} ({site.location}, {site.timezone})"
@@ -151,8 +157,8 @@ def render_summary(s: SiteSummary) -> None:
         mw(s.facility_power.kw),
         style="bold",
     )
-    console.print(table)
-    console.print(
+    console().print(table)
+    console().print(
         f"capacity {mw(site.facility_capacity_kw)} MW facility at PUE {pue}; installed fleet "
         f"draws {mw(s.facility_power.kw)} MW facility at typical load; headroom "
         f"{mw(s.facility_headroom.kw)} MW facility\n"

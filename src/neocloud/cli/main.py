@@ -1,18 +1,24 @@
-"""Entry point of the ``neocloud`` command."""
+"""Entry point of the ``neocloud`` command.
 
-from __future__ import annotations
+Help is plain text (``rich_markup_mode=None``): Typer's rich help imports rich, markdown-it
+and pygments, ~80 ms that every ``--help`` and usage error would pay before printing a line.
+"""
+
+import inspect
+import os
+import sys
 
 import typer
 
-from neocloud.bootstrap import app as make_app
 from neocloud.cli import agreements, allocation, billing, capacity, fleet
-from neocloud.cli.output import console, handles_errors
+from neocloud.cli.output import console, handles_errors, make_app
 
 cli = typer.Typer(
     name="neocloud",
     help="Control plane for a GPU data-center operator: fleet, capacity, deals, billing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 cli.add_typer(fleet.cli, name="fleet")
 cli.add_typer(capacity.cli, name="capacity")
@@ -22,14 +28,39 @@ cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
 
 
+def whole_first_lines(app: typer.Typer) -> None:
+    """List each command with the first paragraph of its docstring whole, wrapped as rich help
+    did; plain help would cut it to the terminal's width and end it with '...'."""
+    for info in app.registered_commands:
+        if info.short_help is None and info.callback and info.callback.__doc__:
+            info.short_help = inspect.cleandoc(info.callback.__doc__).split("\n\n")[0]
+    for group in app.registered_groups:
+        if group.typer_instance:
+            whole_first_lines(group.typer_instance)
+
+
 @cli.command()
 @handles_errors
 def init() -> None:
     """Create (or upgrade) the database: SQLite under NEOCLOUD_HOME, or NEOCLOUD_DATABASE_URL."""
     with make_app() as app:
         app.init_database()
-        console.print(f"database ready at {app.describe_database()}")
+        console().print(f"database ready at {app.describe_database()}")
+
+
+whole_first_lines(cli)
+
+
+LOG_VARIABLES = ("NEOCLOUD_LOG_LEVEL", "NEOCLOUD_LOG_FORMAT")
 
 
 def run() -> None:
+    """The ``neocloud`` command: logging if the environment asks (``cli/logs.py``), then Typer."""
+    if any(os.environ.get(name) for name in LOG_VARIABLES):
+        from neocloud.cli.logs import start_logging
+
+        try:
+            start_logging(os.environ)
+        except typer.Exit as refused:
+            sys.exit(refused.exit_code)
     cli()

@@ -1,26 +1,26 @@
 """Rendering for the CLI: rich tables for people, JSON for scripts, and the one table that
-maps error codes to exit codes."""
+maps error codes to exit codes.
 
-from __future__ import annotations
+Start-up: the command modules import only what ``--help`` needs (Typer and this module).
+rich, the bootstrap (SQLAlchemy, the adapters) and the services are imported by a command
+when it runs: :func:`console` and :func:`make_app` here, the rest inside the command
+functions. ``tests/cli/test_startup.py`` checks it; ``bench/startup.py`` measures it.
+"""
 
 import functools
-import json
 import sys
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
-from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
-from neocloud.domain.kernel.money import plain
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from pathlib import Path
 
-console = Console(highlight=False, soft_wrap=True)
-if not console.is_terminal:
-    console.width = 140  # piped output (CI logs, files): do not wrap tables at 80 columns
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    from rich.console import Console
+
+    from neocloud.bootstrap import App
 
 EXIT_CODES = {
     "invalid_input": 2,
@@ -35,24 +35,56 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@functools.cache
+def console() -> "Console":
+    """Standard output for people (made on first use: rich costs ~30 ms to import)."""
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = 140  # piped output (CI logs, files): do not wrap tables at 80 columns
+    return out
+
+
+@functools.cache
+def errors() -> "Console":
+    """Standard error, for the one line per problem of a refused command."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def make_app() -> "App":
+    """The application wired from the environment (SQLAlchemy, adapters: commands only)."""
+    from neocloud.bootstrap import app
+
+    return app()
+
+
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Print a NeocloudError as one line per problem (field and value named) and exit non-zero."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
+
         try:
             return command(*args, **kwargs)
         except NeocloudError as exc:
-            errors.print(f"error: {exc.message}", markup=False)
+            errors().print(f"error: {exc.message}", markup=False)
             if isinstance(exc, InvalidInput) and len(exc.problems) > 1:
                 for problem in exc.problems:
-                    errors.print(f"  {problem}", markup=False)
+                    errors().print(f"  {problem}", markup=False)
             raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
 
     return wrapper
 
 
 def json_default(value: object) -> object:
+    from decimal import Decimal
+
+    from neocloud.domain.kernel.money import plain
+
     if isinstance(value, Decimal):
         return str(plain(value))
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -60,6 +92,8 @@ def json_default(value: object) -> object:
 
 def json_text(data: object) -> str:
     """JSON; exact numbers (Decimal) are written as strings, never floats."""
+    import json
+
     return json.dumps(data, default=json_default, indent=2) + "\n"
 
 
@@ -67,7 +101,7 @@ def emit_json(data: object) -> None:
     sys.stdout.write(json_text(data))
 
 
-def write_or_print(text: str, output: Path | None) -> None:
+def write_or_print(text: str, output: "Path | None") -> None:
     """A document to a file when one is named, else to standard output as it is."""
     if output:
         output.write_text(text, encoding="utf-8")
@@ -75,8 +109,12 @@ def write_or_print(text: str, output: Path | None) -> None:
         sys.stdout.write(text)  # as it is: no rich markup processing of a large document
 
 
-def number_option(text: str, field: str) -> Decimal:
+def number_option(text: str, field: str) -> "Decimal":
     """A command-line number, exact, finite and not negative; the field is named if not."""
+    from decimal import Decimal, InvalidOperation
+
+    from neocloud.domain.kernel.errors import InvalidInput
+
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -86,5 +124,5 @@ def number_option(text: str, field: str) -> Decimal:
     return value
 
 
-def mw(kw: Decimal, places: int = 3) -> str:
+def mw(kw: "Decimal", places: int = 3) -> str:
     return f"{kw / 1000:,.{places}f}"

@@ -8,6 +8,7 @@ from neocloud.domain.fleet.capacity import Conversion, convert_gpus, convert_pow
 from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.quantities import W_PER_KW, Power, check_pue
+from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
 
@@ -19,6 +20,7 @@ def _model(catalog: dict[str, GpuModel], name: str, where: str) -> GpuModel:
     return catalog[name]
 
 
+@use_case("capacity.convert_at_site")
 def convert_at_site(
     uow: UnitOfWork,
     site_name: str,
@@ -43,6 +45,7 @@ def convert_at_site(
     return _convert(power, gpus, pue=site.pue, per_gpu=per_gpu, note=note, models=models)
 
 
+@use_case("capacity.convert_for_model")
 def convert_for_model(
     model: str,
     *,

@@ -1,0 +1,45 @@
+"""Start-up structure (not timing: bench/startup.py measures): help imports no database code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from neocloud.cli.main import cli
+
+# Renders help in a fresh interpreter, then lists the heavy modules it imported.
+PROBE = """
+import json, sys
+from neocloud.cli.main import cli
+try:
+    cli(sys.argv[1:], prog_name="neocloud")
+except SystemExit:
+    pass
+heavy = ("sqlalchemy", "alembic", "yaml", "rich", "neocloud.adapters", "neocloud.bootstrap",
+         "neocloud.services")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["fleet", "--help"], ["allocation", "show", "--help"], ["invoice", "--help"]],
+)
+def test_help_imports_no_database_code(args: list[str]) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.startswith("Usage: neocloud")
+    assert json.loads(probe.stderr.splitlines()[-1]) == []
+
+
+def test_help_lists_each_command_with_its_whole_first_line() -> None:
+    out = CliRunner().invoke(cli, ["agreement", "--help"], env={"COLUMNS": "80"}).stdout
+    commands = out.split("Commands:")[1]
+    words = " ".join(commands.split())  # wrapped at 80 columns, not cut short with "..."
+    assert "Give notice; billing stops and capacity is released notice_days x 24 h later." in words
+    assert "..." not in commands
