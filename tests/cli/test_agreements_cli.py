@@ -129,3 +129,32 @@ def test_bad_agreement_file_writes_nothing(loaded: dict[str, str], tmp_path: Pat
         assert where in err
     code, out, _ = neocloud(loaded, "agreement", "list", "--json")
     assert json.loads(out) == []
+
+
+def test_dates_on_the_command_line_and_money_in_json(deal: dict[str, str]) -> None:
+    """``--at 2026-11-02`` is local midnight in the billing time zone (CST, UTC-6 that day);
+    money in JSON keeps its cents."""
+    close(deal, "2026-05")
+    code, out, err = neocloud(
+        deal, "agreement", "notice", "memphis-lease", "--by", "tenant", "--at", "2026-11-02",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    notice = json.loads(out)
+    assert notice["given_at"] == "2026-11-02T06:00:00+00:00"
+    assert notice["effective_at"] == "2027-01-31T06:00:00+00:00"  # 90 calendar days later
+    code, out, _ = neocloud(
+        deal, "agreement", "value", "memphis-lease", "--as-of", "2026-06-01", "--json"
+    )
+    value = json.loads(out)
+    assert value["as_of"] == "2026-06-01T05:00:00+00:00"  # midnight CDT
+    assert value["earned_to_date"] == "625000000.00"  # May at half price, cents kept
+    assert value["billed_to_date"] == "625000000.00"
+    _, out, _ = neocloud(deal, "invoice", "show", "INV-neocloud-000001", "--json")
+    assert json.loads(out)["total"] == "625000000.00"
+    code, _, err = neocloud(deal, "agreement", "sign", "memphis-lease", "--at", "2026-13-01")
+    assert code == 2 and "at='2026-13-01'" in err
+    _, out, _ = neocloud(deal, "agreement", "list", "--tenant", "nobody", "--json")
+    assert json.loads(out) == []
+    _, out, _ = neocloud(deal, "agreement", "list", "--site", "memphis-1", "--json")
+    assert [a["key"] for a in json.loads(out)] == ["memphis-lease"]

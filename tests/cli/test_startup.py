@@ -41,5 +41,7 @@ def test_help_lists_each_command_with_its_whole_first_line() -> None:
     out = CliRunner().invoke(cli, ["agreement", "--help"], env={"COLUMNS": "80"}).stdout
     commands = out.split("Commands:")[1]
     words = " ".join(commands.split())  # wrapped at 80 columns, not cut short with "..."
-    assert "Give notice; billing stops and capacity is released notice_days x 24 h later." in words
+    assert (
+        "Give notice: service, billing and capacity end notice_days calendar days later." in words
+    )
     assert "..." not in commands

@@ -261,8 +261,10 @@ def notice(
     at: str = typer.Option(None, "--at", help=f"When: {AT_HELP}; now if omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Give notice: service, billing and capacity end notice_days calendar days later (or at
-    the end of that day or month, as the terms say); invoiced months after it are credited."""
+    """Give notice: service, billing and capacity end notice_days calendar days later.
+
+    Calendar days in the billing time zone, at the same local time (or at the end of that
+    day or month, as the terms say). Months already invoiced after it are credited."""
     from neocloud.domain.agreements.model import Party
     from neocloud.services import agreements as service
 
