@@ -23,6 +23,7 @@ from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
+from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
 __all__ = ["Context"]  # re-exported for callers that still import it from here
@@ -46,6 +47,7 @@ def _numbers(notes: list[IssuedInvoice]) -> list[str]:
     return [n.number for n in notes]
 
 
+@use_case("agreement.create")
 def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> CapacityAgreement:
     """A draft agreement from a validated document; the site must exist."""
     terms = parse_terms(doc)
@@ -71,6 +73,7 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
     return agreement
 
 
+@use_case("agreement.sign")
 def sign_agreement(
     uow: UnitOfWork, ctx: Context, key: str, at: Moment | None = None
 ) -> CapacityAgreement:
@@ -84,6 +87,7 @@ def sign_agreement(
     return agreement
 
 
+@use_case("agreement.amend")
 def amend_agreement(
     uow: UnitOfWork,
     ctx: Context,
@@ -142,6 +146,7 @@ class NoticeGiven:
     corrections: list[IssuedInvoice]
 
 
+@use_case("agreement.notice")
 def give_notice(
     uow: UnitOfWork, ctx: Context, key: str, *, by: Party, at: Moment | None = None
 ) -> NoticeGiven:
@@ -176,6 +181,7 @@ def give_notice(
     return NoticeGiven(notice, notes)
 
 
+@use_case("agreement.availability")
 def record_availability(
     uow: UnitOfWork, ctx: Context, key: str, period: str, availability_ratio: Decimal
 ) -> list[IssuedInvoice]:
@@ -205,11 +211,13 @@ def record_availability(
     return notes
 
 
+@use_case("agreement.get")
 def get_agreement(uow: UnitOfWork, key: str) -> CapacityAgreement:
     with uow:
         return uow.agreements.get(key)
 
 
+@use_case("agreement.availabilities")
 def availabilities(uow: UnitOfWork, key: str) -> list[tuple[str, Decimal, datetime]]:
     """(period, ratio, recorded at) of every availability recorded for the agreement."""
     with uow:
@@ -217,6 +225,7 @@ def availabilities(uow: UnitOfWork, key: str) -> list[tuple[str, Decimal, dateti
         return uow.agreements.availabilities(key)
 
 
+@use_case("agreement.list")
 def list_agreements(
     uow: UnitOfWork, *, site: str | None = None, tenant: str | None = None
 ) -> list[CapacityAgreement]:
@@ -224,6 +233,7 @@ def list_agreements(
         return [uow.agreements.get(k) for k in uow.agreements.all_keys(site=site, tenant=tenant)]
 
 
+@use_case("agreement.value")
 def value_agreement(
     uow: UnitOfWork, ctx: Context, key: str, as_of: Moment | None = None
 ) -> DealValue:

@@ -19,6 +19,7 @@ from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
 from neocloud.services.context import Context
+from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
 AUDIT_ACTION = {
@@ -88,6 +89,7 @@ def _open_periods(agreement: CapacityAgreement, through: str, issued: set[str]) 
     return out
 
 
+@use_case("billing.close_month")
 def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
     """Invoice every billable agreement through ``period`` (YYYY-MM), in one transaction.
 
@@ -190,16 +192,19 @@ def rebill(
     return issued
 
 
+@use_case("invoice.list")
 def list_invoices(uow: UnitOfWork, agreement_key: str | None = None) -> list[IssuedInvoice]:
     with uow:
         return uow.invoices.list(agreement_key)
 
 
+@use_case("invoice.get")
 def get_invoice(uow: UnitOfWork, number: str) -> IssuedInvoice:
     with uow:
         return uow.invoices.get(number)
 
 
+@use_case("invoice.credit_note")
 def issue_credit_note(
     uow: UnitOfWork, ctx: Context, number: str, amount: Money, reason: str
 ) -> IssuedInvoice:
