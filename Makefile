@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint unit bench clean
+.PHONY: venv demo test lint unit bench mutation clean
 
 venv: $(STAMP)
 
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -32,5 +32,14 @@ bench: $(STAMP)
 	$(PY) bench/allocation_plan.py
 	$(PY) bench/startup.py
 
+# Mutation testing of the domain rules (docs/MUTATION.md); not part of `make test`.
+# make mutation MODULES="neocloud.domain.kernel.money src/neocloud/domain/billing/periods.py"
+MODULES ?=
+MUTATION_THRESHOLD ?= 90
+MUTATION_JOBS ?= 2
+mutation: $(STAMP)
+	$(PY) scripts/mutation_report.py --run --jobs $(MUTATION_JOBS) \
+		--threshold $(MUTATION_THRESHOLD) $(MODULES)
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants .demo .pytest_cache .mypy_cache .ruff_cache
