@@ -39,12 +39,13 @@ def require_utc(value: object, field: str) -> datetime:
 
 def parse_instant(text: str, field: str) -> datetime:
     """An ISO 8601 date-time with a UTC offset (``2026-09-15T12:00:00Z``), as aware UTC."""
-    moment = parse_moment(text, field)
-    if not isinstance(moment, datetime):
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    except ValueError:
         raise InvalidInput.single(
-            field, text, "give a date and time with a UTC offset, e.g. 2026-09-15T12:00:00Z"
-        )
-    return moment
+            field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
+        ) from None
+    return require_utc(parsed, field)
 
 
 Moment = datetime | date
