@@ -143,6 +143,10 @@ def test_dates_on_the_command_line_and_money_in_json(deal: dict[str, str]) -> No
     notice = json.loads(out)
     assert notice["given_at"] == "2026-11-02T06:00:00+00:00"
     assert notice["effective_at"] == "2027-01-31T06:00:00+00:00"  # 90 calendar days later
+    _, out, _ = neocloud(deal, "agreement", "show", "memphis-lease", "--json")
+    shown = json.loads(out)
+    assert shown["capacity_released"]["at"] == "2027-01-31T06:00:00+00:00"
+    assert shown["monthly_fee"] == "1250000000.00"
     code, out, _ = neocloud(
         deal, "agreement", "value", "memphis-lease", "--as-of", "2026-06-01", "--json"
     )

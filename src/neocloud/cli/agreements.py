@@ -209,17 +209,23 @@ def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
         app.require_database()
         agreement = service.get_agreement(app.uow(), key)
         measured = service.availabilities(app.uow(), key)
+        release = service.capacity_release(app.uow(), key)
     if as_json:
         data = agreement_json(agreement)
         data["availability"] = [
             {"period": p, "availability_ratio": r, "recorded_at": at.isoformat()}
             for p, r, at in measured
         ]
+        data["capacity_released"] = (
+            None if release is None else {"at": release[0].isoformat(), "reason": release[1]}
+        )
         emit_json(data)
         return
     render_agreement(agreement)
     for period, ratio, at in measured:
         console().print(f"availability {period}: {ratio} (recorded {at.isoformat()})")
+    if release is not None:
+        console().print(f"capacity released {release[0].isoformat()}: {release[1]}")
 
 
 @cli.command("list")

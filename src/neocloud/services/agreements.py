@@ -225,6 +225,15 @@ def availabilities(uow: UnitOfWork, key: str) -> list[tuple[str, Decimal, dateti
         return uow.agreements.availabilities(key)
 
 
+@use_case("agreement.release")
+def capacity_release(uow: UnitOfWork, key: str) -> tuple[datetime, str] | None:
+    """When the agreement's capacity is released (its service ended early), and why."""
+    with uow:
+        site = uow.agreements.get(key).terms.site
+        found = [(at, why) for k, _, at, why in uow.agreements.releases(site) if k == key]
+    return found[0] if found else None
+
+
 @use_case("agreement.list")
 def list_agreements(
     uow: UnitOfWork, *, site: str | None = None, tenant: str | None = None
