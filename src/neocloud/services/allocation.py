@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from neocloud.domain.agreements.model import Notice
+from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
 from neocloud.domain.allocation.planner import (
     AllocationPlan,
     Demand,
@@ -180,10 +181,14 @@ def fail_node(
     uow: UnitOfWork, ctx: Context, site: str, node: str, at: datetime | None = None
 ) -> tuple[Holding, Holding]:
     """A node failed: its tenant gets a spare of the same model from its own spare racks;
-    the failed node goes to maintenance. Both moves are recorded."""
+    the failed node goes to maintenance (rules: ``changes.swap_failed_node``). Returns the
+    two new holdings (failed node, replacement); both moves are recorded."""
     at = require_utc(at, "at") if at else ctx.clock.now()
     with uow:
-        failed, replacement = uow.allocations.swap_failed_node(site, node, at)
+        failed = failed_holding(node, uow.allocations.node_history(site, node), at)
+        spares = uow.allocations.held_by(site, HolderKind.SPARE, failed.holding.holder)
+        swap = swap_failed_node(failed, spares, at)
+        uow.allocations.apply(site, swap.changes)
         uow.audit.record(
             AuditEntry(
                 ctx.clock.now(),
@@ -193,13 +198,13 @@ def fail_node(
                 f"{site}/{node}",
                 {
                     "at": at.isoformat(),
-                    "holder": replacement.holder,
-                    "replacement": replacement.node,
+                    "holder": swap.replacement.holder,
+                    "replacement": swap.replacement.node,
                 },
             )
         )
         uow.commit()
-    return failed, replacement
+    return swap.failed, swap.replacement
 
 
 def holdings(uow: UnitOfWork, site: str, at: datetime | None = None) -> list[Holding]:

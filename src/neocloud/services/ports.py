@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.allocation.changes import HoldingChanges, Stored
 from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.fleet.capacity import SiteSummary
@@ -75,9 +76,23 @@ class AllocationRepository(Protocol):
         end: datetime | None,
         reason: str,
     ) -> int: ...
-    def release_agreement(self, key: str, at: datetime) -> int: ...
+    def release_agreement(self, key: str, at: datetime) -> int:
+        """End the agreement's holdings, spares included, at ``at`` (``changes.release``);
+        returns the holdings changed."""
+        ...
+
     def holdings(self, site: str, at: datetime | None = None) -> list[Holding]: ...
-    def swap_failed_node(self, site: str, node: str, at: datetime) -> tuple[Holding, Holding]: ...
+    def node_history(self, site: str, node: str) -> list[Stored]:
+        """Every holding of the node, oldest first. Raises NotFound."""
+        ...
+
+    def held_by(self, site: str, kind: HolderKind, key: str) -> list[Stored]:
+        """The holder's holdings at the site, in site order (hall, rack, node position)."""
+        ...
+
+    def apply(self, site: str, changes: HoldingChanges) -> int:
+        """Apply changes the domain decided; Conflict if a node would have two holders."""
+        ...
 
 
 class UnitOfWork(Protocol):
