@@ -232,6 +232,38 @@ def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
         )
 
 
+def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
+    def load(racks: int, display_name: str) -> fleet.ImportReport:
+        doc = factories.fleet(
+            factories.site_document("test-1", racks=racks, display_name=display_name)
+        )
+        return fleet.import_fleet(app.uow(), doc, actor="t", clock=CTX.clock, replace=True)
+
+    load(2, "Test site")
+    doc = factories.agreement_document(capacity={"gpus": 128, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    with app.engine.connect() as conn:
+        row_id = conn.execute(text("select id from sites")).scalar_one()
+    report = load(3, "Test site, three racks")
+    assert report.replaced == ("test-1",)
+    with app.uow() as uow:
+        site = uow.sites.get("test-1")
+        (entry,) = [e for e in uow.audit.entries("site", "test-1") if e.action == "fleet.replace"]
+    assert site.display_name == "Test site, three racks"
+    assert [r.name for h in site.halls for r in h.racks] == ["r0001", "r0002", "r0003"]
+    # 3 racks of 8 nodes of 8 H100
+    assert dict(entry.details) == {
+        "source": "test.yaml",
+        "halls": 1,
+        "racks": 3,
+        "nodes": 24,
+        "gpus": 192,
+    }
+    with app.engine.connect() as conn:  # the same row, updated: the agreement still names it
+        assert conn.execute(text("select id from sites")).scalar_one() == row_id
+    assert agreements.get_agreement(app.uow(), "deal-1").terms.site == "test-1"
+
+
 def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
     (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=2)))
     with app.uow() as uow:

@@ -26,7 +26,8 @@ def import_fleet(
     """Validate the whole document, then write every site in one transaction.
 
     A site that already exists is a conflict unless ``replace`` is set, in which case its
-    halls, racks and nodes are replaced by the file's. Either all sites are written or none.
+    header, halls, racks and nodes are replaced by the file's, in place: agreements that
+    name the site keep naming it. Either all sites are written or none.
     """
     sites = parse_fleet(doc)
     with uow:
@@ -39,8 +40,9 @@ def import_fleet(
         summaries = []
         for site in sites:
             if site.name in existing:
-                uow.sites.remove(site.name)
-            uow.sites.add(site)
+                uow.sites.replace(site)
+            else:
+                uow.sites.add(site)
             summary = SiteSummary(site, hall_totals(site))
             summaries.append(summary)
             uow.audit.record(
