@@ -1,20 +1,23 @@
 """Allocation on SQLite and PostgreSQL: the reference deal takes the whole site along its
 ramp, notice releases at the instant, the database itself refuses double booking, and 20
-concurrent allocations of the same racks on PostgreSQL let exactly one through."""
+concurrent allocations of the same racks on PostgreSQL let exactly one through (the
+others refused by the database or by the planner, each told apart)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.adapters.db.tables import AllocationRow, NodeRow
-from neocloud.adapters.db.uow import make_engine
+from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.config import Settings
@@ -277,8 +280,18 @@ def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
     assert allocation.holdings(app.uow(), "test-1") == []
 
 
-def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_path: Path) -> None:
-    """Real concurrent connections to PostgreSQL: exactly one wins, 19 get a conflict."""
+# What each refusal says. Conflict: the database's exclusion constraint refused the rows
+# (the adapter's words for SQLSTATE 23P01). InsufficientCapacity: the planner saw the racks
+# held already; the four racks' 256 GPUs are all taken, so 0 fit.
+DATABASE_REFUSAL = "another allocation got there first"
+
+
+def planner_refusal(winner: str) -> str:
+    return f"the rest is held by agreement {winner}. The largest amount that fits is 0 H100 GPUs."
+
+
+def contenders(postgres_url: str, tmp_path: Path) -> tuple[App, list[str]]:
+    """A 4-rack site and 20 signed agreements that each want all four racks for 2027."""
     from tests.conftest import _truncate  # noqa: PLC0415
 
     _truncate(postgres_url)
@@ -289,36 +302,99 @@ def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_
         uow.sites.add(site)
         uow.commit()
     keys = [f"deal-{i:02d}" for i in range(20)]
-    for key in keys:  # each wants all four racks for the same year
+    for key in keys:
         doc = factories.agreement_document(key, capacity={"gpus": 256, "gpu_model": "H100"})
         agreements.create_agreement(app.uow(), CTX, SourceDocument(f"{key}.yaml", doc))
         agreements.sign_agreement(app.uow(), CTX, key, datetime(2026, 10, 1, tzinfo=UTC))
-    start = threading.Barrier(len(keys))
-    outcomes: dict[str, str] = {}
+    return app, keys
+
+
+def race(keys: list[str], apply: Callable[[str], object]) -> dict[str, Exception | None]:
+    """Run ``apply`` for every key in its own thread, all released at once; each key's
+    outcome is None (it went through) or the exception it raised."""
+    start = threading.Barrier(len(keys), timeout=60)
+    outcomes: dict[str, Exception | None] = {}
 
     def attempt(key: str) -> None:
-        start.wait()
         try:
-            allocation.apply_for_agreement(app.uow(), CTX, key)
-            outcomes[key] = "ok"
-        except Conflict as exc:
-            outcomes[key] = f"conflict: {exc.message}"
-        except InsufficientCapacity as exc:  # planned after the winner committed
-            outcomes[key] = f"conflict: {exc.message}"
+            start.wait()
+            apply(key)
+            outcomes[key] = None
+        except Exception as exc:  # recorded, judged by the test
+            outcomes[key] = exc
 
     threads = [threading.Thread(target=attempt, args=(k,)) for k in keys]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    app.close()
-    winners = [k for k, v in outcomes.items() if v == "ok"]
-    assert len(outcomes) == 20 and len(winners) == 1
-    assert all("conflict" in v for k, v in outcomes.items() if k not in winners)
+    return outcomes
+
+
+def the_winner_holds_the_four_racks(app: App, outcomes: dict[str, Exception | None]) -> str:
+    (winner,) = [k for k, v in outcomes.items() if v is None]
+    held = allocation.holdings(app.uow(), "test-1")
+    assert len(held) == 32 and {h.holder for h in held} == {winner}  # 4 racks x 8 nodes
     assert overlapping_pairs(app) == 0
-    holders = {h.holder for h in allocation.holdings(app.uow(), "test-1")}
-    assert holders == set(winners)
-    app.close()
+    return winner
+
+
+def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_path: Path) -> None:
+    """Real concurrent connections to PostgreSQL: exactly one wins. A loser that planned
+    before the winner committed is refused by the database; one that planned after, by the
+    planner, which names the winner. Nothing else may happen."""
+    app, keys = contenders(postgres_url, tmp_path)
+    try:
+        outcomes = race(keys, lambda key: allocation.apply_for_agreement(app.uow(), CTX, key))
+        winner = the_winner_holds_the_four_racks(app, outcomes)
+        losers = {k: v for k, v in outcomes.items() if k != winner}
+        refused_by_database = {k for k, v in losers.items() if type(v) is Conflict}
+        refused_by_planner = {k for k, v in losers.items() if type(v) is InsufficientCapacity}
+        assert refused_by_database | refused_by_planner == set(keys) - {winner}
+        for key in refused_by_database:
+            assert DATABASE_REFUSAL in str(losers[key]), losers[key]
+        for key in refused_by_planner:
+            assert str(losers[key]).endswith(planner_refusal(winner)), losers[key]
+    finally:
+        app.close()
+
+
+def test_twenty_allocations_planned_before_any_writes(postgres_url: str, tmp_path: Path) -> None:
+    """All 20 plan on the empty site before any of them writes: the planner approves all
+    20, so the database alone decides. One wins, 19 are refused by the exclusion
+    constraint. A 21st attempt afterwards is refused by the planner."""
+    app, keys = contenders(postgres_url, tmp_path)
+    planned = threading.Barrier(len(keys), timeout=60)
+
+    class WritesAfterEveryonePlanned(SqlUnitOfWork):
+        def __enter__(self) -> WritesAfterEveryonePlanned:
+            super().__enter__()
+            write = self.allocations.allocate_racks
+
+            def allocate_racks(*args: Any, **kwargs: Any) -> int:
+                planned.wait()
+                return write(*args, **kwargs)
+
+            self.allocations.allocate_racks = allocate_racks  # type: ignore[method-assign]
+            return self
+
+    try:
+        outcomes = race(
+            keys,
+            lambda key: allocation.apply_for_agreement(
+                WritesAfterEveryonePlanned(app._sessions), CTX, key
+            ),
+        )
+        winner = the_winner_holds_the_four_racks(app, outcomes)
+        for key, outcome in outcomes.items():
+            if key != winner:
+                assert type(outcome) is Conflict and DATABASE_REFUSAL in str(outcome), outcome
+        late = next(k for k in keys if k != winner)
+        with pytest.raises(InsufficientCapacity) as no:
+            allocation.apply_for_agreement(app.uow(), CTX, late)
+        assert str(no.value).endswith(planner_refusal(winner))
+    finally:
+        app.close()
 
 
 def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:

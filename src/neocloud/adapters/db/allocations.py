@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.repositories import site_id
@@ -49,12 +49,18 @@ def _rowcount(result: object) -> int:
 
 @contextmanager
 def _one_holder() -> Iterator[None]:
+    """The database's refusal of a second holder, as Conflict: the exclusion constraint
+    (SQLSTATE 23P01) or SQLite's trigger; or a deadlock (40P01), which PostgreSQL reports
+    when two transactions inserting the same nodes each wait for the other's constraint
+    check (it aborts one of them: the other allocation got there first)."""
     try:
         yield
-    except IntegrityError as exc:
-        if "ex_allocations_one_holder" in str(exc.orig) or "23P01" in str(
-            getattr(exc.orig, "sqlstate", "")
-        ):
+    except DBAPIError as exc:
+        state = str(getattr(exc.orig, "sqlstate", ""))
+        one_holder = isinstance(exc, IntegrityError) and (
+            "ex_allocations_one_holder" in str(exc.orig) or state == "23P01"
+        )
+        if one_holder or state == "40P01":
             raise Conflict(
                 "some of these racks already have a holder at that time "
                 "(another allocation got there first); plan again"
