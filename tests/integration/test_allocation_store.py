@@ -24,6 +24,7 @@ from neocloud.config import Settings
 from neocloud.domain.agreements.model import Party
 from neocloud.domain.allocation.planner import HolderKind
 from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import FixedClock
@@ -46,9 +47,9 @@ def reference(app: App) -> None:
     agreements.sign_agreement(app.uow(), CTX, "memphis-lease", datetime(2026, 5, 3, 19, tzinfo=UTC))
 
 
-def racks_held(app: App, at: datetime) -> dict[str, int]:
+def racks_held(app: App, at: datetime, site: str = "memphis-1") -> dict[str, int]:
     held: dict[str, set[str]] = {}
-    for h in allocation.holdings(app.uow(), "memphis-1", at):
+    for h in allocation.holdings(app.uow(), site, at):
         held.setdefault(f"{h.kind.value} {h.holder}".strip(), set()).add(h.rack)
     return {k: len(v) for k, v in held.items()}
 
@@ -200,11 +201,47 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
     agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
     agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
     plan = allocation.apply_for_agreement(app.uow(), CTX, "deal-1", Decimal("0.25"))
+    # 256 GPUs = 4 racks of 64; 25 % of 4 = 1 spare rack, the next one in the hall
     assert plan.racks == ["r0001", "r0002", "r0003", "r0004"] and plan.spares == ("r0005",)
     at = datetime(2027, 3, 1, tzinfo=UTC)
     failed, spare = allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
     assert (failed.kind, failed.node) == (HolderKind.MAINTENANCE, "r0002-n05")
     assert (spare.kind, spare.holder, spare.node) == (HolderKind.AGREEMENT, "deal-1", "r0005-n01")
+    # the reasons are stored and read back: why each node is held by whom
+    now = {h.node: h for h in allocation.holdings(app.uow(), "test-1", at)}
+    assert now["r0002-n05"].reason == "failed; was deal-1's"
+    assert now["r0005-n01"].reason == "replaces r0002-n05"
+    assert (now["r0005-n01"].start, now["r0005-n01"].end) == (
+        at,
+        datetime(2028, 1, 1, 6, tzinfo=UTC),
+    )
+    assert now["r0005-n02"].reason == "spares kept for deal-1"  # the rest of the spare rack
+    assert now["r0001-n01"].reason == "deal-1 from 2027-01-01"  # term from Jan 1 (Chicago)
+    with app.uow() as uow:
+        applied = [
+            e for e in uow.audit.entries("agreement", "deal-1") if e.action.startswith("allocation")
+        ]
+        swapped = uow.audit.entries("node", "test-1/r0002-n05")
+    assert applied == [
+        AuditEntry(
+            NOW,
+            "tester",
+            "allocation.apply",
+            "agreement",
+            "deal-1",
+            {"site": "test-1", "racks": 4, "spares": 1, "halls": {"hall-1": 4}},
+        )
+    ]
+    assert swapped == [
+        AuditEntry(
+            NOW,
+            "tester",
+            "allocation.fail_node",
+            "node",
+            "test-1/r0002-n05",
+            {"at": "2027-03-01T00:00:00+00:00", "holder": "deal-1", "replacement": "r0005-n01"},
+        )
+    ]
     tenant_nodes = {
         h.node
         for h in allocation.holdings(app.uow(), "test-1", at)
@@ -220,6 +257,43 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
     assert overlapping_pairs(app) == 0
     with pytest.raises(Conflict, match="not held by an agreement"):
         allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
+
+
+def test_release_ends_what_runs_and_removes_what_has_not_started(app: App) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=8)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.allocations.allocate_racks(  # someone else's node holdings: never released here
+            "test-1", ["r0008"], kind=HolderKind.MAINTENANCE, key="", start=NOW, end=None,
+            reason="cooling work",
+        )  # fmt: skip
+        uow.commit()
+    doc = factories.agreement_document(capacity={"gpus": 256, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    allocation.apply_for_agreement(app.uow(), CTX, "deal-1", Decimal("0.25"))
+    # 4 racks + 1 spare rack of 8 nodes = 40 node holdings from 2027-01-01 06:00 UTC
+    june = datetime(2027, 6, 1, tzinfo=UTC)
+    assert allocation.release(app.uow(), CTX, "deal-1", june) == 40
+    assert racks_held(app, june - timedelta(microseconds=1), "test-1") == {
+        "agreement deal-1": 4,
+        "spare deal-1": 1,
+        "maintenance": 1,
+    }
+    assert racks_held(app, june, "test-1") == {"maintenance": 1}
+    with app.uow() as uow:
+        (entry,) = [
+            e for e in uow.audit.entries("agreement", "deal-1") if e.action == "allocation.release"
+        ]
+    assert entry.details == {"at": "2027-06-01T00:00:00+00:00", "rows": 40}
+    # earlier again: the same 40 end earlier; before the term starts: all 40 disappear
+    assert allocation.release(app.uow(), CTX, "deal-1", datetime(2027, 3, 1, tzinfo=UTC)) == 40
+    assert allocation.release(app.uow(), CTX, "deal-1", datetime(2026, 12, 1, tzinfo=UTC)) == 40
+    left = allocation.holdings(app.uow(), "test-1")
+    assert {(h.kind, h.rack, h.reason) for h in left} == {
+        (HolderKind.MAINTENANCE, "r0008", "cooling work")
+    }
+    assert len(left) == 8
 
 
 def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
