@@ -21,11 +21,14 @@ from neocloud.domain.allocation.planner import (
     RackCapacity,
     SiteMeasure,
     Tranche,
+    demand_of,
+    held_share,
     plan_allocation,
     plan_in_halls,
 )
-from neocloud.domain.kernel.errors import InsufficientCapacity
+from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
 from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
+from tests import factories
 
 MAY = datetime(2026, 5, 1, 5, tzinfo=UTC)
 JUNE = datetime(2026, 6, 1, 5, tzinfo=UTC)
@@ -77,6 +80,57 @@ def test_busy_racks_are_skipped_and_the_refusal_names_the_binding_constraint() -
     assert "agreement other" in no.value.message and "maintenance" in no.value.message
 
 
+def test_touching_intervals_do_not_block_a_rack() -> None:
+    # [2025, MAY) ends as the demand begins; [END, open) begins as it ends: both racks free
+    busy = [
+        Busy("a-r1", HolderKind.AGREEMENT, "old", datetime(2025, 1, 1, tzinfo=UTC), MAY),
+        Busy("a-r2", HolderKind.MAINTENANCE, "", END, None),
+    ]
+    assert plan_allocation("deal", gpus(128), racks(), busy, MEASURE).racks == ["a-r1", "a-r2"]
+
+
+def test_the_refusal_names_at_most_five_holders() -> None:
+    busy = [  # one holder per H100 rack: h1 .. h8, all overlapping the demand
+        Busy(r.rack, HolderKind.AGREEMENT, f"h{i}", MAY, END)
+        for i, r in enumerate(racks()[:8], start=1)
+    ]
+    with pytest.raises(InsufficientCapacity) as no:
+        plan_allocation("deal", gpus(64), racks(), busy, MEASURE)
+    assert "held by agreement h1, agreement h2, agreement h3, agreement h4, agreement h5." in (
+        no.value.message
+    )
+
+
+def test_a_power_demand_is_refused_in_mw() -> None:
+    # the whole site draws 8 x 58.24 + 2 x 112.32 = 690.56 kW: 0.691 MW, not 0.800
+    demand = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal(800))
+    with pytest.raises(InsufficientCapacity) as no:
+        plan_allocation("deal", demand, racks(), [], MEASURE)
+    assert no.value.message == (
+        "cannot allocate 0.800 MW facility: from 2026-05-01T05:00:00+00:00 to "
+        "2029-06-01T05:00:00+00:00 the site has free racks for only 0.691 MW facility. "
+        "The largest amount that fits is 0.691 MW facility."
+    )
+
+
+def test_held_share_is_what_the_racks_deliver_over_the_contract() -> None:
+    h100, gb200 = racks()[:8], racks()[8:]
+    assert held_share(gpus(256), h100[:2], MEASURE) == Decimal("0.5")  # 128 of 256 GPUs
+    assert held_share(gpus(256), gb200, MEASURE) == 0  # no H100 in GB200 racks
+    power = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal("224.64"))
+    assert held_share(power, gb200, MEASURE) == 1  # 2 x 112.32 kW
+
+
+def test_demand_of_takes_facility_power_or_gpus_and_refuses_it_power() -> None:
+    facility = demand_of(factories.signed_agreement(capacity={"facility_mw": Decimal(10)}))
+    assert (facility.facility_kw, facility.gpus) == (Decimal(10_000), None)
+    assert [t.share for t in facility.tranches] == [Decimal(1)]
+    counted = demand_of(factories.signed_agreement(capacity={"gpus": 256, "gpu_model": "H100"}))
+    assert (counted.facility_kw, counted.gpus, counted.gpu_model) == (None, 256, "H100")
+    with pytest.raises(InvalidInput, match="allocation takes facility MW"):
+        demand_of(factories.signed_agreement(capacity={"it_mw": Decimal(10)}))
+
+
 def test_whole_halls_when_the_hall_is_the_unit() -> None:
     # 200 GPUs fit in one hall of 4 racks (256 GPUs); the GB200 hall has no H100
     plan = plan_in_halls("deal", gpus(200), racks(), [], MEASURE)
@@ -86,6 +140,10 @@ def test_whole_halls_when_the_hall_is_the_unit() -> None:
     assert plan.halls == {"b": 4} and plan.steps[0].held == 256
     with pytest.raises(InsufficientCapacity, match="largest amount that fits is 256 H100"):
         plan_in_halls("deal", gpus(300), racks(), busy, MEASURE)
+    # a hall counts the draw of all its racks: hall a is 4 x 58.24 = 232.96 kW
+    power = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal("232.96"))
+    plan = plan_in_halls("deal", power, racks(), [], MEASURE)
+    assert plan.halls == {"a": 4} and plan.steps[0].held == Decimal("232.96")
 
 
 def test_spares_come_from_the_same_halls() -> None:
@@ -94,8 +152,7 @@ def test_spares_come_from_the_same_halls() -> None:
     # 4 racks in hall a, 2 spares wanted in hall a with none of it free: refused in words
     with pytest.raises(InsufficientCapacity) as no:
         plan_allocation("deal", gpus(256), racks(), [], MEASURE, spare_share=Decimal("0.5"))
-    assert no.value.message.startswith("2 spare racks (")
-    assert "of 4) are wanted in a but only 0 are free there" in no.value.message
+    assert no.value.message.startswith("2 spare racks (50% of 4) are wanted in a but only 0 ")
     assert "--" not in no.value.message  # the domain does not name command-line flags
 
 

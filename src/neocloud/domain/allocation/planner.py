@@ -333,7 +333,7 @@ def _spares(
     ]
     if len(spares) < wanted:
         raise InsufficientCapacity(
-            f"{wanted} spare racks ({spare_share * 100:g} % of {len(taken)}) are wanted in "
+            f"{wanted} spare racks ({spare_share:%} of {len(taken)}) are wanted in "
             f"{', '.join(sorted(halls))} but only {len(spares)} are free there; keep a smaller "
             "share of spare racks with the allocation (spare share) or free racks there"
         )
