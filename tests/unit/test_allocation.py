@@ -250,6 +250,24 @@ def test_slurm_lines_follow_the_scontrol_grammar() -> None:
         assert all(re.fullmatch(r"[A-Za-z]+=\S+", w) for w in words), line
 
 
+def test_reservations_run_in_order_of_start_then_holder() -> None:
+    def holding(node: str, holder: str, start: datetime) -> Holding:
+        return Holding("hall-1", node[:8], node, "H100", HolderKind.AGREEMENT, holder, start, END)
+
+    found = [
+        holding("h1-r0003-n01", "zeta", MAY),
+        holding("h1-r0002-n01", "alpha", JUNE),
+        holding("h1-r0001-n01", "beta", MAY),
+    ]
+    text = slurm_config("memphis-1", found, {}, MAY)
+    names = re.findall(r"ReservationName=(\S+) StartTime=(\S+)", text)
+    assert names == [
+        ("beta-1", "2026-05-01T05:00:00"),
+        ("zeta-1", "2026-05-01T05:00:00"),
+        ("alpha-1", "2026-06-01T05:00:00"),
+    ]
+
+
 # Label syntax as the Kubernetes documentation states it ("Labels and Selectors"): a value
 # is empty or up to 63 characters, alphanumeric at both ends, with - _ . between; a key is
 # an optional DNS-subdomain prefix and "/", then a name with the same rules as a value.
