@@ -236,11 +236,10 @@ class SqlAllocationRepository:
             .where(*where)
             .order_by(HallRow.position, RackRow.position, NodeRow.position, AllocationRow.starts_at)
         )
+        rows = self.session.connection().execute(query).all()
         return [
             Stored(row_id, Holding(h, r, n, m, KINDS[k], key, s, e, why))
-            for row_id, h, r, n, m, k, key, s, e, why in self.session.connection()
-            .execute(query)
-            .all()
+            for row_id, h, r, n, m, k, key, s, e, why in rows
         ]
 
     def _apply(self, changes: HoldingChanges, site_id: int | None = None) -> int:
