@@ -10,6 +10,7 @@ import pytest
 from neocloud.domain.allocation.changes import (
     HoldingChanges,
     Stored,
+    Tenure,
     failed_holding,
     release,
     stop_at,
@@ -39,39 +40,49 @@ def held(
     return Stored(row_id, Holding(hall, rack, node, model, kind, holder, start, end))
 
 
+def when(
+    row_id: int,
+    kind: HolderKind = AGREEMENT,
+    holder: str = "deal",
+    start: datetime = MAY,
+    end: datetime | None = END,
+) -> Tenure:
+    return Tenure(row_id, kind, holder, start, end)
+
+
 # --- release ---------------------------------------------------------------------------
 
 
 def test_release_removes_what_has_not_started_and_ends_what_runs() -> None:
-    stored = [
-        held(1, "a-r1-n01"),  # running at AT: ends at AT
-        held(2, "a-r1-n02", start=JULY),  # starts later: never happens
-        held(3, "a-r2-n01", SPARE),  # the spares kept for the deal go too
-        held(4, "a-r2-n02", end=MAY + timedelta(days=10)),  # over before AT: history
-        held(5, "a-r3-n01", holder="other"),  # another agreement's
-        held(6, "a-r3-n02", MAINTENANCE, holder="", start=MAY, end=None),
-        held(7, "a-r4-n01", start=AT),  # starts exactly at AT: never happens
-        held(8, "a-r4-n02", end=AT),  # ends exactly at AT: nothing to cut
-        held(9, "a-r4-n03", SPARE, end=None),  # open-ended spare: ends at AT
+    tenures = [
+        when(1),  # running at AT: ends at AT
+        when(2, start=JULY),  # starts later: never happens
+        when(3, SPARE),  # the spares kept for the deal go too
+        when(4, end=MAY + timedelta(days=10)),  # over before AT: history
+        when(5, holder="other"),  # another agreement's
+        when(6, MAINTENANCE, holder="", end=None),
+        when(7, start=AT),  # starts exactly at AT: never happens
+        when(8, end=AT),  # ends exactly at AT: nothing to cut
+        when(9, SPARE, end=None),  # open-ended spare: ends at AT
     ]
-    changes = release(stored, "deal", AT)
+    changes = release(tenures, "deal", AT)
     assert changes == HoldingChanges(AT, removed=(2, 7), ended=(1, 3, 9))
     assert changes.changed == 5
 
 
 def test_release_of_nothing_changes_nothing() -> None:
-    assert release([held(1, "a-r1-n01", holder="other")], "deal", AT) == HoldingChanges(AT)
+    assert release([when(1, holder="other")], "deal", AT) == HoldingChanges(AT)
     assert release([], "deal", AT).changed == 0
 
 
 def test_stop_at_is_half_open() -> None:
     # [MAY, AT) already ends at AT; [AT, END) has not begun at AT; [MAY, AT + 1 us) runs
-    stored = [
-        held(1, "a-r1-n01", end=AT),
-        held(2, "a-r1-n02", start=AT),
-        held(3, "a-r1-n03", end=AT + timedelta(microseconds=1)),
-    ]
-    assert stop_at(stored, AT) == HoldingChanges(AT, removed=(2,), ended=(3,))
+    tenures = [when(1, end=AT), when(2, start=AT), when(3, end=AT + timedelta(microseconds=1))]
+    assert stop_at(tenures, AT) == HoldingChanges(AT, removed=(2,), ended=(3,))
+
+
+def test_a_stored_holding_has_its_tenure() -> None:
+    assert held(4, "a-r1-n01", SPARE, end=None).tenure == Tenure(4, SPARE, "deal", MAY, None)
 
 
 # --- failed node ------------------------------------------------------------------------

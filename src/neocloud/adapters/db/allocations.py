@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from neocloud.adapters.db.repositories import site_id
 from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow
 from neocloud.adapters.db.types import UTCDateTime
-from neocloud.domain.allocation.changes import HoldingChanges, Stored, release
+from neocloud.domain.allocation.changes import HoldingChanges, Stored, Tenure, release
 from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.kernel.errors import Conflict, NotFound
 
@@ -176,7 +176,7 @@ class SqlAllocationRepository:
         """End what the agreement holds, spares included, at ``at`` and later (the rule is
         ``changes.release``): the nodes go back to the operator's internal pool. Returns
         the holdings changed."""
-        return self._apply(release(self._stored(AllocationRow.holder_key == key), key, at))
+        return self._apply(release(self._tenures(AllocationRow.holder_key == key), key, at))
 
     def holdings(self, site: str, at: datetime | None = None) -> list[Holding]:
         """Every holding of the site (at one instant if ``at`` is given), in site order."""
@@ -214,9 +214,22 @@ class SqlAllocationRepository:
         Raises Conflict if the result would give a node two holders at one instant."""
         return self._apply(changes, self._site_id(site))
 
-    def _stored(self, *where: ColumnElement[bool]) -> list[Stored]:
-        """Holdings with their row ids, in site order: one Core SELECT (no ORM rows: a
+    def _tenures(self, *where: ColumnElement[bool]) -> list[Tenure]:
+        """Who holds what when, with row ids: five columns of one table, no joins (a
         release reads every holding of the agreement, 28,160 on the reference site)."""
+        query = select(
+            AllocationRow.id,
+            AllocationRow.holder_kind,
+            AllocationRow.holder_key,
+            AllocationRow.starts_at,
+            AllocationRow.ends_at,
+        ).where(*where)
+        rows = self.session.connection().execute(query).all()
+        return [Tenure(row_id, KINDS[k], key, s, e) for row_id, k, key, s, e in rows]
+
+    def _stored(self, *where: ColumnElement[bool]) -> list[Stored]:
+        """Holdings with their row ids, in site order: one Core SELECT, no ORM rows (a
+        site's holdings can be 28,160 rows)."""
         query = (
             select(
                 AllocationRow.id,
