@@ -1,26 +1,30 @@
 """Allocation on SQLite and PostgreSQL: the reference deal takes the whole site along its
 ramp, notice releases at the instant, the database itself refuses double booking, and 20
-concurrent allocations of the same racks on PostgreSQL let exactly one through."""
+concurrent allocations of the same racks on PostgreSQL let exactly one through (the
+others refused by the database or by the planner, each told apart)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.adapters.db.tables import AllocationRow, NodeRow
-from neocloud.adapters.db.uow import make_engine
+from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.config import Settings
 from neocloud.domain.agreements.model import Party
 from neocloud.domain.allocation.planner import HolderKind
 from neocloud.domain.fleet.file import parse_fleet
+from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import FixedClock
@@ -43,9 +47,9 @@ def reference(app: App) -> None:
     agreements.sign_agreement(app.uow(), CTX, "memphis-lease", datetime(2026, 5, 3, 19, tzinfo=UTC))
 
 
-def racks_held(app: App, at: datetime) -> dict[str, int]:
+def racks_held(app: App, at: datetime, site: str = "memphis-1") -> dict[str, int]:
     held: dict[str, set[str]] = {}
-    for h in allocation.holdings(app.uow(), "memphis-1", at):
+    for h in allocation.holdings(app.uow(), site, at):
         held.setdefault(f"{h.kind.value} {h.holder}".strip(), set()).add(h.rack)
     return {k: len(v) for k, v in held.items()}
 
@@ -198,11 +202,47 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
     agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
     agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
     plan = allocation.apply_for_agreement(app.uow(), CTX, "deal-1", Decimal("0.25"))
+    # 256 GPUs = 4 racks of 64; 25 % of 4 = 1 spare rack, the next one in the hall
     assert plan.racks == ["r0001", "r0002", "r0003", "r0004"] and plan.spares == ("r0005",)
     at = datetime(2027, 3, 1, tzinfo=UTC)
     failed, spare = allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
     assert (failed.kind, failed.node) == (HolderKind.MAINTENANCE, "r0002-n05")
     assert (spare.kind, spare.holder, spare.node) == (HolderKind.AGREEMENT, "deal-1", "r0005-n01")
+    # the reasons are stored and read back: why each node is held by whom
+    now = {h.node: h for h in allocation.holdings(app.uow(), "test-1", at)}
+    assert now["r0002-n05"].reason == "failed; was deal-1's"
+    assert now["r0005-n01"].reason == "replaces r0002-n05"
+    assert (now["r0005-n01"].start, now["r0005-n01"].end) == (
+        at,
+        datetime(2028, 1, 1, 6, tzinfo=UTC),
+    )
+    assert now["r0005-n02"].reason == "spares kept for deal-1"  # the rest of the spare rack
+    assert now["r0001-n01"].reason == "deal-1 from 2027-01-01"  # term from Jan 1 (Chicago)
+    with app.uow() as uow:
+        applied = [
+            e for e in uow.audit.entries("agreement", "deal-1") if e.action.startswith("allocation")
+        ]
+        swapped = uow.audit.entries("node", "test-1/r0002-n05")
+    assert applied == [
+        AuditEntry(
+            NOW,
+            "tester",
+            "allocation.apply",
+            "agreement",
+            "deal-1",
+            {"site": "test-1", "racks": 4, "spares": 1, "halls": {"hall-1": 4}},
+        )
+    ]
+    assert swapped == [
+        AuditEntry(
+            NOW,
+            "tester",
+            "allocation.fail_node",
+            "node",
+            "test-1/r0002-n05",
+            {"at": "2027-03-01T00:00:00+00:00", "holder": "deal-1", "replacement": "r0005-n01"},
+        )
+    ]
     tenant_nodes = {
         h.node
         for h in allocation.holdings(app.uow(), "test-1", at)
@@ -220,6 +260,43 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
         allocation.fail_node(app.uow(), CTX, "test-1", "r0002-n05", at)
 
 
+def test_release_ends_what_runs_and_removes_what_has_not_started(app: App) -> None:
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=8)))
+    with app.uow() as uow:
+        uow.sites.add(site)
+        uow.allocations.allocate_racks(  # someone else's node holdings: never released here
+            "test-1", ["r0008"], kind=HolderKind.MAINTENANCE, key="", start=NOW, end=None,
+            reason="cooling work",
+        )  # fmt: skip
+        uow.commit()
+    doc = factories.agreement_document(capacity={"gpus": 256, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    allocation.apply_for_agreement(app.uow(), CTX, "deal-1", Decimal("0.25"))
+    # 4 racks + 1 spare rack of 8 nodes = 40 node holdings from 2027-01-01 06:00 UTC
+    june = datetime(2027, 6, 1, tzinfo=UTC)
+    assert allocation.release(app.uow(), CTX, "deal-1", june) == 40
+    assert racks_held(app, june - timedelta(microseconds=1), "test-1") == {
+        "agreement deal-1": 4,
+        "spare deal-1": 1,
+        "maintenance": 1,
+    }
+    assert racks_held(app, june, "test-1") == {"maintenance": 1}
+    with app.uow() as uow:
+        (entry,) = [
+            e for e in uow.audit.entries("agreement", "deal-1") if e.action == "allocation.release"
+        ]
+    assert entry.details == {"at": "2027-06-01T00:00:00+00:00", "rows": 40}
+    # earlier again: the same 40 end earlier; before the term starts: all 40 disappear
+    assert allocation.release(app.uow(), CTX, "deal-1", datetime(2027, 3, 1, tzinfo=UTC)) == 40
+    assert allocation.release(app.uow(), CTX, "deal-1", datetime(2026, 12, 1, tzinfo=UTC)) == 40
+    left = allocation.holdings(app.uow(), "test-1")
+    assert {(h.kind, h.rack, h.reason) for h in left} == {
+        (HolderKind.MAINTENANCE, "r0008", "cooling work")
+    }
+    assert len(left) == 8
+
+
 def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
     reference(app)
     allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
@@ -231,6 +308,38 @@ def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
             clock=CTX.clock,
             replace=True,
         )
+
+
+def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
+    def load(racks: int, display_name: str) -> fleet.ImportReport:
+        doc = factories.fleet(
+            factories.site_document("test-1", racks=racks, display_name=display_name)
+        )
+        return fleet.import_fleet(app.uow(), doc, actor="t", clock=CTX.clock, replace=True)
+
+    load(2, "Test site")
+    doc = factories.agreement_document(capacity={"gpus": 128, "gpu_model": "H100"})
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    with app.engine.connect() as conn:
+        row_id = conn.execute(text("select id from sites")).scalar_one()
+    report = load(3, "Test site, three racks")
+    assert report.replaced == ("test-1",)
+    with app.uow() as uow:
+        site = uow.sites.get("test-1")
+        (entry,) = [e for e in uow.audit.entries("site", "test-1") if e.action == "fleet.replace"]
+    assert site.display_name == "Test site, three racks"
+    assert [r.name for h in site.halls for r in h.racks] == ["r0001", "r0002", "r0003"]
+    # 3 racks of 8 nodes of 8 H100
+    assert dict(entry.details) == {
+        "source": "test.yaml",
+        "halls": 1,
+        "racks": 3,
+        "nodes": 24,
+        "gpus": 192,
+    }
+    with app.engine.connect() as conn:  # the same row, updated: the agreement still names it
+        assert conn.execute(text("select id from sites")).scalar_one() == row_id
+    assert agreements.get_agreement(app.uow(), "deal-1").terms.site == "test-1"
 
 
 def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
@@ -246,8 +355,18 @@ def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
     assert allocation.holdings(app.uow(), "test-1") == []
 
 
-def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_path: Path) -> None:
-    """Real concurrent connections to PostgreSQL: exactly one wins, 19 get a conflict."""
+# What each refusal says. Conflict: the database's exclusion constraint refused the rows
+# (the adapter's words for SQLSTATE 23P01). InsufficientCapacity: the planner saw the racks
+# held already; the four racks' 256 GPUs are all taken, so 0 fit.
+DATABASE_REFUSAL = "another allocation got there first"
+
+
+def planner_refusal(winner: str) -> str:
+    return f"the rest is held by agreement {winner}. The largest amount that fits is 0 H100 GPUs."
+
+
+def contenders(postgres_url: str, tmp_path: Path) -> tuple[App, list[str]]:
+    """A 4-rack site and 20 signed agreements that each want all four racks for 2027."""
     from tests.conftest import _truncate  # noqa: PLC0415
 
     _truncate(postgres_url)
@@ -258,36 +377,99 @@ def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_
         uow.sites.add(site)
         uow.commit()
     keys = [f"deal-{i:02d}" for i in range(20)]
-    for key in keys:  # each wants all four racks for the same year
+    for key in keys:
         doc = factories.agreement_document(key, capacity={"gpus": 256, "gpu_model": "H100"})
         agreements.create_agreement(app.uow(), CTX, SourceDocument(f"{key}.yaml", doc))
         agreements.sign_agreement(app.uow(), CTX, key, datetime(2026, 10, 1, tzinfo=UTC))
-    start = threading.Barrier(len(keys))
-    outcomes: dict[str, str] = {}
+    return app, keys
+
+
+def race(keys: list[str], apply: Callable[[str], object]) -> dict[str, Exception | None]:
+    """Run ``apply`` for every key in its own thread, all released at once; each key's
+    outcome is None (it went through) or the exception it raised."""
+    start = threading.Barrier(len(keys), timeout=60)
+    outcomes: dict[str, Exception | None] = {}
 
     def attempt(key: str) -> None:
-        start.wait()
         try:
-            allocation.apply_for_agreement(app.uow(), CTX, key)
-            outcomes[key] = "ok"
-        except Conflict as exc:
-            outcomes[key] = f"conflict: {exc.message}"
-        except InsufficientCapacity as exc:  # planned after the winner committed
-            outcomes[key] = f"conflict: {exc.message}"
+            start.wait()
+            apply(key)
+            outcomes[key] = None
+        except Exception as exc:  # recorded, judged by the test
+            outcomes[key] = exc
 
     threads = [threading.Thread(target=attempt, args=(k,)) for k in keys]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    app.close()
-    winners = [k for k, v in outcomes.items() if v == "ok"]
-    assert len(outcomes) == 20 and len(winners) == 1
-    assert all("conflict" in v for k, v in outcomes.items() if k not in winners)
+    return outcomes
+
+
+def the_winner_holds_the_four_racks(app: App, outcomes: dict[str, Exception | None]) -> str:
+    (winner,) = [k for k, v in outcomes.items() if v is None]
+    held = allocation.holdings(app.uow(), "test-1")
+    assert len(held) == 32 and {h.holder for h in held} == {winner}  # 4 racks x 8 nodes
     assert overlapping_pairs(app) == 0
-    holders = {h.holder for h in allocation.holdings(app.uow(), "test-1")}
-    assert holders == set(winners)
-    app.close()
+    return winner
+
+
+def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_path: Path) -> None:
+    """Real concurrent connections to PostgreSQL: exactly one wins. A loser that planned
+    before the winner committed is refused by the database; one that planned after, by the
+    planner, which names the winner. Nothing else may happen."""
+    app, keys = contenders(postgres_url, tmp_path)
+    try:
+        outcomes = race(keys, lambda key: allocation.apply_for_agreement(app.uow(), CTX, key))
+        winner = the_winner_holds_the_four_racks(app, outcomes)
+        losers = {k: v for k, v in outcomes.items() if k != winner}
+        refused_by_database = {k for k, v in losers.items() if type(v) is Conflict}
+        refused_by_planner = {k for k, v in losers.items() if type(v) is InsufficientCapacity}
+        assert refused_by_database | refused_by_planner == set(keys) - {winner}
+        for key in refused_by_database:
+            assert DATABASE_REFUSAL in str(losers[key]), losers[key]
+        for key in refused_by_planner:
+            assert str(losers[key]).endswith(planner_refusal(winner)), losers[key]
+    finally:
+        app.close()
+
+
+def test_twenty_allocations_planned_before_any_writes(postgres_url: str, tmp_path: Path) -> None:
+    """All 20 plan on the empty site before any of them writes: the planner approves all
+    20, so the database alone decides. One wins, 19 are refused by the exclusion
+    constraint. A 21st attempt afterwards is refused by the planner."""
+    app, keys = contenders(postgres_url, tmp_path)
+    planned = threading.Barrier(len(keys), timeout=60)
+
+    class WritesAfterEveryonePlanned(SqlUnitOfWork):
+        def __enter__(self) -> WritesAfterEveryonePlanned:
+            super().__enter__()
+            write = self.allocations.allocate_racks
+
+            def allocate_racks(*args: Any, **kwargs: Any) -> int:
+                planned.wait()
+                return write(*args, **kwargs)
+
+            self.allocations.allocate_racks = allocate_racks  # type: ignore[method-assign]
+            return self
+
+    try:
+        outcomes = race(
+            keys,
+            lambda key: allocation.apply_for_agreement(
+                WritesAfterEveryonePlanned(app._sessions), CTX, key
+            ),
+        )
+        winner = the_winner_holds_the_four_racks(app, outcomes)
+        for key, outcome in outcomes.items():
+            if key != winner:
+                assert type(outcome) is Conflict and DATABASE_REFUSAL in str(outcome), outcome
+        late = next(k for k in keys if k != winner)
+        with pytest.raises(InsufficientCapacity) as no:
+            allocation.apply_for_agreement(app.uow(), CTX, late)
+        assert str(no.value).endswith(planner_refusal(winner))
+    finally:
+        app.close()
 
 
 def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:

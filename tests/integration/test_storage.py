@@ -1,20 +1,27 @@
 """Storage on SQLite and PostgreSQL: exact money and quantities, aware UTC instants,
-whole-site round trips, migrations matching the models."""
+whole-site round trips, migrations matching the models, foreign keys where a key names a
+row (and an upgrade to them that keeps every row)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
+from neocloud.adapters.db import migrate
 from neocloud.adapters.db.tables import Base
+from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
 from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
@@ -137,3 +144,203 @@ def test_sqlite_and_postgresql_store_micro_units(app: App) -> None:
         uow.commit()
     with app.engine.connect() as conn:
         assert conn.execute(text("select pue from sites")).scalar_one() == 1_150_000
+
+
+# --- foreign keys ----------------------------------------------------------------------
+
+T0 = datetime(2027, 2, 1, 6, tzinfo=UTC)
+# one valid row per table whose keys name other rows; each names site test-1, agreement
+# deal-1 or invoice INV-1 (see ``_named_rows``)
+VALID: dict[str, dict[str, object]] = {
+    "agreements": {
+        "key": "deal-2",
+        "operator": "neocloud",
+        "tenant": "lab-a",
+        "site": "test-1",
+        "status": "draft",
+    },
+    "availability": {
+        "agreement_key": "deal-1",
+        "period": "2027-01",
+        "availability_ratio": Decimal("0.995"),
+        "recorded_at": T0,
+    },
+    "capacity_releases": {
+        "agreement_key": "deal-1",
+        "site": "test-1",
+        "release_at": T0,
+        "reason": "notice",
+    },
+    "invoices": {
+        "number": "CN-1",
+        "kind": "credit_note",
+        "operator": "neocloud",
+        "tenant": "lab-a",
+        "agreement_key": "deal-1",
+        "period": None,
+        "refers_to": "INV-1",
+        "currency": "USD",
+        "total": Decimal("-100.00"),
+        "final": False,
+        "issued_at": T0,
+    },
+}
+
+
+def _insert(conn: Connection, table: str, **values: object) -> None:
+    conn.execute(Base.metadata.tables[table].insert().values(values))
+
+
+def _named_rows(conn: Connection) -> None:
+    """Site test-1 (no halls), agreement deal-1 on it with a version and a status, invoice
+    INV-1 for it with one line: what the rows in VALID name. Row ids 100, clear of the ids
+    PostgreSQL's sequences hand out to the rows of VALID."""
+    _insert(
+        conn,
+        "sites",
+        name="test-1",
+        display_name="Test site",
+        city="Memphis",
+        region="TN",
+        country="US",
+        timezone="America/Chicago",
+        facility_capacity_kw=Decimal(10_000),
+        pue=Decimal("1.2"),
+        electricity_price_per_mwh=Decimal("67.90"),
+        electricity_currency="USD",
+        grid_carbon_kg_per_mwh=Decimal("283.47"),
+    )
+    _insert(conn, "agreements", id=100, **{**VALID["agreements"], "key": "deal-1"})
+    _insert(
+        conn,
+        "agreement_versions",
+        agreement_id=100,
+        number=1,
+        effective_from=T0,
+        recorded_at=T0,
+        actor="t",
+        note="",
+        terms={},
+    )
+    _insert(conn, "agreement_status_history", agreement_id=100, seq=0, status="draft", at=T0)
+    _insert(
+        conn,
+        "invoices",
+        **{**VALID["invoices"], "number": "INV-1", "kind": "invoice", "period": "2027-01"},
+        id=100,
+    )
+    _insert(
+        conn,
+        "invoice_lines",
+        invoice_id=100,
+        position=1,
+        kind="fee",
+        description="fee",
+        precise="100",
+        amount=Decimal("100.00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("agreements", "site", "nowhere-1"),
+        ("availability", "agreement_key", "no-deal"),
+        ("capacity_releases", "agreement_key", "no-deal"),
+        ("capacity_releases", "site", "nowhere-1"),
+        ("invoices", "agreement_key", "no-deal"),
+        ("invoices", "refers_to", "INV-404"),
+    ],
+)
+def test_a_key_that_names_no_row_is_refused(app: App, table: str, column: str, value: str) -> None:
+    with app.engine.begin() as conn:
+        _named_rows(conn)
+    with app.engine.connect() as conn:
+        _insert(conn, table, **VALID[table])  # the row as it is: accepted
+        conn.rollback()
+        with pytest.raises(IntegrityError):  # the same row naming nothing: refused
+            _insert(conn, table, **{**VALID[table], column: value})
+        conn.rollback()
+
+
+@pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A second database on the same engine as ``database_url``, with no tables at all."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"{url.database}_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.set(database=name).render_as_string(False))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+COUNTED = (
+    "sites",
+    "agreements",
+    "agreement_versions",
+    "agreement_status_history",
+    "availability",
+    "capacity_releases",
+    "invoices",
+    "invoice_lines",
+)
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"select count(*) from {t}")).scalar_one() for t in COUNTED}
+
+
+def test_upgrading_to_foreign_keys_keeps_every_row(empty_database: Engine) -> None:
+    migrate.upgrade(empty_database, "0003")
+    with empty_database.begin() as conn:
+        _named_rows(conn)
+        for table, row in VALID.items():
+            _insert(conn, table, **row)
+    # 1 site; deal-1 and deal-2; 1 version, 1 status; 1 availability; 1 release;
+    # INV-1 and CN-1; 1 line. Rebuilding agreements and invoices on SQLite must not
+    # cascade into versions, history and lines.
+    kept = {
+        "sites": 1,
+        "agreements": 2,
+        "agreement_versions": 1,
+        "agreement_status_history": 1,
+        "availability": 1,
+        "capacity_releases": 1,
+        "invoices": 2,
+        "invoice_lines": 1,
+    }
+    assert _counts(empty_database) == kept
+    migrate.upgrade(empty_database)
+    assert _counts(empty_database) == kept
+    with empty_database.connect() as conn:
+        with pytest.raises(IntegrityError):  # enforced after the upgrade
+            _insert(conn, "availability", **{**VALID["availability"], "agreement_key": "x"})
+        conn.rollback()
+    migrate.downgrade(empty_database, "0003")
+    assert _counts(empty_database) == kept
+    migrate.upgrade(empty_database)
+    assert _counts(empty_database) == kept
+
+
+def test_the_upgrade_names_rows_that_name_nothing_and_changes_nothing(
+    empty_database: Engine,
+) -> None:
+    migrate.upgrade(empty_database, "0003")
+    with empty_database.begin() as conn:
+        _named_rows(conn)
+        _insert(conn, "availability", **{**VALID["availability"], "agreement_key": "gone"})
+    with pytest.raises(RuntimeError, match=r"1 rows of availability.agreement_key name no"):
+        migrate.upgrade(empty_database)
+    with empty_database.connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003"

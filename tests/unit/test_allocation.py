@@ -21,11 +21,14 @@ from neocloud.domain.allocation.planner import (
     RackCapacity,
     SiteMeasure,
     Tranche,
+    demand_of,
+    held_share,
     plan_allocation,
     plan_in_halls,
 )
-from neocloud.domain.kernel.errors import InsufficientCapacity
+from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
 from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
+from tests import factories
 
 MAY = datetime(2026, 5, 1, 5, tzinfo=UTC)
 JUNE = datetime(2026, 6, 1, 5, tzinfo=UTC)
@@ -77,6 +80,57 @@ def test_busy_racks_are_skipped_and_the_refusal_names_the_binding_constraint() -
     assert "agreement other" in no.value.message and "maintenance" in no.value.message
 
 
+def test_touching_intervals_do_not_block_a_rack() -> None:
+    # [2025, MAY) ends as the demand begins; [END, open) begins as it ends: both racks free
+    busy = [
+        Busy("a-r1", HolderKind.AGREEMENT, "old", datetime(2025, 1, 1, tzinfo=UTC), MAY),
+        Busy("a-r2", HolderKind.MAINTENANCE, "", END, None),
+    ]
+    assert plan_allocation("deal", gpus(128), racks(), busy, MEASURE).racks == ["a-r1", "a-r2"]
+
+
+def test_the_refusal_names_at_most_five_holders() -> None:
+    busy = [  # one holder per H100 rack: h1 .. h8, all overlapping the demand
+        Busy(r.rack, HolderKind.AGREEMENT, f"h{i}", MAY, END)
+        for i, r in enumerate(racks()[:8], start=1)
+    ]
+    with pytest.raises(InsufficientCapacity) as no:
+        plan_allocation("deal", gpus(64), racks(), busy, MEASURE)
+    assert "held by agreement h1, agreement h2, agreement h3, agreement h4, agreement h5." in (
+        no.value.message
+    )
+
+
+def test_a_power_demand_is_refused_in_mw() -> None:
+    # the whole site draws 8 x 58.24 + 2 x 112.32 = 690.56 kW: 0.691 MW, not 0.800
+    demand = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal(800))
+    with pytest.raises(InsufficientCapacity) as no:
+        plan_allocation("deal", demand, racks(), [], MEASURE)
+    assert no.value.message == (
+        "cannot allocate 0.800 MW facility: from 2026-05-01T05:00:00+00:00 to "
+        "2029-06-01T05:00:00+00:00 the site has free racks for only 0.691 MW facility. "
+        "The largest amount that fits is 0.691 MW facility."
+    )
+
+
+def test_held_share_is_what_the_racks_deliver_over_the_contract() -> None:
+    h100, gb200 = racks()[:8], racks()[8:]
+    assert held_share(gpus(256), h100[:2], MEASURE) == Decimal("0.5")  # 128 of 256 GPUs
+    assert held_share(gpus(256), gb200, MEASURE) == 0  # no H100 in GB200 racks
+    power = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal("224.64"))
+    assert held_share(power, gb200, MEASURE) == 1  # 2 x 112.32 kW
+
+
+def test_demand_of_takes_facility_power_or_gpus_and_refuses_it_power() -> None:
+    facility = demand_of(factories.signed_agreement(capacity={"facility_mw": Decimal(10)}))
+    assert (facility.facility_kw, facility.gpus) == (Decimal(10_000), None)
+    assert [t.share for t in facility.tranches] == [Decimal(1)]
+    counted = demand_of(factories.signed_agreement(capacity={"gpus": 256, "gpu_model": "H100"}))
+    assert (counted.facility_kw, counted.gpus, counted.gpu_model) == (None, 256, "H100")
+    with pytest.raises(InvalidInput, match="allocation takes facility MW"):
+        demand_of(factories.signed_agreement(capacity={"it_mw": Decimal(10)}))
+
+
 def test_whole_halls_when_the_hall_is_the_unit() -> None:
     # 200 GPUs fit in one hall of 4 racks (256 GPUs); the GB200 hall has no H100
     plan = plan_in_halls("deal", gpus(200), racks(), [], MEASURE)
@@ -86,13 +140,28 @@ def test_whole_halls_when_the_hall_is_the_unit() -> None:
     assert plan.halls == {"b": 4} and plan.steps[0].held == 256
     with pytest.raises(InsufficientCapacity, match="largest amount that fits is 256 H100"):
         plan_in_halls("deal", gpus(300), racks(), busy, MEASURE)
+    # a hall counts the draw of all its racks: hall a is 4 x 58.24 = 232.96 kW
+    power = Demand(END, (Tranche(MAY, Decimal(1)),), facility_kw=Decimal("232.96"))
+    plan = plan_in_halls("deal", power, racks(), [], MEASURE)
+    assert plan.halls == {"a": 4} and plan.steps[0].held == Decimal("232.96")
 
 
 def test_spares_come_from_the_same_halls() -> None:
     plan = plan_allocation("deal", gpus(128), racks(), [], MEASURE, spare_share=Decimal("0.5"))
     assert plan.racks == ["a-r1", "a-r2"] and plan.spares == ("a-r3",)
-    with pytest.raises(InsufficientCapacity, match="spare"):
+    # 4 racks in hall a, 2 spares wanted in hall a with none of it free: refused in words
+    with pytest.raises(InsufficientCapacity) as no:
         plan_allocation("deal", gpus(256), racks(), [], MEASURE, spare_share=Decimal("0.5"))
+    assert no.value.message.startswith("2 spare racks (50% of 4) are wanted in a but only 0 ")
+    assert "--" not in no.value.message  # the domain does not name command-line flags
+
+
+def test_spare_racks_are_rounded_up() -> None:
+    # 1 rack x 0.5 = 0.5 -> 1 spare rack; 2 racks x 0.75 = 1.5 -> 2 (never 0 or 1)
+    one = plan_allocation("deal", gpus(64), racks(), [], MEASURE, spare_share=Decimal("0.5"))
+    assert one.racks == ["a-r1"] and one.spares == ("a-r2",)
+    two = plan_allocation("deal", gpus(128), racks(), [], MEASURE, spare_share=Decimal("0.75"))
+    assert two.racks == ["a-r1", "a-r2"] and two.spares == ("a-r3", "a-r4")
 
 
 def test_the_whole_site_power_takes_every_rack() -> None:
@@ -128,7 +197,8 @@ def test_hostlist_is_compact_for_whole_halls() -> None:
 
 
 def holdings() -> list[Holding]:
-    return [
+    """Two nodes of the tenant's, one node in maintenance from June, one spare node."""
+    agreement = [
         Holding(
             "hall-1",
             "h1-r0001",
@@ -140,10 +210,22 @@ def holdings() -> list[Holding]:
             END,
         )
         for n in (1, 2)
-    ] + [
+    ]
+    return [
+        *agreement,
         Holding(
             "hall-1", "h1-r0002", "h1-r0002-n01", "H100", HolderKind.MAINTENANCE, "", JUNE, None
-        )
+        ),
+        Holding(
+            "hall-1",
+            "h1-r0003",
+            "h1-r0003-n01",
+            "H100",
+            HolderKind.SPARE,
+            "memphis-lease",
+            MAY,
+            END,
+        ),
     ]
 
 
@@ -154,9 +236,13 @@ def test_slurm_lines_follow_the_scontrol_grammar() -> None:
         "scontrol create reservation ReservationName=memphis-lease-1 "
         "StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 "
         "Nodes=h1-r0001-n[01-02] Accounts=frontier-lab",
+        "scontrol create reservation ReservationName=memphis-lease-spare-1 "
+        "StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 "
+        "Nodes=h1-r0003-n01 Accounts=frontier-lab",
         "scontrol create reservation ReservationName=maintenance-1 "
         "StartTime=2026-06-01T05:00:00 Duration=infinite Nodes=h1-r0002-n01 Flags=MAINT "
         "Users=root",
+        # the tenant's partition has its two nodes: not the spare, not the maintenance node
         "PartitionName=frontier-lab Nodes=h1-r0001-n[01-02] AllowAccounts=frontier-lab State=UP",
     ]
     for line in lines:  # key=value words, as scontrol and slurm.conf read them
@@ -164,22 +250,72 @@ def test_slurm_lines_follow_the_scontrol_grammar() -> None:
         assert all(re.fullmatch(r"[A-Za-z]+=\S+", w) for w in words), line
 
 
+def test_reservations_run_in_order_of_start_then_holder() -> None:
+    def holding(node: str, holder: str, start: datetime) -> Holding:
+        return Holding("hall-1", node[:8], node, "H100", HolderKind.AGREEMENT, holder, start, END)
+
+    found = [
+        holding("h1-r0003-n01", "zeta", MAY),
+        holding("h1-r0002-n01", "alpha", JUNE),
+        holding("h1-r0001-n01", "beta", MAY),
+    ]
+    text = slurm_config("memphis-1", found, {}, MAY)
+    names = re.findall(r"ReservationName=(\S+) StartTime=(\S+)", text)
+    assert names == [
+        ("beta-1", "2026-05-01T05:00:00"),
+        ("zeta-1", "2026-05-01T05:00:00"),
+        ("alpha-1", "2026-06-01T05:00:00"),
+    ]
+
+
+# Label syntax as the Kubernetes documentation states it ("Labels and Selectors"): a value
+# is empty or up to 63 characters, alphanumeric at both ends, with - _ . between; a key is
+# an optional DNS-subdomain prefix and "/", then a name with the same rules as a value.
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+LABEL_KEY = re.compile(
+    rf"^(?P<prefix>{DNS_LABEL}(\.{DNS_LABEL})*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?$"
+)
+
+
+def test_label_grammar_is_the_documented_one() -> None:
+    assert LABEL_KEY.match("neocloud.io/holder-kind") and LABEL_KEY.match("app")
+    for wrong in ("neocloud.io/holder kind", "neocloud.io/", "Neocloud.io/x", "-a", "a/b/c"):
+        assert not LABEL_KEY.match(wrong), wrong
+    assert LABEL_VALUE.match("") and not LABEL_VALUE.match("frontier lab")
 
 
 def test_kubernetes_nodes_validate_against_the_api_schema() -> None:
     objects = kubernetes_nodes(holdings(), {"memphis-lease": "frontier-lab"})
     items = objects["items"]
-    assert isinstance(items, list) and len(items) == 3
+    assert isinstance(items, list)
+    assert [i["metadata"]["name"] for i in items] == [
+        "h1-r0001-n01",
+        "h1-r0001-n02",
+        "h1-r0002-n01",
+        "h1-r0003-n01",
+    ]
     for item in items:
         kubernetes_validate.validate(item, "1.33", strict=True)
         for key, value in item["metadata"]["labels"].items():
+            assert LABEL_KEY.match(key) and len(key.partition("/")[0]) <= 253, key
             assert LABEL_VALUE.match(value) and len(value) <= 63, (key, value)
-        (taint,) = item["spec"]["taints"]
-        assert taint["effect"] in ("NoSchedule", "PreferNoSchedule", "NoExecute")
-    assert items[0]["spec"]["taints"][0] == {
-        "key": "neocloud.io/tenant",
-        "value": "frontier-lab",
-        "effect": "NoSchedule",
+    taints = [item["spec"]["taints"] for item in items]
+    tenant = [{"key": "neocloud.io/tenant", "value": "frontier-lab", "effect": "NoSchedule"}]
+    assert taints[0] == taints[1] == tenant
+    assert taints[2] == [
+        {"key": "neocloud.io/maintenance", "value": "true", "effect": "NoSchedule"}
+    ]
+    # a spare is kept for the tenant, not given to it: its own taint key, so the tenant's
+    # pods (which tolerate neocloud.io/tenant) do not land on it
+    assert taints[3] == [
+        {"key": "neocloud.io/spare", "value": "frontier-lab", "effect": "NoSchedule"}
+    ]
+    assert items[3]["metadata"]["labels"] == {
+        "neocloud.io/holder-kind": "spare",
+        "neocloud.io/gpu-model": "H100",
+        "neocloud.io/rack": "h1-r0003",
+        "neocloud.io/hall": "hall-1",
+        "neocloud.io/agreement": "memphis-lease",
+        "neocloud.io/tenant": "frontier-lab",
     }
-    assert items[2]["spec"]["taints"][0]["key"] == "neocloud.io/maintenance"

@@ -21,14 +21,20 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Validate a fleet file completely, then store it in one transaction."""
+    from neocloud.domain.kernel.errors import Conflict
     from neocloud.services import fleet as fleet_service
 
     with make_app() as app:
         app.require_database()
         doc = app.read_yaml(file)
-        report = fleet_service.import_fleet(
-            app.uow(), doc, actor=app.settings.actor, clock=app.clock, replace=replace
-        )
+        try:
+            report = fleet_service.import_fleet(
+                app.uow(), doc, actor=app.settings.actor, clock=app.clock, replace=replace
+            )
+        except Conflict as exc:
+            if replace:
+                raise
+            raise Conflict(f"{exc.message} (with --replace)") from None
         if as_json:
             emit_json(
                 {

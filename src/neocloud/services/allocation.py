@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
 from neocloud.domain.allocation.planner import (
     AllocationPlan,
     Demand,
@@ -25,6 +26,7 @@ from neocloud.domain.kernel.instants import Moment, require_utc, resolve
 from neocloud.services.agreements import NoticeGiven, end_service
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
+from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
 
@@ -57,6 +59,7 @@ def _plan(uow: UnitOfWork, key: str, spare_share: Decimal, unit: str) -> tuple[s
     return site, plan
 
 
+@use_case("allocation.plan")
 def plan_for_agreement(
     uow: UnitOfWork, key: str, spare_share: Decimal = Decimal(0), unit: str = "rack"
 ) -> AllocationPlan:
@@ -65,6 +68,7 @@ def plan_for_agreement(
         return _plan(uow, key, spare_share, unit)[1]
 
 
+@use_case("allocation.apply")
 def apply_for_agreement(
     uow: UnitOfWork,
     ctx: Context,
@@ -74,7 +78,7 @@ def apply_for_agreement(
 ) -> AllocationPlan:
     """Plan again inside one transaction and write it; a concurrent allocation of the same
     racks makes one of the two fail with Conflict (the database refuses the overlap)."""
-    with uow:
+    with uow.write():
         site, plan = _plan(uow, key, spare_share, unit)
         for step in plan.steps:
             uow.allocations.allocate_racks(
@@ -122,6 +126,7 @@ class WhatIf:
     reason: str
 
 
+@use_case("allocation.whatif")
 def what_if(
     uow: UnitOfWork,
     site: str,
@@ -156,11 +161,12 @@ def what_if(
     return WhatIf(True, plan, f"fits in {len(plan.racks):,} whole racks: {halls}")
 
 
+@use_case("allocation.release")
 def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
     """End the agreement's (and its spares') holdings at ``at``: the racks return to the
     internal pool."""
     at = require_utc(at, "at")
-    with uow:
+    with uow.write():
         uow.agreements.get(key)
         changed = uow.allocations.release_agreement(key, at)
         uow.audit.record(
@@ -177,14 +183,19 @@ def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
     return changed
 
 
+@use_case("allocation.fail_node")
 def fail_node(
     uow: UnitOfWork, ctx: Context, site: str, node: str, at: datetime | None = None
 ) -> tuple[Holding, Holding]:
     """A node failed: its tenant gets a spare of the same model from its own spare racks;
-    the failed node goes to maintenance. Both moves are recorded."""
+    the failed node goes to maintenance (rules: ``changes.swap_failed_node``). Returns the
+    two new holdings (failed node, replacement); both moves are recorded."""
     at = require_utc(at, "at") if at else ctx.clock.now()
-    with uow:
-        failed, replacement = uow.allocations.swap_failed_node(site, node, at)
+    with uow.write():
+        failed = failed_holding(node, uow.allocations.node_history(site, node), at)
+        spares = uow.allocations.held_by(site, HolderKind.SPARE, failed.holding.holder)
+        swap = swap_failed_node(failed, spares, at)
+        uow.allocations.apply(site, swap.changes)
         uow.audit.record(
             AuditEntry(
                 ctx.clock.now(),
@@ -194,21 +205,23 @@ def fail_node(
                 f"{site}/{node}",
                 {
                     "at": at.isoformat(),
-                    "holder": replacement.holder,
-                    "replacement": replacement.node,
+                    "holder": swap.replacement.holder,
+                    "replacement": swap.replacement.node,
                 },
             )
         )
         uow.commit()
-    return failed, replacement
+    return swap.failed, swap.replacement
 
 
+@use_case("allocation.holdings")
 def holdings(uow: UnitOfWork, site: str, at: datetime | None = None) -> list[Holding]:
     with uow:
         uow.sites.header(site)
         return uow.allocations.holdings(site, at)
 
 
+@use_case("allocation.scheduler_view")
 def scheduler_view(
     uow: UnitOfWork, site: str, at: datetime | None = None
 ) -> tuple[list[Holding], dict[str, str]]:
@@ -221,6 +234,7 @@ def scheduler_view(
     return found, tenants
 
 
+@use_case("agreement.terminate")
 def terminate_for_late_delivery(
     uow: UnitOfWork,
     ctx: Context,

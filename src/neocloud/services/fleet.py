@@ -11,6 +11,7 @@ from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict
 from neocloud.domain.kernel.instants import Clock
+from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
 
@@ -20,27 +21,30 @@ class ImportReport:
     replaced: tuple[str, ...]
 
 
+@use_case("fleet.import")
 def import_fleet(
     uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clock, replace: bool = False
 ) -> ImportReport:
     """Validate the whole document, then write every site in one transaction.
 
     A site that already exists is a conflict unless ``replace`` is set, in which case its
-    halls, racks and nodes are replaced by the file's. Either all sites are written or none.
+    header, halls, racks and nodes are replaced by the file's, in place: agreements that
+    name the site keep naming it. Either all sites are written or none.
     """
     sites = parse_fleet(doc)
-    with uow:
+    with uow.write():
         existing = tuple(s.name for s in sites if uow.sites.exists(s.name))
         if existing and not replace:
             raise Conflict(
                 f"site(s) {', '.join(existing)} already exist; "
-                "import with --replace to replace their halls, racks and nodes"
+                "import again replacing them to change their halls, racks and nodes"
             )
         summaries = []
         for site in sites:
             if site.name in existing:
-                uow.sites.remove(site.name)
-            uow.sites.add(site)
+                uow.sites.replace(site)
+            else:
+                uow.sites.add(site)
             summary = SiteSummary(site, hall_totals(site))
             summaries.append(summary)
             uow.audit.record(
@@ -63,12 +67,14 @@ def import_fleet(
     return ImportReport(tuple(summaries), existing)
 
 
+@use_case("fleet.export")
 def export_fleet(uow: UnitOfWork, names: list[str] | None = None) -> dict[str, object]:
     """The fleet document for ``names`` (all sites if None); parsing it rebuilds the sites."""
     with uow:
         return fleet_document(uow.sites.get(n) for n in (names or uow.sites.names()))
 
 
+@use_case("fleet.summaries")
 def fleet_summaries(uow: UnitOfWork, names: list[str] | None = None) -> list[SiteSummary]:
     with uow:
         return [uow.sites.summary(n) for n in (names or uow.sites.names())]

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.allocation.changes import HoldingChanges, Stored
 from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
 from neocloud.domain.fleet.capacity import SiteSummary
@@ -18,7 +19,11 @@ from neocloud.domain.kernel.audit import AuditEntry
 
 class SiteRepository(Protocol):
     def add(self, site: Site) -> None: ...
-    def remove(self, name: str) -> None: ...
+    def replace(self, site: Site) -> None:
+        """The stored site of that name gets this one's header and contents, in place
+        (what names the site keeps naming it). Raises NotFound, or Conflict while held."""
+        ...
+
     def exists(self, name: str) -> bool: ...
     def names(self) -> list[str]: ...
     def get(self, name: str) -> Site:
@@ -84,9 +89,23 @@ class AllocationRepository(Protocol):
         end: datetime | None,
         reason: str,
     ) -> int: ...
-    def release_agreement(self, key: str, at: datetime) -> int: ...
+    def release_agreement(self, key: str, at: datetime) -> int:
+        """End the agreement's holdings, spares included, at ``at`` (``changes.release``);
+        returns the holdings changed."""
+        ...
+
     def holdings(self, site: str, at: datetime | None = None) -> list[Holding]: ...
-    def swap_failed_node(self, site: str, node: str, at: datetime) -> tuple[Holding, Holding]: ...
+    def node_history(self, site: str, node: str) -> list[Stored]:
+        """Every holding of the node, oldest first. Raises NotFound."""
+        ...
+
+    def held_by(self, site: str, kind: HolderKind, key: str) -> list[Stored]:
+        """The holder's holdings at the site, in site order (hall, rack, node position)."""
+        ...
+
+    def apply(self, site: str, changes: HoldingChanges) -> int:
+        """Apply changes the domain decided; Conflict if a node would have two holders."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -39,6 +39,20 @@ def site_id(session: Session, name: str) -> int:
     return found
 
 
+def _write_header(row: SiteRow, site: Site) -> None:
+    """The site's own fields (not its halls) onto its row."""
+    row.display_name = site.display_name
+    row.city = site.location.city
+    row.region = site.location.region
+    row.country = site.location.country
+    row.timezone = site.timezone
+    row.facility_capacity_kw = site.facility_capacity_kw
+    row.pue = site.pue
+    row.electricity_price_per_mwh = site.electricity_price_per_mwh.amount
+    row.electricity_currency = site.electricity_price_per_mwh.currency
+    row.grid_carbon_kg_per_mwh = site.grid_carbon_kg_per_mwh
+
+
 class SqlSiteRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -53,25 +67,41 @@ class SqlSiteRepository:
         return list(self.session.scalars(select(SiteRow.name).order_by(SiteRow.name)))
 
     def add(self, site: Site) -> None:
-        row = SiteRow(
-            name=site.name,
-            display_name=site.display_name,
-            city=site.location.city,
-            region=site.location.region,
-            country=site.location.country,
-            timezone=site.timezone,
-            facility_capacity_kw=site.facility_capacity_kw,
-            pue=site.pue,
-            electricity_price_per_mwh=site.electricity_price_per_mwh.amount,
-            electricity_currency=site.electricity_price_per_mwh.currency,
-            grid_carbon_kg_per_mwh=site.grid_carbon_kg_per_mwh,
-        )
+        row = SiteRow(name=site.name)
+        _write_header(row, site)
         self.session.add(row)
         with domain_errors():
             self.session.flush()
+        self._add_contents(row.id, site)
+
+    def replace(self, site: Site) -> None:
+        """Give the stored site ``site.name`` the header, GPU models, halls, racks and nodes
+        of ``site``. The site's row is updated in place, not deleted: agreements and
+        capacity releases name it. Raises Conflict while any of its racks has holdings."""
+        row = self.session.scalar(select(SiteRow).where(SiteRow.name == site.name))
+        if row is None:
+            raise NotFound(f"site {site.name!r} does not exist")
+        if (
+            self.session.scalar(
+                select(AllocationRow.id).where(AllocationRow.site_id == row.id).limit(1)
+            )
+            is not None
+        ):
+            raise Conflict(
+                f"site {site.name} has allocations; it cannot be replaced while racks "
+                "are held (release them first)"
+            )
+        for table in (NodeRow, RackRow, HallRow, SiteGpuModelRow):
+            self.session.execute(delete(table).where(table.site_id == row.id))
+        _write_header(row, site)
+        with domain_errors():
+            self.session.flush()
+        self._add_contents(row.id, site)
+
+    def _add_contents(self, site_id: int, site: Site) -> None:
         self.session.add_all(
             SiteGpuModelRow(
-                site_id=row.id,
+                site_id=site_id,
                 name=m.name,
                 gpu_tdp_w=m.gpu_tdp_w,
                 server_overhead=m.server_overhead,
@@ -83,7 +113,7 @@ class SqlSiteRepository:
             for m in site.gpu_models.values()
         )
         for position, hall in enumerate(site.halls):
-            self._add_hall(row.id, position, hall)
+            self._add_hall(site_id, position, hall)
 
     def _add_hall(self, site_id: int, position: int, hall: Hall) -> None:
         hall_id = self.session.scalar(
@@ -122,22 +152,6 @@ class SqlSiteRepository:
         ]
         if nodes:
             self.session.execute(insert(NodeRow), nodes)
-
-    def remove(self, name: str) -> None:
-        site_id = self._id(name)
-        if (
-            self.session.scalar(
-                select(AllocationRow.id).where(AllocationRow.site_id == site_id).limit(1)
-            )
-            is not None
-        ):
-            raise Conflict(
-                f"site {name} has allocations; it cannot be replaced while racks "
-                "are held (release them first)"
-            )
-        for table in (NodeRow, RackRow, HallRow, SiteGpuModelRow):
-            self.session.execute(delete(table).where(table.site_id == site_id))
-        self.session.execute(delete(SiteRow).where(SiteRow.id == site_id))
 
     def header(self, name: str) -> Site:
         row = self.session.scalar(select(SiteRow).where(SiteRow.name == name))

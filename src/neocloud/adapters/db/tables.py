@@ -1,4 +1,10 @@
-"""ORM rows. They live only here; repositories map them to domain objects explicitly."""
+"""ORM rows. They live only here; repositories map them to domain objects explicitly.
+
+Where a column holds a key that names a row elsewhere (an agreement's site, an invoice's
+agreement), a foreign key says so: the database refuses a name that points at nothing.
+No ``ON DELETE``: a site or agreement that something names cannot be deleted (a fleet
+import replaces a site in place; see ``SqlSiteRepository.replace``).
+"""
 
 from __future__ import annotations
 
@@ -107,7 +113,7 @@ class AgreementRow(Base):
     key: Mapped[str] = mapped_column(String(63), unique=True)
     operator: Mapped[str] = mapped_column(String(63))
     tenant: Mapped[str] = mapped_column(String(63))
-    site: Mapped[str] = mapped_column(String(63))
+    site: Mapped[str] = mapped_column(String(63), ForeignKey("sites.name"))
     status: Mapped[str] = mapped_column(String(20))
     notice_given_by: Mapped[str | None] = mapped_column(String(20))
     notice_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -144,8 +150,10 @@ class CapacityReleaseRow(Base):
 
     __tablename__ = "capacity_releases"
     id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_key: Mapped[str] = mapped_column(String(63), unique=True)
-    site: Mapped[str] = mapped_column(String(63))
+    agreement_key: Mapped[str] = mapped_column(
+        String(63), ForeignKey("agreements.key"), unique=True
+    )
+    site: Mapped[str] = mapped_column(String(63), ForeignKey("sites.name"))
     release_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(200))
 
@@ -154,7 +162,9 @@ class AvailabilityRow(Base):
     """Measured availability of an agreement's capacity for one billing period."""
 
     __tablename__ = "availability"
-    agreement_key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    agreement_key: Mapped[str] = mapped_column(
+        String(63), ForeignKey("agreements.key"), primary_key=True
+    )
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     availability_ratio: Mapped[Decimal] = mapped_column(ExactDecimal)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -177,9 +187,9 @@ class InvoiceRow(Base):
     kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note
     operator: Mapped[str] = mapped_column(String(63))
     tenant: Mapped[str] = mapped_column(String(63))
-    agreement_key: Mapped[str] = mapped_column(String(63))
+    agreement_key: Mapped[str] = mapped_column(String(63), ForeignKey("agreements.key"))
     period: Mapped[str | None] = mapped_column(String(7))  # None for credit notes
-    refers_to: Mapped[str | None] = mapped_column(String(80))
+    refers_to: Mapped[str | None] = mapped_column(String(80), ForeignKey("invoices.number"))
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(ExactDecimal)
     final: Mapped[bool]

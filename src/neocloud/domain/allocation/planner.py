@@ -58,7 +58,7 @@ class Busy:
 
 @dataclass(frozen=True, slots=True)
 class Holding:
-    """Who holds a node during [start, end)."""
+    """Who holds a node during [start, end) (end None = open), and why (``reason``)."""
 
     hall: str
     rack: str
@@ -68,6 +68,11 @@ class Holding:
     holder: str
     start: datetime
     end: datetime | None
+    reason: str = ""
+
+    def covers(self, at: datetime) -> bool:
+        """Whether the node is held at the instant ``at`` (half-open: held at start, not at end)."""
+        return self.start <= at and (self.end is None or at < self.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +333,8 @@ def _spares(
     ]
     if len(spares) < wanted:
         raise InsufficientCapacity(
-            f"{wanted} spare racks ({spare_share * 100:g} % of {len(taken)}) are wanted in "
-            f"{', '.join(sorted(halls))} but only {len(spares)} are free there; lower "
-            "--spare-share or free racks"
+            f"{wanted} spare racks ({spare_share:%} of {len(taken)}) are wanted in "
+            f"{', '.join(sorted(halls))} but only {len(spares)} are free there; keep a smaller "
+            "share of spare racks with the allocation (spare share) or free racks there"
         )
     return tuple(spares[:wanted])
