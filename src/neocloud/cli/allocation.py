@@ -115,6 +115,7 @@ def holdings_json(found: "list[Holding]") -> list[dict[str, object]]:
             "holder": h.holder,
             "start": h.start.isoformat(),
             "end": h.end.isoformat() if h.end else None,
+            "reason": h.reason,
         }
         for h in found
     ]

@@ -116,7 +116,7 @@ def summary_json(s: "SiteSummary") -> dict[str, object]:
                 "gpus": h.gpus,
                 "gpus_by_model": {m.gpu_model: m.gpus for m in h.models},
                 "it_mw": h.typical_it_kw / 1000,
-                "facility_mw": h.typical_it_kw * site.pue / 1000,
+                "facility_mw": h.it_power.to_facility(site.pue).mw,
             }
             for h in s.halls
         ],
@@ -150,7 +150,7 @@ def render_summary(s: "SiteSummary") -> None:
             models,
             f"{h.gpus:,}",
             mw(h.typical_it_kw),
-            mw(h.typical_it_kw * pue),
+            mw(h.it_power.to_facility(pue).kw),
         )
     by_model = ", ".join(f"{n:,} {m}" for m, n in s.gpus_by_model().items())
     table.add_row(

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
+from neocloud.domain.kernel.quantities import Power, PowerBasis
 
 
 class HolderKind(enum.StrEnum):
@@ -114,7 +115,8 @@ class SiteMeasure:
     def rack_amount(self, rack: RackCapacity, demand: Demand) -> Decimal:
         if demand.gpus is not None:
             return Decimal(rack.gpus if rack.gpu_model == demand.gpu_model else 0)
-        return rack.typical_it_kw * self.pue * self.site_capacity_kw / self.site_typical_facility_kw
+        facility = Power(rack.typical_it_kw, PowerBasis.IT).to_facility(self.pue)
+        return facility.kw * self.site_capacity_kw / self.site_typical_facility_kw
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,11 @@ class HallTotals:
     def typical_it_kw(self) -> Decimal:
         return sum((m.typical_it_kw for m in self.models), Decimal(0))
 
+    @property
+    def it_power(self) -> Power:
+        """Typical IT draw of the hall's nodes."""
+        return Power(self.typical_it_kw, PowerBasis.IT)
+
 
 @dataclass(frozen=True, slots=True)
 class SiteSummary:
