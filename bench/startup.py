@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def main() -> None:
             "stack": [sys.executable, "-c", STACK],
         }
 
-        def runner(command: list[str]) -> object:
+        def runner(command: list[str]) -> Callable[[], object]:
             return lambda: subprocess.run(command, check=True, capture_output=True, env=env)
 
         for command in commands.values():

@@ -71,7 +71,7 @@ def fleet(*sites: dict[str, object]) -> SourceDocument:
     return SourceDocument("test.yaml", {"version": 1, "sites": list(sites)})
 
 
-def agreement_document(key: str = "deal-1", **changes: object) -> dict[str, object]:
+def agreement_document(key: str = "deal-1", /, **changes: object) -> dict[str, object]:
     """A small valid agreement on site test-1: USD 1,000,000.00 a month for 2027."""
     doc: dict[str, object] = {
         "key": key,

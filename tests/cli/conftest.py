@@ -58,8 +58,8 @@ def loaded(
     engine = make_url(url).get_backend_name()
     if engine not in templates:
         if engine == "sqlite":
-            template = tmp_path_factory.mktemp("template") / "reference.db"
-            templates[engine] = f"sqlite:///{template}"
+            reference = tmp_path_factory.mktemp("template") / "reference.db"
+            templates[engine] = f"sqlite:///{reference}"
         else:
             name = f"{make_url(url).database}_reference"
             _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

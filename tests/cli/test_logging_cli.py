@@ -43,7 +43,8 @@ def test_json_logging_writes_one_object_per_use_case(neocloud_logger: logging.Lo
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert (first["use_case"], first["outcome"]) == ("capacity.convert_for_model", "ok")
     assert (second["outcome"], second["arguments"]["model"]) == ("invalid_input", "H900")
-    assert datetime.fromisoformat(first["ts"]).utcoffset().total_seconds() == 0
+    offset = datetime.fromisoformat(first["ts"]).utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
 
 
 def test_the_level_filters(neocloud_logger: logging.Logger) -> None:

@@ -56,13 +56,15 @@ def racks_held(app: App, at: datetime, site: str = "memphis-1") -> dict[str, int
 
 def overlapping_pairs(app: App) -> int:
     with app.engine.connect() as conn:
-        return conn.execute(
-            text(
-                "select count(*) from allocations a join allocations b on a.node_id = b.node_id "
-                "and a.id < b.id and (a.ends_at is null or b.starts_at < a.ends_at) "
-                "and (b.ends_at is null or a.starts_at < b.ends_at)"
-            )
-        ).scalar_one()
+        return int(
+            conn.execute(
+                text(
+                    "select count(*) from allocations a join allocations b on a.node_id = b.node_id "
+                    "and a.id < b.id and (a.ends_at is null or b.starts_at < a.ends_at) "
+                    "and (b.ends_at is null or a.starts_at < b.ends_at)"
+                )
+            ).scalar_one()
+        )
 
 
 def test_reference_deal_takes_the_whole_site_along_its_ramp(app: App) -> None:

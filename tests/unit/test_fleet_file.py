@@ -85,16 +85,16 @@ def test_group_overrides_apply_to_the_named_rack_and_node() -> None:
     }
     (site,) = parse_fleet(factories.fleet(doc))
     r1, r2, r3 = site.halls[0].racks
-    assert (r1.power_budget_kw, len(r1.nodes)) == (82, 8)
-    assert (r2.power_budget_kw, len(r2.nodes)) == (90, 6)
+    assert (r1.power_budget_kw, len(r1.nodes)) == (Decimal(82), 8)
+    assert (r2.power_budget_kw, len(r2.nodes)) == (Decimal(90), 6)
     assert r3.nodes[7] == Node("r0003-n08", "H200", 8, Decimal("10.2"), Decimal("7.1"))
     assert r3.nodes[6] == Node("r0003-n07", "H100", 8, Decimal("10.2"), Decimal("7.28"))
 
 
 def test_override_naming_nothing_is_an_error() -> None:
     doc = factories.site_document(racks=2)
-    doc["halls"][0]["rack_groups"][0]["overrides"] = {
-        "r0009": {"power_budget_kw": 90},  # type: ignore[index]
+    doc["halls"][0]["rack_groups"][0]["overrides"] = {  # type: ignore[index]
+        "r0009": {"power_budget_kw": 90},
         "r0001-n09": {"gpus": 4},
     }
     with pytest.raises(InvalidInput) as err:
@@ -146,7 +146,7 @@ def test_site_over_capacity() -> None:
 
 def test_duplicates_are_reported() -> None:
     doc = factories.site_document()
-    doc["halls"].append(doc["halls"][0])  # type: ignore[attr-defined]
+    doc["halls"].append(doc["halls"][0])  # type: ignore[attr-defined,index]
     with pytest.raises(InvalidInput) as err:
         parse_fleet(factories.fleet(doc, factories.site_document()))
     messages = sorted(p.message for p in err.value.problems)

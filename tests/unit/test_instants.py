@@ -44,7 +44,7 @@ def test_require_utc_refuses_what_is_not_a_datetime() -> None:
     assert only_problem(err) == Problem("start", "2026-05-01", message)
 
 
-@pytest.mark.parametrize("tz", [None, NoOffset()])
+@pytest.mark.parametrize("tz", [None, NoOffset()])  # type: ignore[abstract]
 def test_require_utc_refuses_naive_datetimes(tz: tzinfo | None) -> None:
     with pytest.raises(InvalidInput) as err:
         require_utc(datetime(2026, 5, 1, tzinfo=tz), "start")

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -66,7 +67,12 @@ def test_currency_codes_are_upper_case_and_the_field_is_named() -> None:
 
 def test_currencies_do_not_mix() -> None:
     usd, eur = Money.of("1", "USD"), Money.of("1", "EUR")
-    mixing = [lambda: usd + eur, lambda: usd - eur, lambda: usd < eur, lambda: usd <= eur]
+    mixing: list[Callable[[], object]] = [
+        lambda: usd + eur,
+        lambda: usd - eur,
+        lambda: usd < eur,
+        lambda: usd <= eur,
+    ]
     for mix in mixing:
         with pytest.raises(InvalidInput) as err:
             mix()
