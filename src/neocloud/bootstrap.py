@@ -11,12 +11,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from neocloud.adapters.db.schema import HEAD_REVISION, KNOWN_REVISIONS, schema_revision
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
-from neocloud.domain.kernel.errors import NotFound
+from neocloud.domain.kernel.errors import Conflict, NotFound
 from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
 from neocloud.services.ports import UnitOfWork
 
@@ -66,10 +67,22 @@ class App:
         migrate.upgrade(self.engine)
 
     def require_database(self) -> None:
-        if not inspect(self.engine).has_table("alembic_version"):
-            raise NotFound(
-                f"no neocloud database at {self.describe_database()}; run `neocloud init` first"
+        """The database exists and its schema is the one this code needs."""
+        where = self.describe_database()
+        revision = schema_revision(self.engine)
+        if revision is None:
+            raise NotFound(f"no neocloud database at {where}; run `neocloud init` first")
+        if revision == HEAD_REVISION:
+            return
+        if revision in KNOWN_REVISIONS:
+            raise Conflict(
+                f"the database at {where} has schema revision {revision}; this neocloud needs "
+                f"{HEAD_REVISION}: run `neocloud init` to upgrade it"
             )
+        raise Conflict(
+            f"the database at {where} has schema revision {revision!r}, which this neocloud "
+            f"does not know (its newest is {HEAD_REVISION}): use a newer neocloud"
+        )
 
     def describe_database(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

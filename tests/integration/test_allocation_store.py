@@ -59,8 +59,9 @@ def overlapping_pairs(app: App) -> int:
         return int(
             conn.execute(
                 text(
-                    "select count(*) from allocations a join allocations b on a.node_id = b.node_id "
-                    "and a.id < b.id and (a.ends_at is null or b.starts_at < a.ends_at) "
+                    "select count(*) from allocations a join allocations b "
+                    "on a.node_id = b.node_id and a.id < b.id "
+                    "and (a.ends_at is null or b.starts_at < a.ends_at) "
                     "and (b.ends_at is null or a.starts_at < b.ends_at)"
                 )
             ).scalar_one()

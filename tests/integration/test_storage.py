@@ -27,7 +27,7 @@ from neocloud.bootstrap import App
 from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.audit import AuditEntry
-from neocloud.domain.kernel.errors import InvalidInput, NotFound
+from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.domain.kernel.money import Money
 from tests import factories
 from tests.conftest import EXAMPLES
@@ -344,3 +344,28 @@ def test_the_upgrade_names_rows_that_name_nothing_and_changes_nothing(
         migrate.upgrade(empty_database)
     with empty_database.connect() as conn:
         assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003"
+
+
+def test_the_schema_revision_is_checked_before_a_command(app: App) -> None:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+    from neocloud.adapters.db.schema import HEAD_REVISION, KNOWN_REVISIONS  # noqa: PLC0415
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config(app.engine))
+    assert scripts.get_current_head() == HEAD_REVISION
+    assert sorted(s.revision for s in scripts.walk_revisions()) == list(KNOWN_REVISIONS)
+    app.require_database()  # at the head: fine
+    migrate.downgrade(app.engine, "0003")
+    with pytest.raises(
+        Conflict, match="revision 0003; this neocloud needs 0004: run `neocloud init`"
+    ):
+        app.require_database()
+    migrate.upgrade(app.engine)
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(Conflict, match="'0099', which this neocloud does not know"):
+        app.require_database()
+    with app.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    with pytest.raises(NotFound, match="run `neocloud init` first"):
+        app.require_database()
