@@ -111,7 +111,8 @@ def render_agreement(a: "CapacityAgreement") -> None:
         ("ramp", ramp),
         (
             "notice",
-            f"{t.termination.notice_days} days, by "
+            f"{t.termination.notice_days} calendar days "
+            f"({t.termination.notice_effective.value.replace('_', ' ')}), by "
             f"{' or '.join(sorted(t.termination.may_give_notice))}",
         ),
         (
