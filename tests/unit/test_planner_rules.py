@@ -187,27 +187,17 @@ def test_a_hall_of_several_models_counts_for_no_models_gpus() -> None:
 
 def test_whole_halls_with_spares_and_no_free_hall_are_refused() -> None:
     # 300 GPUs take halls a and b (2 x 256); no third H100 hall is left to keep as spare
-    with pytest.raises(InsufficientCapacity, match=r"wanted in a, b but only 0 are free"):
+    refusal = r"1 spare halls \(50% of 2\) are wanted on the site but only 0 are free"
+    with pytest.raises(InsufficientCapacity, match=refusal):
         plan_in_halls("deal", gpus(300), site(), [], MEASURE, spare_share=Decimal("0.5"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with whole halls as the unit a spare must lie in a hall already taken, which "
-    "is never free, so any spare share is refused even with free halls of the model",
-)
 def test_whole_halls_keep_a_free_hall_of_the_model_as_spare() -> None:
     # 200 GPUs take hall a; hall b (H100, free) can be kept whole as the spare
     plan = plan_in_halls("deal", gpus(200), site(), [], MEASURE, spare_share=Decimal("0.5"))
     assert plan.spares == ("b-r1", "b-r2", "b-r3", "b-r4")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 'mixed', the label of a rack or hall of several models, is also a model name "
-    "an agreement may give (gpu_model: mixed is accepted), so such a contract counts every GPU "
-    "of mixed racks and halls",
-)
 def test_a_hall_of_several_models_is_no_gpus_of_a_model_called_mixed() -> None:
     racks = [h100("m-r1"), gb200("m-r2")]  # 64 + 72 = 136 GPUs of two models
     with pytest.raises(InsufficientCapacity):

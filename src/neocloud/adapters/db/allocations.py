@@ -35,7 +35,7 @@ from neocloud.adapters.db.repositories import site_id
 from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow
 from neocloud.adapters.db.types import UTCDateTime
 from neocloud.domain.allocation.changes import HoldingChanges, Stored, Tenure, release
-from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
+from neocloud.domain.allocation.planner import MIXED, Busy, HolderKind, Holding, RackCapacity
 from neocloud.domain.kernel.errors import Conflict, NotFound
 
 KINDS = {kind.value: kind for kind in HolderKind}
@@ -94,7 +94,7 @@ class SqlAllocationRepository:
             .order_by(HallRow.position, RackRow.position)
         )
         return [
-            RackCapacity(hall, rack, lo if lo == hi else "mixed", int(n), int(gpus), kw)
+            RackCapacity(hall, rack, lo if lo == hi else MIXED, int(n), int(gpus), kw)
             for hall, rack, lo, hi, n, gpus, kw in rows
         ]
 

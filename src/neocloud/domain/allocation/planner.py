@@ -24,6 +24,9 @@ from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.quantities import Power, PowerBasis
 
+MIXED = "mixed"
+"""The model of a rack or hall whose nodes are of several models: no model's GPUs there."""
+
 
 class HolderKind(enum.StrEnum):
     AGREEMENT = "agreement"
@@ -37,7 +40,7 @@ class RackCapacity:
 
     hall: str
     rack: str
-    gpu_model: str  # the model of its nodes ("mixed" if several)
+    gpu_model: str  # the model of its nodes (MIXED if several: then no model's GPUs count)
     nodes: int
     gpus: int
     typical_it_kw: Decimal
@@ -114,7 +117,8 @@ class SiteMeasure:
 
     def rack_amount(self, rack: RackCapacity, demand: Demand) -> Decimal:
         if demand.gpus is not None:
-            return Decimal(rack.gpus if rack.gpu_model == demand.gpu_model else 0)
+            same = rack.gpu_model == demand.gpu_model and rack.gpu_model != MIXED
+            return Decimal(rack.gpus if same else 0)
         facility = Power(rack.typical_it_kw, PowerBasis.IT).to_facility(self.pue)
         return facility.kw * self.site_capacity_kw / self.site_typical_facility_kw
 
@@ -194,7 +198,9 @@ def plan_in_halls(
     hall_busy = [
         Busy(hall_of[b.rack], b.kind, b.holder, b.start, b.end) for b in busy if b.rack in hall_of
     ]
-    plan = plan_allocation(holder, demand, halls, hall_busy, measure, spare_share=spare_share)
+    plan = plan_allocation(
+        holder, demand, halls, hall_busy, measure, spare_share=spare_share, unit="hall"
+    )
     expand = {hall: tuple(r.rack for r in rs) for hall, rs in members.items()}
     plan.steps = [
         replace(step, added=tuple(r for h in step.added for r in expand[h])) for step in plan.steps
@@ -206,7 +212,7 @@ def plan_in_halls(
 
 def _one_model(racks: list[RackCapacity]) -> str:
     models = {r.gpu_model for r in racks}
-    return models.pop() if len(models) == 1 else "mixed"
+    return models.pop() if len(models) == 1 else MIXED
 
 
 def plan_allocation(
@@ -217,6 +223,7 @@ def plan_allocation(
     measure: SiteMeasure,
     *,
     spare_share: Decimal = Decimal(0),
+    unit: str = "rack",
 ) -> AllocationPlan:
     """Whole racks for each tranche, growing, kept in as few halls as possible.
 
@@ -250,7 +257,7 @@ def plan_allocation(
                 demand, tranche, target=target, held=held, busy_by_rack=busy_by_rack, racks=racks
             )
         plan.steps.append(PlannedStep(tranche.start, target, tuple(added), held))
-    plan.spares = _spares(plan, racks, taken, busy_by_rack, spare_share)
+    plan.spares = _spares(plan, racks, taken, busy_by_rack, spare_share, unit=unit)
     for rack in racks:  # in site order
         if rack.rack in taken:
             plan.halls[rack.hall] = plan.halls.get(rack.hall, 0) + 1
@@ -318,7 +325,11 @@ def _spares(
     taken: dict[str, RackCapacity],
     busy_by_rack: dict[str, list[Busy]],
     spare_share: Decimal,
+    *,
+    unit: str,
 ) -> tuple[str, ...]:
+    """Spare units of the models taken: racks in the halls taken, or (with whole halls as
+    the unit) free halls anywhere on the site."""
     if spare_share <= 0 or not plan.steps:
         return ()
     wanted = math.ceil(len(taken) * spare_share)
@@ -329,14 +340,15 @@ def _spares(
         r.rack
         for r in racks
         if r.rack not in taken
-        and r.hall in halls
+        and (unit == "hall" or r.hall in halls)
         and r.gpu_model in models
         and not any(b.overlaps(start, plan.end) for b in busy_by_rack.get(r.rack, ()))
     ]
     if len(spares) < wanted:
+        where = "on the site" if unit == "hall" else f"in {', '.join(sorted(halls))}"
         raise InsufficientCapacity(
-            f"{wanted} spare racks ({spare_share:%} of {len(taken)}) are wanted in "
-            f"{', '.join(sorted(halls))} but only {len(spares)} are free there; keep a smaller "
-            "share of spare racks with the allocation (spare share) or free racks there"
+            f"{wanted} spare {unit}s ({spare_share:%} of {len(taken)}) are wanted {where} but "
+            f"only {len(spares)} are free there; keep a smaller share of spare {unit}s with "
+            f"the allocation (spare share) or free {unit}s there"
         )
     return tuple(spares[:wanted])
