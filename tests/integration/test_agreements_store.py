@@ -272,8 +272,8 @@ def test_notice_final_invoice_and_nothing_after(app: App) -> None:
     assert agreements.get_agreement(app.uow(), "deal-a").status is Status.TERMINATED
 
 
-def test_sla_credit_and_credit_notes(app: App) -> None:
-    seed(app, ("deal-a",))
+def add_sla(app: App, effective_from: datetime, note: str = "") -> None:
+    """deal-a gains a 99 % SLA (10 % credit below it) from ``effective_from``."""
     sla = {
         "availability_target": Decimal("0.99"),
         "credit_tiers": [{"below": Decimal("0.99"), "credit_share": Decimal("0.1")}],
@@ -282,12 +282,14 @@ def test_sla_credit_and_credit_notes(app: App) -> None:
         "deal-a", sla=sla, tenant="lab-0", monthly_fee=Decimal("1000000.37")
     )
     agreements.amend_agreement(
-        app.uow(),
-        ctx(),
-        "deal-a",
-        SourceDocument("a.yaml", doc),
-        effective_from=datetime(2027, 2, 1, 6, tzinfo=UTC),
-    )
+        app.uow(), ctx(), "deal-a", SourceDocument("a.yaml", doc),
+        effective_from=effective_from, note=note,
+    )  # fmt: skip
+
+
+def test_sla_credit_and_credit_notes(app: App) -> None:
+    seed(app, ("deal-a",))
+    add_sla(app, datetime(2027, 2, 1, 6, tzinfo=UTC))
     agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-02", Decimal("0.98"))
     january, invoice = billing.close_month(app.uow(), ctx(), "2027-02").issued
     assert january.period == "2027-01" and january.total.amount == Decimal("1000000.37")
@@ -400,17 +402,7 @@ def test_concurrent_credit_notes_never_exceed_the_invoice(app: App) -> None:
 
 def test_every_change_is_audited_with_what_changed(app: App) -> None:
     seed(app, ("deal-a",))
-    sla = {
-        "availability_target": Decimal("0.99"),
-        "credit_tiers": [{"below": Decimal("0.99"), "credit_share": Decimal("0.1")}],
-    }
-    doc = factories.agreement_document(
-        "deal-a", sla=sla, tenant="lab-0", monthly_fee=Decimal("1000000.37")
-    )
-    agreements.amend_agreement(
-        app.uow(), ctx(), "deal-a", SourceDocument("a.yaml", doc),
-        effective_from=datetime(2027, 3, 1, 6, tzinfo=UTC), note="SLA added",
-    )  # fmt: skip
+    add_sla(app, datetime(2027, 3, 1, 6, tzinfo=UTC), note="SLA added")
     billing.close_month(app.uow(), ctx(), "2027-03")
     agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.98"))
     billing.issue_credit_note(
