@@ -162,3 +162,12 @@ def test_dates_on_the_command_line_and_money_in_json(deal: dict[str, str]) -> No
     assert json.loads(out) == []
     _, out, _ = neocloud(deal, "agreement", "list", "--site", "memphis-1", "--json")
     assert [a["key"] for a in json.loads(out)] == ["memphis-lease"]
+
+
+def test_a_file_with_one_mistake_names_it(loaded: dict[str, str], tmp_path: Path) -> None:
+    one = tmp_path / "one.yaml"
+    one.write_text(Path(DEAL).read_text().replace("currency: USD", "currency: USX"))
+    code, _, err = neocloud(loaded, "agreement", "create", str(one))
+    assert code == 2
+    assert "1 problem(s) in one.yaml" in err
+    assert "one.yaml:20: agreement.currency='USX': not a known ISO 4217 currency code" in err

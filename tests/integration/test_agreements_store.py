@@ -471,3 +471,23 @@ def test_what_happened_cannot_be_recorded_as_happening_later(app: App) -> None:
         agreements.sign_agreement(app.uow(), ctx(), "deal-b", LATER + timedelta(seconds=1))
     assert agreements.get_agreement(app.uow(), "deal-b").status is Status.DRAFT
     assert agreements.get_agreement(app.uow(), "deal-a").notice is None
+
+
+def test_availability_is_measured_for_months_of_the_term_that_have_begun(app: App) -> None:
+    seed(app, ("deal-a",))  # term 2027; the clock reads 2028-02-01
+    early = Context("tester", FixedClock(datetime(2027, 3, 31, tzinfo=UTC)))
+    with pytest.raises(InvalidInput, match="has not started"):
+        agreements.record_availability(app.uow(), early, "deal-a", "2027-04", Decimal("0.9"))
+    for outside in ("2026-12", "2028-01"):
+        with pytest.raises(InvalidInput, match="outside the agreement's term") as err:
+            agreements.record_availability(app.uow(), ctx(), "deal-a", outside, Decimal("0.9"))
+        assert (err.value.problems[0].field, err.value.problems[0].value) == ("period", outside)
+    with pytest.raises(InvalidInput, match="more than 6 decimal places"):
+        agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.9876543"))
+    assert (
+        agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.987654"))
+        == []
+    )
+    assert agreements.availabilities(app.uow(), "deal-a") == [
+        ("2027-03", Decimal("0.987654"), LATER)
+    ]

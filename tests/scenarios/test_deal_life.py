@@ -195,7 +195,10 @@ def test_a_deal_from_ramp_to_a_backdated_notice(app: App) -> None:
     assert sum(d.total.amount for d in documents) == expected == Decimal("16506328.51")
     value = agreements.value_agreement(app.uow(), ctx, "life")
     assert value.billed_to_date.amount == expected
-    assert value.contracted_total.amount == sum(charges)
+    # contracted: the charges and the fee the tenant's notice makes due; what was billed is
+    # that less the SLA credit
+    assert value.contracted_total.amount == sum(charges) + Decimal("5000000.00")
+    assert value.contracted_total.amount - value.billed_to_date.amount == Decimal("200000.00")
     clock.instant = datetime(2027, 8, 2, tzinfo=UTC)
     assert billing.close_month(app.uow(), ctx, "2027-07").nothing_to_bill == ["life"]
     with app.uow() as uow:

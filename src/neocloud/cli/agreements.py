@@ -34,7 +34,7 @@ def _moment(text: str, field: str) -> "Moment":
 
 
 def _instant(text: str | None, field: str) -> "Moment | None":
-    return _moment(text, field) if text else None
+    return None if text is None else _moment(text, field)
 
 
 AT_HELP = "A date (local midnight in the billing time zone) or ISO 8601 with an offset"
@@ -292,10 +292,11 @@ def notice(
             }
         )
     else:
+        tz = given.billing_timezone
         console().print(
             f"notice on {key} by the {result.given_by} at "
             f"{result.given_at.isoformat()}: service, billing and capacity end "
-            f"{result.effective_at.isoformat()}"
+            f"{result.effective_at.isoformat()} ({_local(result.effective_at, tz)} {tz})"
         )
         print_corrections(given.corrections)
 

@@ -72,8 +72,9 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except NeocloudError as exc:
             errors().print(f"error: {exc.message}", markup=False)
-            if isinstance(exc, InvalidInput) and len(exc.problems) > 1:
-                for problem in exc.problems:
+            problems = exc.problems if isinstance(exc, InvalidInput) else ()
+            if problems and exc.message != str(problems[0]):  # a summary was printed above
+                for problem in problems:
                     errors().print(f"  {problem}", markup=False)
             raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
 

@@ -29,6 +29,10 @@ from neocloud.services.ports import UnitOfWork
 __all__ = ["Context"]  # re-exported for callers that still import it from here
 
 
+RATIO_STEP = Decimal("0.000001")
+"""Availability is stored to six decimal places (a millionth of a month is 2.7 seconds)."""
+
+
 @dataclass(frozen=True)
 class Changed:
     """An agreement after a change, with the notes that re-billed its invoiced months."""
@@ -144,6 +148,7 @@ def end_service(uow: UnitOfWork, agreement: CapacityAgreement, at: datetime, rea
 class NoticeGiven:
     notice: Notice
     corrections: list[IssuedInvoice]
+    billing_timezone: str  # where the contract's wall-clock times are read
 
 
 @use_case("agreement.notice")
@@ -178,7 +183,7 @@ def give_notice(
             },
         )
         uow.commit()
-    return NoticeGiven(notice, notes)
+    return NoticeGiven(notice, notes, agreement.terms.billing_timezone)
 
 
 @use_case("agreement.availability")
@@ -189,9 +194,25 @@ def record_availability(
     a month invoiced already, the SLA credit is re-billed by a credit or debit note."""
     if not Decimal(0) <= availability_ratio <= Decimal(1):
         raise InvalidInput.single("availability", str(availability_ratio), "must be 0 to 1")
+    if availability_ratio != availability_ratio.quantize(RATIO_STEP):
+        raise InvalidInput.single(
+            "availability", str(availability_ratio), "has more than 6 decimal places"
+        )
     with uow.write():
         agreement = uow.agreements.get(key, for_update=True)
-        label = BillingPeriod.parse(period, agreement.terms.billing_timezone).label
+        month = BillingPeriod.parse(period, agreement.terms.billing_timezone)
+        label, term = month.label, agreement.terms.term
+        if month.start > ctx.clock.now():
+            raise InvalidInput.single(
+                "period", label, "has not started: availability is measured, not forecast"
+            )
+        if not month.interval.overlaps(term):
+            raise InvalidInput.single(
+                "period",
+                label,
+                f"lies outside the agreement's term ({term.start.isoformat()} to "
+                f"{term.end.isoformat()})",
+            )
         uow.agreements.record_availability(key, label, availability_ratio, ctx.clock.now())
         notes = rebill(
             uow, ctx, agreement, f"availability {label} recorded as {availability_ratio}"

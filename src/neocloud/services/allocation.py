@@ -286,4 +286,4 @@ def terminate_for_late_delivery(
             )
         )
         uow.commit()
-    return NoticeGiven(notice, notes)
+    return NoticeGiven(notice, notes, tz)

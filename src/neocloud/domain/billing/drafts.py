@@ -276,10 +276,20 @@ def _sla_credit(
     ]
 
 
-def _termination_fee(agreement: CapacityAgreement, final: bool) -> list[InvoiceLine]:
+def termination_fee_due(agreement: CapacityAgreement) -> Money:
+    """The termination fee the agreement owes: the terms' fee when the tenant gave notice,
+    else zero (the operator's notice, or none, costs the tenant nothing)."""
     fee = agreement.terms.termination.fee
     notice = agreement.notice
-    if not (final and notice and notice.given_by is Party.TENANT and fee.amount):
+    if notice is None or notice.given_by is not Party.TENANT:
+        return Money.zero(fee.currency)
+    return fee
+
+
+def _termination_fee(agreement: CapacityAgreement, final: bool) -> list[InvoiceLine]:
+    fee = termination_fee_due(agreement)
+    notice = agreement.notice
+    if not (final and notice and fee.amount):
         return []
     return [
         _line(

@@ -33,6 +33,17 @@ class DocumentKind(enum.StrEnum):
 
 
 NOTES = frozenset({DocumentKind.CREDIT_NOTE, DocumentKind.DEBIT_NOTE})
+LABELS = {
+    LineKind.CAPACITY_FEE: "Capacity fee",
+    LineKind.RAMP_DISCOUNT: "Commissioning ramp discount",
+    LineKind.ESCALATOR: "Escalator",
+    LineKind.PREPAYMENT: "Prepayment",
+    LineKind.PREPAYMENT_DRAWDOWN: "Prepayment drawn down",
+    LineKind.SLA_CREDIT: "SLA credit",
+    LineKind.TERMINATION_FEE: "Termination fee",
+    LineKind.CREDIT_NOTE: "Credit",
+}
+"""How each line kind is named on a correction note."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +137,12 @@ def correction(
         was_precise, was = billed.get(kind, (Decimal(0), Decimal(0)))
         now_precise, amount = now.get(kind, (Decimal(0), Decimal(0)))
         if amount != was:
+            billed_text, due_text = Money(was, invoice.currency), Money(amount, invoice.currency)
+            label = f"{LABELS[kind]} {invoice.period}"
             lines.append(
                 InvoiceLine(
                     kind,
-                    f"{kind.value.replace('_', ' ').capitalize()} {invoice.period}: "
-                    f"{was:,} billed, {amount:,} due ({reason})",
+                    f"{label}: {billed_text} billed, {due_text} due ({reason})",
                     now_precise - was_precise,
                     amount - was,
                 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neocloud.domain.agreements.model import CapacityAgreement
-from neocloud.domain.billing.drafts import charges_between, headline_total
+from neocloud.domain.billing.drafts import charges_between, headline_total, termination_fee_due
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.kernel.money import Money
 
@@ -41,7 +41,10 @@ def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[M
     start = max(as_of, service.start)
     until = min(agreement.notice_effective_at(start), service.end)
     enforceable = charges_between(agreement, Interval(start, until)) if start < until else zero
-    contracted = charges_between(agreement, service)
+    fee = termination_fee_due(agreement)  # owed when the service ends
+    contracted = charges_between(agreement, service) + fee
+    if as_of >= service.end:
+        earned += fee
     return DealValue(
         as_of,
         currency,
