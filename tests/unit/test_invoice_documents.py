@@ -240,14 +240,14 @@ def test_earlier_notes_against_the_invoice_count_as_billed() -> None:
 
 
 def test_a_month_no_longer_billed_is_credited_in_full() -> None:
-    billed = invoice(line(FEE, "1000.00"), line(LineKind.PREPAYMENT_DRAWDOWN, "-200.00"))
+    billed = invoice(line(FEE, "1000.00", "999.996"), line(LineKind.PREPAYMENT_DRAWDOWN, "-200.00"))
     result = correction(billed, [], None, REASON)
     assert result is not None
     kind, lines = result
     assert kind is DocumentKind.CREDIT_NOTE
-    assert [(x.kind, x.amount) for x in lines] == [
-        (FEE, Decimal("-1000.00")),
-        (LineKind.PREPAYMENT_DRAWDOWN, Decimal("200.00")),
+    assert [(x.kind, x.precise, x.amount) for x in lines] == [
+        (FEE, Decimal("-999.996"), Decimal("-1000.00")),
+        (LineKind.PREPAYMENT_DRAWDOWN, Decimal("200.00"), Decimal("200.00")),
     ]
     assert lines[1].description == (
         "Prepayment drawdown 2027-06: -200.00 billed, 0 due (notice backdated)"
