@@ -385,7 +385,7 @@ def test_an_amendment_inside_a_month_of_a_deal_with_a_ramp() -> None:
     assert amounts(draft(deal, "2027-04")) == [(LineKind.CAPACITY_FEE, FEE / 2 + FEE)]
 
 
-# -- contract faults found while writing these tests (see the module's report) ---------------
+# -- faults found while writing these tests: strict xfails until fixed ------------------------
 
 
 @pytest.mark.xfail(
