@@ -61,11 +61,6 @@ def test_a_draft_refuses_a_naive_instant_naming_the_field() -> None:
     assert "naive" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="draft() records `at` in the history as given, not converted to UTC as "
-    "transition() and the version's recorded_at are (DESIGN §3: every instant is UTC)",
-)
 def test_the_drafts_history_is_in_utc() -> None:
     chicago = timezone(timedelta(hours=-6))
     at = datetime(2026, 11, 20, 9, tzinfo=chicago)  # 15:00Z
@@ -111,11 +106,6 @@ def test_a_transition_refuses_a_naive_instant_naming_the_field() -> None:
     assert only_problem(err)[:2] == ("at", "2027-03-01T12:00:00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transition() sets the status before it checks `at`: a naive instant is refused "
-    "but leaves the agreement in the new state with no history entry for it",
-)
 def test_a_refused_naive_transition_leaves_the_state_unchanged() -> None:
     deal = factories.signed_agreement()
     with pytest.raises(InvalidInput):
@@ -301,7 +291,9 @@ def test_an_amendment_refuses_naive_instants_naming_the_field(which: str) -> Non
     deal = factories.signed_agreement()
     instants = {"effective_from": APRIL_16, "at": RECORDED, which: NAIVE}
     with pytest.raises(InvalidInput) as err:
-        deal.amend(terms(), actor="bob", **instants)
+        deal.amend(
+            terms(), effective_from=instants["effective_from"], at=instants["at"], actor="bob"
+        )
     assert only_problem(err)[:2] == (which, "2027-03-01T12:00:00")
     assert len(deal.versions) == 1
 

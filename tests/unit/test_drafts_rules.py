@@ -385,14 +385,9 @@ def test_an_amendment_inside_a_month_of_a_deal_with_a_ramp() -> None:
     assert amounts(draft(deal, "2027-04")) == [(LineKind.CAPACITY_FEE, FEE / 2 + FEE)]
 
 
-# -- faults found while writing these tests: strict xfails until fixed ------------------------
+# -- faults found while writing these tests, now fixed ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="charge_lines names the escalator rate of the latest version "
-    "(agreement.terms), not the rate in force in the month it bills",
-)
 def test_the_escalator_line_names_the_rate_it_bills() -> None:
     deal = factories.signed_agreement(
         term={"start": "2027-01-01", "end": "2029-01-01"},
@@ -410,11 +405,6 @@ def test_the_escalator_line_names_the_rate_it_bills() -> None:
     assert escalator.description == "Escalator 3 % a contract year"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the termination fee line dates the notice by its UTC date, not the date in the "
-    "billing time zone in which the contract counts notice",
-)
 def test_the_termination_fee_dates_the_notice_in_the_billing_time_zone() -> None:
     termination = {"notice_days": 90, "may_give_notice": ["tenant"], "fee": Decimal("250000")}
     deal = factories.signed_agreement(termination=termination)

@@ -183,13 +183,14 @@ def test_a_month_that_bills_less_gets_a_credit_note_by_line_kind() -> None:
         (
             InvoiceLine(
                 FEE,
-                "Capacity fee 2027-06: 1,000,000.00 billed, 500,000.00 due (notice backdated)",
+                "Capacity fee 2027-06: USD 1,000,000.00 billed, USD 500,000.00 due "
+                "(notice backdated)",
                 Decimal("-499999.996"),
                 Decimal("-500000.00"),
             ),
             InvoiceLine(
                 LineKind.ESCALATOR,
-                "Escalator 2027-06: 30,000.00 billed, 15,000.00 due (notice backdated)",
+                "Escalator 2027-06: USD 30,000.00 billed, USD 15,000.00 due (notice backdated)",
                 Decimal("-15000.00"),
                 Decimal("-15000.00"),
             ),
@@ -205,7 +206,7 @@ def test_a_month_that_bills_more_gets_a_debit_note() -> None:
         (
             InvoiceLine(
                 LineKind.TERMINATION_FEE,
-                "Termination fee 2027-06: 0 billed, 250,000.00 due (tenant's notice)",
+                "Termination fee 2027-06: USD 0.00 billed, USD 250,000.00 due (tenant's notice)",
                 Decimal("250000.00"),
                 Decimal("250000.00"),
             ),
@@ -233,7 +234,7 @@ def test_earlier_notes_against_the_invoice_count_as_billed() -> None:
     assert result is not None
     (fee,) = result[1]
     assert (fee.description, fee.amount) == (
-        "Capacity fee 2027-06: 600.00 billed, 500.00 due (notice backdated)",
+        "Capacity fee 2027-06: USD 600.00 billed, USD 500.00 due (notice backdated)",
         Decimal("-100.00"),
     )
     assert correction(billed, [first], redraft(line(FEE, "600.00")), REASON) is None
@@ -250,7 +251,7 @@ def test_a_month_no_longer_billed_is_credited_in_full() -> None:
         (LineKind.PREPAYMENT_DRAWDOWN, Decimal("200.00"), Decimal("200.00")),
     ]
     assert lines[1].description == (
-        "Prepayment drawdown 2027-06: -200.00 billed, 0 due (notice backdated)"
+        "Prepayment drawn down 2027-06: USD -200.00 billed, USD 0.00 due (notice backdated)"
     )
 
 
@@ -284,7 +285,7 @@ def test_a_rebill_never_takes_an_invoice_below_zero_because_of_manual_credits() 
     assert lines == (
         InvoiceLine(
             FEE,
-            "Capacity fee 2027-06: 1,000.00 billed, 50.00 due (notice backdated)",
+            "Capacity fee 2027-06: USD 1,000.00 billed, USD 50.00 due (notice backdated)",
             Decimal("-950.00"),
             Decimal("-950.00"),
         ),

@@ -185,7 +185,8 @@ class CapacityAgreement:
 
     @classmethod
     def draft(cls, terms: AgreementTerms, *, at: datetime, actor: str) -> CapacityAgreement:
-        version = AgreementVersion(1, terms.term.start, terms, require_utc(at, "at"), actor)
+        at = require_utc(at, "at")
+        version = AgreementVersion(1, terms.term.start, terms, at, actor)
         return cls(terms.key, Status.DRAFT, [version], None, [(Status.DRAFT, at)])
 
     @property
@@ -221,8 +222,9 @@ class CapacityAgreement:
             raise InvalidTransition(
                 f"agreement {self.key} is {self.status}; cannot become {to} (allowed: {allowed})"
             )
+        when = require_utc(at, "at")  # before anything changes: a refusal leaves no trace
         self.status = to
-        self.history.append((to, require_utc(at, "at")))
+        self.history.append((to, when))
 
     def sign(self, at: datetime) -> None:
         self.transition(Status.SIGNED, at)

@@ -144,6 +144,7 @@ def charge_lines(
         return []
     fee, escalator = _Acc(), _Acc()
     discounts: dict[str, _Acc] = {}
+    rates: list[Decimal] = []
     edges = _boundaries(agreement, window)
     for start, end in itertools.pairwise(edges):
         terms = agreement.terms_at(start)
@@ -152,6 +153,8 @@ def charge_lines(
         fee.amount += piece_rounded
         escalated = piece * escalation_factor(terms, start)
         escalator.precise += escalated - piece
+        if escalated != piece:  # the rates billed, as the terms in force name them
+            rates.append(plain((terms.escalator_annual_rate or Decimal(0)) * 100))
         phase = terms.phase_at(start)
         if phase and phase.price_factor != 1:
             tz = zone(terms.billing_timezone)
@@ -172,11 +175,11 @@ def charge_lines(
         )
     ]
     if escalator.precise:
-        rate = plain((agreement.terms.escalator_annual_rate or Decimal(0)) * 100)
+        named = " then ".join(f"{r} %" for r in dict.fromkeys(rates))
         lines.append(
             _line(
                 LineKind.ESCALATOR,
-                f"Escalator {rate} % a contract year",
+                f"Escalator {named} a contract year",
                 escalator.precise,
                 agreement.terms.currency,
             )
@@ -294,7 +297,8 @@ def _termination_fee(agreement: CapacityAgreement, final: bool) -> list[InvoiceL
     return [
         _line(
             LineKind.TERMINATION_FEE,
-            f"Termination fee (notice by the tenant {notice.given_at.date()})",
+            f"Termination fee (notice by the tenant "
+            f"{notice.given_at.astimezone(zone(agreement.terms.billing_timezone)).date()})",
             fee.amount,
             fee.currency,
         )
