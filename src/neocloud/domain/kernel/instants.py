@@ -40,7 +40,7 @@ def require_utc(value: object, field: str) -> datetime:
 def parse_instant(text: str, field: str) -> datetime:
     """An ISO 8601 date-time with a UTC offset (``2026-09-15T12:00:00Z``), as aware UTC."""
     try:
-        parsed = datetime.fromisoformat(text.strip().replace(" ", "T"))
+        parsed = datetime.fromisoformat(text.strip())  # a space may stand for the T
     except ValueError:
         raise InvalidInput.single(
             field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
@@ -58,7 +58,7 @@ def parse_moment(text: str, field: str) -> Moment:
     try:
         if len(cleaned) == 10:
             return date.fromisoformat(cleaned)
-        parsed = datetime.fromisoformat(cleaned.replace(" ", "T"))
+        parsed = datetime.fromisoformat(cleaned)  # a space may stand for the T
     except ValueError:
         raise InvalidInput.single(
             field, text, "not a date (2026-09-15) or an ISO 8601 date-time with an offset"
