@@ -27,7 +27,7 @@ from neocloud.config import Settings
 from neocloud.domain.allocation.planner import demand_of, plan_allocation
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import agreements, allocation, fleet
-from neocloud.services.agreements import Context
+from neocloud.services.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 CTX = Context("bench", FixedClock(datetime(2026, 11, 1, 5, tzinfo=UTC)))

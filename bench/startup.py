@@ -39,7 +39,7 @@ from neocloud.bootstrap import App
 from neocloud.config import Settings
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import agreements, fleet
-from neocloud.services.agreements import Context
+from neocloud.services.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 NEOCLOUD = str(Path(sys.executable).with_name("neocloud"))  # the console script pip wrote

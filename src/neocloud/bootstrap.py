@@ -23,7 +23,7 @@ from neocloud.services.ports import UnitOfWork
 
 if TYPE_CHECKING:
     from neocloud.domain.kernel.documents import SourceDocument
-    from neocloud.services.agreements import Context
+    from neocloud.services.context import Context
 
 
 @dataclass
@@ -56,7 +56,7 @@ class App:
         return SqlUnitOfWork(self._sessions)
 
     def context(self) -> Context:
-        from neocloud.services.agreements import Context  # noqa: PLC0415 - read commands skip it
+        from neocloud.services.context import Context  # noqa: PLC0415
 
         return Context(actor=self.settings.actor, clock=self.clock)
 

@@ -19,7 +19,7 @@ from neocloud.domain.kernel.errors import InvalidInput, NotFound
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.domain.kernel.money import Money
 from neocloud.services import agreements, billing
-from neocloud.services.agreements import Context
+from neocloud.services.context import Context
 from tests import factories
 
 LATER = datetime(2028, 2, 1, tzinfo=UTC)  # after every test term: months are closable

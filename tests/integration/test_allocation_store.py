@@ -29,7 +29,7 @@ from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import agreements, allocation, fleet
-from neocloud.services.agreements import Context
+from neocloud.services.context import Context
 from tests import factories
 from tests.conftest import EXAMPLES
 

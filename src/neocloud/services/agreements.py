@@ -26,9 +26,6 @@ from neocloud.services.context import Context
 from neocloud.services.observability import use_case
 from neocloud.services.ports import UnitOfWork
 
-__all__ = ["Context"]  # re-exported for callers that still import it from here
-
-
 RATIO_STEP = Decimal("0.000001")
 """Availability is stored to six decimal places (a millionth of a month is 2.7 seconds)."""
 
