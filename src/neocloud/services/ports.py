@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
-from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
-from neocloud.domain.agreements.model import CapacityAgreement
-from neocloud.domain.allocation.changes import HoldingChanges, Stored
-from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
-from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
-from neocloud.domain.fleet.capacity import SiteSummary
-from neocloud.domain.fleet.inventory import Site
-from neocloud.domain.kernel.audit import AuditEntry
+if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all of it
+    from collections.abc import Sequence
+    from datetime import datetime
+    from decimal import Decimal
+    from types import TracebackType
+
+    from neocloud.domain.agreements.model import CapacityAgreement
+    from neocloud.domain.allocation.changes import HoldingChanges, Stored
+    from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
+    from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
+    from neocloud.domain.fleet.capacity import SiteSummary
+    from neocloud.domain.fleet.inventory import Site
+    from neocloud.domain.kernel.audit import AuditEntry
 
 
 class SiteRepository(Protocol):

@@ -6,8 +6,6 @@ No ``ON DELETE``: a site or agreement that something names cannot be deleted (a 
 import replaces a site in place; see ``SqlSiteRepository.replace``).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 

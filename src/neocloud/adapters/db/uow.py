@@ -9,17 +9,20 @@ the rows a use case decides from (``SELECT ... FOR UPDATE``). See docs/LOCKING.m
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from neocloud.adapters.db.agreements import SqlAgreementRepository
-from neocloud.adapters.db.allocations import SqlAllocationRepository
 from neocloud.adapters.db.errors import domain_errors
-from neocloud.adapters.db.invoices import SqlInvoiceRepository
-from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
+
+if TYPE_CHECKING:
+    from neocloud.adapters.db.agreements import SqlAgreementRepository
+    from neocloud.adapters.db.allocations import SqlAllocationRepository
+    from neocloud.adapters.db.invoices import SqlInvoiceRepository
+    from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -55,12 +58,42 @@ class SqlUnitOfWork:
         if self._writes and self.session.get_bind().dialect.name == "sqlite":
             with domain_errors():
                 self.session.execute(text("BEGIN IMMEDIATE"))
-        self.sites = SqlSiteRepository(self.session)
-        self.audit = SqlAuditLog(self.session)
-        self.agreements = SqlAgreementRepository(self.session)
-        self.invoices = SqlInvoiceRepository(self.session)
-        self.allocations = SqlAllocationRepository(self.session)
+        for name in ("sites", "audit", "agreements", "invoices", "allocations"):
+            self.__dict__.pop(name, None)  # repositories of an earlier transaction
         return self
+
+    # Each repository (and the domain it maps) is imported when a use case first needs it:
+    # a command that reads agreements never loads the allocation planner (bench/startup.py).
+
+    @cached_property
+    def sites(self) -> SqlSiteRepository:
+        from neocloud.adapters.db.repositories import SqlSiteRepository  # noqa: PLC0415
+
+        return SqlSiteRepository(self.session)
+
+    @cached_property
+    def audit(self) -> SqlAuditLog:
+        from neocloud.adapters.db.repositories import SqlAuditLog  # noqa: PLC0415
+
+        return SqlAuditLog(self.session)
+
+    @cached_property
+    def agreements(self) -> SqlAgreementRepository:
+        from neocloud.adapters.db.agreements import SqlAgreementRepository  # noqa: PLC0415
+
+        return SqlAgreementRepository(self.session)
+
+    @cached_property
+    def invoices(self) -> SqlInvoiceRepository:
+        from neocloud.adapters.db.invoices import SqlInvoiceRepository  # noqa: PLC0415
+
+        return SqlInvoiceRepository(self.session)
+
+    @cached_property
+    def allocations(self) -> SqlAllocationRepository:
+        from neocloud.adapters.db.allocations import SqlAllocationRepository  # noqa: PLC0415
+
+        return SqlAllocationRepository(self.session)
 
     def __exit__(
         self,
