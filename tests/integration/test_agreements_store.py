@@ -18,7 +18,7 @@ from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import InvalidInput, NotFound
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.domain.kernel.money import Money
-from neocloud.services import agreements, billing
+from neocloud.services import agreement_views, agreements, billing
 from neocloud.services.context import Context
 from tests import factories
 
@@ -72,7 +72,7 @@ def test_agreement_round_trips_with_versions_and_notice(app: App) -> None:
     agreements.give_notice(
         app.uow(), ctx(), "deal-a", by=Party.TENANT, at=datetime(2027, 8, 1, 12, tzinfo=UTC)
     )
-    stored = agreements.get_agreement(app.uow(), "deal-a")
+    stored = agreement_views.get_agreement(app.uow(), "deal-a")
     assert stored.status is Status.TERMINATED  # the clock is past the effective instant
     assert [v.terms.monthly_fee.amount for v in stored.versions] == [
         Decimal("1000000.37"),
@@ -269,7 +269,7 @@ def test_notice_final_invoice_and_nothing_after(app: App) -> None:
     assert invoices["2027-06"].total.amount == (Decimal("1000000.37") * 13 / 30).quantize(
         Decimal("0.01")
     )
-    assert agreements.get_agreement(app.uow(), "deal-a").status is Status.TERMINATED
+    assert agreement_views.get_agreement(app.uow(), "deal-a").status is Status.TERMINATED
 
 
 def add_sla(app: App, effective_from: datetime, note: str = "") -> None:
@@ -469,8 +469,8 @@ def test_what_happened_cannot_be_recorded_as_happening_later(app: App) -> None:
     agreements.create_agreement(app.uow(), ctx(), SourceDocument("b.yaml", doc))
     with pytest.raises(InvalidInput, match="in the future"):
         agreements.sign_agreement(app.uow(), ctx(), "deal-b", LATER + timedelta(seconds=1))
-    assert agreements.get_agreement(app.uow(), "deal-b").status is Status.DRAFT
-    assert agreements.get_agreement(app.uow(), "deal-a").notice is None
+    assert agreement_views.get_agreement(app.uow(), "deal-b").status is Status.DRAFT
+    assert agreement_views.get_agreement(app.uow(), "deal-a").notice is None
 
 
 def test_availability_is_measured_for_months_of_the_term_that_have_begun(app: App) -> None:
@@ -488,6 +488,6 @@ def test_availability_is_measured_for_months_of_the_term_that_have_begun(app: Ap
         agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.987654"))
         == []
     )
-    assert agreements.availabilities(app.uow(), "deal-a") == [
+    assert agreement_views.availabilities(app.uow(), "deal-a") == [
         ("2027-03", Decimal("0.987654"), LATER)
     ]

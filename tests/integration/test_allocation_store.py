@@ -28,7 +28,7 @@ from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import FixedClock
-from neocloud.services import agreements, allocation, fleet
+from neocloud.services import agreement_views, agreements, allocation, fleet
 from neocloud.services.context import Context
 from tests import factories
 from tests.conftest import EXAMPLES
@@ -342,7 +342,7 @@ def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
     }
     with app.engine.connect() as conn:  # the same row, updated: the agreement still names it
         assert conn.execute(text("select id from sites")).scalar_one() == row_id
-    assert agreements.get_agreement(app.uow(), "deal-1").terms.site == "test-1"
+    assert agreement_views.get_agreement(app.uow(), "deal-1").terms.site == "test-1"
 
 
 def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
@@ -522,7 +522,7 @@ def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
         app.uow(), late, "deal-1", tranche_start=february
     ).notice
     assert notice.effective_at == datetime(2027, 3, 10, tzinfo=UTC)
-    stored = agreements.get_agreement(app.uow(), "deal-1")
+    stored = agreement_views.get_agreement(app.uow(), "deal-1")
     assert stored.service_end == datetime(2027, 3, 10, tzinfo=UTC)
     assert allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 10, tzinfo=UTC)) == []
     assert len(allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 9, tzinfo=UTC))) == 16

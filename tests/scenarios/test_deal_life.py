@@ -15,7 +15,7 @@ from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.instants import FixedClock
-from neocloud.services import agreements, billing
+from neocloud.services import agreement_views, agreements, billing
 from neocloud.services.context import Context
 from tests import factories
 from tests.conftest import EXAMPLES
@@ -69,9 +69,9 @@ def test_reference_deal_with_the_tenants_notice_on_2027_02_10(app: App) -> None:
     expected = 2 * FEE / 2 + 10 * FEE + may_2027
     assert expected == Decimal("14179267473.12")
     assert sum(i.total.amount for i in invoices) == expected
-    value = agreements.value_agreement(app.uow(), ctx, "memphis-lease")
+    value = agreement_views.value_agreement(app.uow(), ctx, "memphis-lease")
     assert value.billed_to_date.amount == value.contracted_total.amount == expected
-    assert agreements.get_agreement(app.uow(), "memphis-lease").status is Status.TERMINATED
+    assert agreement_views.get_agreement(app.uow(), "memphis-lease").status is Status.TERMINATED
 
 
 def deal_document() -> dict[str, object]:
@@ -127,7 +127,7 @@ def test_a_deal_from_ramp_to_a_backdated_notice(app: App) -> None:
     }
     assert jan.total.amount == Decimal("5672000.00")
     # closing January takes the dated steps up to its end: the ramp ended with it
-    history = agreements.get_agreement(app.uow(), "life").history
+    history = agreement_views.get_agreement(app.uow(), "life").history
     assert [(s, at) for s, at in history[2:]] == [
         (Status.COMMISSIONING, datetime(2027, 1, 1, 6, tzinfo=UTC)),
         (Status.ACTIVE, datetime(2027, 2, 1, 6, tzinfo=UTC)),
@@ -182,7 +182,7 @@ def test_a_deal_from_ramp_to_a_backdated_notice(app: App) -> None:
         LineKind.TERMINATION_FEE: Decimal("5000000.00"),
     }
     assert note.total.amount == Decimal("431757.85")
-    assert agreements.get_agreement(app.uow(), "life").status is Status.TERMINATED
+    assert agreement_views.get_agreement(app.uow(), "life").status is Status.TERMINATED
 
     # What was billed in all: the charges, less the SLA credit, plus the termination fee;
     # the prepayment is money early, fully drawn down.
@@ -193,7 +193,7 @@ def test_a_deal_from_ramp_to_a_backdated_notice(app: App) -> None:
     expected = sum(charges) - Decimal("200000.00") + Decimal("5000000.00")
     documents = billing.list_invoices(app.uow())
     assert sum(d.total.amount for d in documents) == expected == Decimal("16506328.51")
-    value = agreements.value_agreement(app.uow(), ctx, "life")
+    value = agreement_views.value_agreement(app.uow(), ctx, "life")
     assert value.billed_to_date.amount == expected
     # contracted: the charges and the fee the tenant's notice makes due; what was billed is
     # that less the SLA credit
@@ -236,5 +236,5 @@ def test_a_backdated_notice_credits_months_billed_after_it(app: App) -> None:
     assert june.total.amount + manual.total.amount + june_note.total.amount == 0
     billed = sum(d.total.amount for d in billing.list_invoices(app.uow()))
     assert billed == 4 * Decimal("1000000.37") + due_may  # January to April, and May 1-2
-    value = agreements.value_agreement(app.uow(), ctx, "deal-1")
+    value = agreement_views.value_agreement(app.uow(), ctx, "deal-1")
     assert value.billed_to_date.amount == value.contracted_total.amount == billed

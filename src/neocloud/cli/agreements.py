@@ -204,13 +204,13 @@ def amend(
 @handles_errors
 def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Terms, status, versions, notice and recorded availability of one agreement."""
-    from neocloud.services import agreements as service
+    from neocloud.services import agreement_views as views
 
     with make_app() as app:
         app.require_database()
-        agreement = service.get_agreement(app.uow(), key)
-        measured = service.availabilities(app.uow(), key)
-        release = service.capacity_release(app.uow(), key)
+        agreement = views.get_agreement(app.uow(), key)
+        measured = views.availabilities(app.uow(), key)
+        release = views.capacity_release(app.uow(), key)
     if as_json:
         data = agreement_json(agreement)
         data["availability"] = [
@@ -239,11 +239,11 @@ def list_(
     """Every agreement (or a site's, or a tenant's) with its status."""
     from rich.table import Table
 
-    from neocloud.services import agreements as service
+    from neocloud.services import agreement_views as views
 
     with make_app() as app:
         app.require_database()
-        agreements = service.list_agreements(app.uow(), site=site, tenant=tenant)
+        agreements = views.list_agreements(app.uow(), site=site, tenant=tenant)
     if as_json:
         emit_json([agreement_json(a) for a in agreements])
         return
@@ -368,11 +368,11 @@ def value(
     """Headline value, billed to date, remaining, and what the notice clause makes enforceable."""
     from rich.table import Table
 
-    from neocloud.services import agreements as service
+    from neocloud.services import agreement_views as views
 
     with make_app() as app:
         app.require_database()
-        v = service.value_agreement(app.uow(), app.context(), key, _instant(as_of, "as_of"))
+        v = views.value_agreement(app.uow(), app.context(), key, _instant(as_of, "as_of"))
         when = v.as_of
     if as_json:
         emit_json(value_json(v))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
 from neocloud.domain.allocation.planner import (
@@ -27,7 +28,9 @@ from neocloud.services.agreements import NoticeGiven, end_service
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
 from neocloud.services.observability import use_case
-from neocloud.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
+    from neocloud.services.ports import UnitOfWork
 
 
 def site_measure(uow: UnitOfWork, site: str) -> SiteMeasure:

@@ -4,6 +4,7 @@ already invoiced when an agreement changes under it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from neocloud.domain.agreements.model import BILLABLE, CapacityAgreement, Status
 from neocloud.domain.billing.drafts import InvoiceLine, draft_invoice
@@ -20,7 +21,9 @@ from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
 from neocloud.services.context import Context
 from neocloud.services.observability import use_case
-from neocloud.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
+    from neocloud.services.ports import UnitOfWork
 
 AUDIT_ACTION = {
     DocumentKind.INVOICE: "invoice.issue",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from neocloud.domain.fleet.capacity import Conversion, convert_gpus, convert_power
 from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.quantities import W_PER_KW, Power, check_pue
 from neocloud.services.observability import use_case
-from neocloud.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
+    from neocloud.services.ports import UnitOfWork
 
 
 def _model(catalog: dict[str, GpuModel], name: str, where: str) -> GpuModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
 from neocloud.domain.fleet.export import fleet_document
@@ -12,7 +13,9 @@ from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict
 from neocloud.domain.kernel.instants import Clock
 from neocloud.services.observability import use_case
-from neocloud.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
+    from neocloud.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from neocloud.adapters.db.tables import (
     AvailabilityRow,
     CapacityReleaseRow,
 )
-from neocloud.domain.agreements.file import terms_document
 from neocloud.domain.agreements.model import (
     AgreementTerms,
     AgreementVersion,
@@ -100,6 +99,8 @@ class SqlAgreementRepository:
             row.notice_given_by = agreement.notice.given_by.value
             row.notice_given_at = agreement.notice.given_at
             row.notice_effective_at = agreement.notice.effective_at
+        from neocloud.domain.agreements.file import terms_document  # noqa: PLC0415 - writes only
+
         stored_versions = self._count(AgreementVersionRow, row.id)
         for v in agreement.versions[stored_versions:]:
             self.session.add(
