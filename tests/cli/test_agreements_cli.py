@@ -171,3 +171,19 @@ def test_a_file_with_one_mistake_names_it(loaded: dict[str, str], tmp_path: Path
     assert code == 2
     assert "1 problem(s) in one.yaml" in err
     assert "one.yaml:20: agreement.currency='USX': not a known ISO 4217 currency code" in err
+
+
+def test_writing_where_nothing_can_be_written_is_one_clear_line(
+    deal: dict[str, str], tmp_path: Path
+) -> None:
+    close(deal, "2026-05")
+    missing = tmp_path / "no-such-folder" / "invoice.html"
+    code, _, err = neocloud(
+        deal, "invoice", "show", "INV-neocloud-000001", "--html", "-o", str(missing)
+    )
+    assert code == 2 and f"output='{missing}': cannot be written" in err
+    code, _, err = neocloud(
+        deal, "invoice", "credit-note", "INV-neocloud-000001",
+        "--amount", "999999999999999999999999999999", "--reason", "x",
+    )  # fmt: skip
+    assert code == 2 and "is too large" in err

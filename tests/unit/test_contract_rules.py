@@ -229,3 +229,21 @@ def test_a_bare_date_is_a_moment_and_an_instant_needs_an_offset() -> None:
         parse_moment("2027-02-10T15:30:00", "at")
     with pytest.raises(InvalidInput, match="naive"):
         parse_instant("2027-02-10", "at")  # where only an instant will do
+
+
+@pytest.mark.parametrize("text", ["0000-01", "1899-12", "9999-12"])
+def test_a_period_must_be_a_month_a_bill_can_be_for(text: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        BillingPeriod.parse(text, CHICAGO)
+    (problem,) = err.value.problems
+    assert (problem.field, problem.value) == ("period", text)
+    assert BillingPeriod.parse("9998-12", CHICAGO).next().label == "9999-01"
+
+
+@pytest.mark.parametrize("text", ["9e12", "1e40", "-99999999999999999999999999.99"])
+def test_a_number_past_what_can_be_stored_is_refused_naming_the_field(text: str) -> None:
+    doc = factories.agreement_document(monthly_fee=Decimal(text))
+    with pytest.raises(InvalidInput) as err:
+        parse_terms(SourceDocument("x.yaml", doc))
+    (problem,) = err.value.problems
+    assert problem.field == "agreement.monthly_fee"

@@ -105,7 +105,15 @@ def emit_json(data: object) -> None:
 def write_or_print(text: str, output: "Path | None") -> None:
     """A document to a file when one is named, else to standard output as it is."""
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from neocloud.domain.kernel.errors import InvalidInput
+
+            reason = exc.strerror or type(exc).__name__
+            raise InvalidInput.single(
+                "output", str(output), f"cannot be written: {reason}"
+            ) from None
     else:
         sys.stdout.write(text)  # as it is: no rich markup processing of a large document
 

@@ -15,6 +15,8 @@ from datetime import datetime
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval, local_midnight, zone
 
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+"""Months a bill can be for: every such month, and the one after it, is a date in any zone."""
 PERIOD_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
@@ -29,7 +31,12 @@ class BillingPeriod:
         match = PERIOD_PATTERN.fullmatch(text) if isinstance(text, str) else None
         if not match:
             raise InvalidInput.single("period", text, "must be a month written YYYY-MM")
-        return cls(int(match[1]), int(match[2]), timezone)
+        year, month = int(match[1]), int(match[2])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise InvalidInput.single(
+                "period", text, f"must be a month of the years {FIRST_YEAR} to {LAST_YEAR}"
+            )
+        return cls(year, month, timezone)
 
     @classmethod
     def containing(cls, instant: datetime, timezone: str) -> BillingPeriod:

@@ -24,6 +24,11 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 
+LARGEST = Decimal("9e12")
+"""The largest amount or quantity neocloud takes: the store keeps exact numbers as integer
+millionths in 64 bits (ExactDecimal, up to about 9.2e12); USD 45 B is 4.5e10."""
+
+
 def check_currency(code: object, field: str = "currency") -> str:
     """Return ``code`` if it is a known ISO 4217 currency, else raise InvalidInput."""
     if not isinstance(code, str) or code not in MINOR_UNITS:
@@ -51,6 +56,8 @@ def to_decimal(value: object, field: str) -> Decimal:
         raise InvalidInput.single(field, value, "is not a number")
     if not result.is_finite():
         raise InvalidInput.single(field, value, "must be a finite number")
+    if abs(result) >= LARGEST:
+        raise InvalidInput.single(field, value, f"is too large (at most {LARGEST:.0e})")
     return result
 
 
