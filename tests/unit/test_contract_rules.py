@@ -19,6 +19,7 @@ from neocloud.domain.billing.value import deal_value
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Forbidden, InvalidInput
 from neocloud.domain.kernel.instants import add_calendar_days, parse_instant, parse_moment
+from neocloud.domain.kernel.money import to_decimal
 from neocloud.domain.kernel.names import is_name
 from tests import factories
 from tests.unit.test_billing import reference
@@ -237,13 +238,27 @@ def test_a_period_must_be_a_month_a_bill_can_be_for(text: str) -> None:
         BillingPeriod.parse(text, CHICAGO)
     (problem,) = err.value.problems
     assert (problem.field, problem.value) == ("period", text)
+    assert problem.message == "must be a month of the years 1900 to 9998"
     assert BillingPeriod.parse("9998-12", CHICAGO).next().label == "9999-01"
+    assert BillingPeriod.parse("1900-01", CHICAGO).label == "1900-01"
 
 
-@pytest.mark.parametrize("text", ["9e12", "1e40", "-99999999999999999999999999.99"])
+@pytest.mark.parametrize("text", ["9e12", "-9e12", "1e40", "-99999999999999999999999999.99"])
 def test_a_number_past_what_can_be_stored_is_refused_naming_the_field(text: str) -> None:
     doc = factories.agreement_document(monthly_fee=Decimal(text))
     with pytest.raises(InvalidInput) as err:
         parse_terms(SourceDocument("x.yaml", doc))
     (problem,) = err.value.problems
     assert problem.field == "agreement.monthly_fee"
+
+
+def test_too_large_names_field_value_and_the_limit() -> None:
+    with pytest.raises(InvalidInput) as err:
+        to_decimal("1e40", "monthly_fee")
+    (problem,) = err.value.problems
+    assert (problem.field, problem.value, problem.message) == (
+        "monthly_fee",
+        "1e40",
+        "is too large (at most 9e+12)",
+    )
+    assert to_decimal("8999999999999.999999", "monthly_fee") == Decimal("8999999999999.999999")

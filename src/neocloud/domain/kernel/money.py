@@ -73,7 +73,7 @@ def amount_text(amount: Decimal, currency: str) -> str:
     rounded: ``625000000`` -> ``"625000000.00"``, ``67702110.1`` -> ``"67702110.10"``,
     ``0.123456`` -> ``"0.123456"``. How money is written in JSON and CSV."""
     exponent = amount.as_tuple().exponent
-    digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    digits = -exponent if isinstance(exponent, int) else 0  # not an int: NaN or infinite
     return f"{amount:.{max(MINOR_UNITS[currency], digits)}f}"
 
 
