@@ -1,4 +1,4 @@
-"""Billing use cases: close a month, read invoices, credit notes, and re-billing what
+"""Billing use cases: close a month, read invoices, credit notes, and re-billing what was
 already invoiced when an agreement changes under it."""
 
 from __future__ import annotations

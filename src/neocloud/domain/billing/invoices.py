@@ -32,7 +32,6 @@ class DocumentKind(enum.StrEnum):
     DEBIT_NOTE = "debit_note"
 
 
-NOTES = frozenset({DocumentKind.CREDIT_NOTE, DocumentKind.DEBIT_NOTE})
 LABELS = {
     LineKind.CAPACITY_FEE: "Capacity fee",
     LineKind.RAMP_DISCOUNT: "Commissioning ramp discount",
