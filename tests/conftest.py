@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from neocloud.adapters.db import migrate
-from neocloud.adapters.db.tables import Base
+from neocloud.adapters.db.tables import metadata
 from neocloud.adapters.db.uow import make_engine
 from neocloud.bootstrap import App
 from neocloud.config import Settings
@@ -64,7 +64,7 @@ def postgres_url() -> Iterator[str]:
 
 def _truncate(url: str) -> None:
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

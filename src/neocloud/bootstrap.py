@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from neocloud.adapters.db.schema import HEAD_REVISION, KNOWN_REVISIONS, schema_revision
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
@@ -48,12 +47,8 @@ class App:
             self.settings.home.mkdir(parents=True, exist_ok=True)
         return make_engine(self.settings.database_url)
 
-    @cached_property
-    def _sessions(self) -> sessionmaker:  # type: ignore[type-arg]
-        return sessionmaker(self.engine, expire_on_commit=False)
-
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self.engine)
 
     def context(self) -> Context:
         from neocloud.services.context import Context  # noqa: PLC0415

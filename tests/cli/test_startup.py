@@ -45,3 +45,35 @@ def test_help_lists_each_command_with_its_whole_first_line() -> None:
         "Give notice: service, billing and capacity end notice_days calendar days later." in words
     )
     assert "..." not in commands
+
+
+# Runs a command in a fresh interpreter, then lists the modules it imported.
+IMPORTED_BY = """
+import json, sys
+from neocloud.cli.main import cli
+try:
+    cli(sys.argv[1:], prog_name="neocloud")
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["fleet", "show", "--site", "memphis-1"], ["agreement", "list"], ["invoice", "list"]]
+)
+def test_a_read_command_needs_neither_the_orm_nor_alembic(
+    loaded: dict[str, str], args: list[str]
+) -> None:
+    """The adapters use SQLAlchemy Core (adapters/db/tables.py); the ORM's mapper set-up
+    and Alembic (needed by `init` only) would cost every command start-up time."""
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=loaded,
+    )
+    modules = json.loads(run.stderr.splitlines()[-1])
+    assert "sqlalchemy" in modules  # the command did reach the database
+    assert [m for m in modules if m.startswith(("sqlalchemy.orm", "alembic"))] == []

@@ -488,6 +488,6 @@ def test_availability_is_measured_for_months_of_the_term_that_have_begun(app: Ap
         agreements.record_availability(app.uow(), ctx(), "deal-a", "2027-03", Decimal("0.987654"))
         == []
     )
-    assert agreement_views.availabilities(app.uow(), "deal-a") == [
+    assert agreement_views.agreement_details(app.uow(), "deal-a").availability == [
         ("2027-03", Decimal("0.987654"), LATER)
     ]

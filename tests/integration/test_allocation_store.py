@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from neocloud.adapters.db.tables import AllocationRow, NodeRow
+from neocloud.adapters.db.tables import allocations, nodes
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
@@ -153,10 +153,9 @@ def test_the_database_refuses_two_holders_of_one_node(app: App) -> None:
             reason="t",
         )
         uow.commit()
-    session = app.uow().__enter__().session  # type: ignore[attr-defined]
-    node = session.scalars(select(NodeRow).where(NodeRow.name == "h1-r0001-n03")).one()
-    session.add(
-        AllocationRow(
+    with app.engine.connect() as conn:
+        node = conn.execute(select(nodes).where(nodes.c.name == "h1-r0001-n03")).one()
+        raw = allocations.insert().values(
             site_id=node.site_id,
             rack_id=node.rack_id,
             node_id=node.id,
@@ -166,11 +165,8 @@ def test_the_database_refuses_two_holders_of_one_node(app: App) -> None:
             ends_at=None,
             reason="raw",
         )
-    )
-    with pytest.raises(IntegrityError):
-        session.flush()  # no planner involved: the constraint (or trigger) says no
-    session.rollback()
-    session.close()
+        with pytest.raises(IntegrityError):  # no planner involved: the constraint says no
+            conn.execute(raw)
     with app.uow() as uow, pytest.raises(Conflict):  # and through the repository, in words
         uow.allocations.allocate_racks(
             "memphis-1",
@@ -460,7 +456,7 @@ def test_twenty_allocations_planned_before_any_writes(postgres_url: str, tmp_pat
         outcomes = race(
             keys,
             lambda key: allocation.apply_for_agreement(
-                WritesAfterEveryonePlanned(app._sessions), CTX, key
+                WritesAfterEveryonePlanned(app.engine), CTX, key
             ),
         )
         winner = the_winner_holds_the_four_racks(app, outcomes)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from neocloud.adapters.db import migrate
-from neocloud.adapters.db.tables import Base
+from neocloud.adapters.db.tables import metadata
 from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
 from neocloud.bootstrap import App
@@ -40,7 +40,7 @@ DB_SETTINGS = settings(
 
 def test_migrations_match_the_models(app: App) -> None:
     with app.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
@@ -125,7 +125,7 @@ def test_naive_datetime_is_refused_at_the_boundary(app: App) -> None:
         AuditEntry(datetime(2026, 5, 1), "tester", "test", "probe", "x")
     with app.engine.begin() as conn, pytest.raises(Exception, match="naive"):
         conn.execute(
-            Base.metadata.tables["audit_log"]
+            metadata.tables["audit_log"]
             .insert()
             .values(
                 at=datetime(2026, 5, 1),
@@ -188,7 +188,7 @@ VALID: dict[str, dict[str, object]] = {
 
 
 def _insert(conn: Connection, table: str, **values: object) -> None:
-    conn.execute(Base.metadata.tables[table].insert().values(values))
+    conn.execute(metadata.tables[table].insert().values(values))
 
 
 def _named_rows(conn: Connection) -> None:

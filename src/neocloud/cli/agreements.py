@@ -208,9 +208,8 @@ def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
 
     with make_app() as app:
         app.require_database()
-        agreement = views.get_agreement(app.uow(), key)
-        measured = views.availabilities(app.uow(), key)
-        release = views.capacity_release(app.uow(), key)
+        details = views.agreement_details(app.uow(), key)
+    agreement, measured, release = details.agreement, details.availability, details.release
     if as_json:
         data = agreement_json(agreement)
         data["availability"] = [

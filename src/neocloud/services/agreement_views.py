@@ -6,6 +6,7 @@ the file parser nor billing (bench/startup.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -26,21 +27,26 @@ def get_agreement(uow: UnitOfWork, key: str) -> CapacityAgreement:
         return uow.agreements.get(key)
 
 
-@use_case("agreement.availabilities")
-def availabilities(uow: UnitOfWork, key: str) -> list[tuple[str, Decimal, datetime]]:
-    """(period, ratio, recorded at) of every availability recorded for the agreement."""
-    with uow:
-        uow.agreements.get(key)
-        return uow.agreements.availabilities(key)
+@dataclass(frozen=True)
+class AgreementDetails:
+    """An agreement with what is recorded about it, read in one transaction."""
 
-
-@use_case("agreement.release")
-def capacity_release(uow: UnitOfWork, key: str) -> tuple[datetime, str] | None:
+    agreement: CapacityAgreement
+    availability: list[tuple[str, Decimal, datetime]]
+    """(period, ratio, recorded at) of every availability recorded, in period order."""
+    release: tuple[datetime, str] | None
     """When the agreement's capacity is released (its service ended early), and why."""
+
+
+@use_case("agreement.details")
+def agreement_details(uow: UnitOfWork, key: str) -> AgreementDetails:
     with uow:
-        site = uow.agreements.get(key).terms.site
-        found = [(at, why) for k, _, at, why in uow.agreements.releases(site) if k == key]
-    return found[0] if found else None
+        agreement = uow.agreements.get(key)
+        site = agreement.terms.site
+        releases = [(at, why) for k, _, at, why in uow.agreements.releases(site) if k == key]
+        return AgreementDetails(
+            agreement, uow.agreements.availabilities(key), releases[0] if releases else None
+        )
 
 
 @use_case("agreement.list")

@@ -83,7 +83,7 @@ class AllocationRepository(Protocol):
     def allocate_racks(
         self,
         site: str,
-        racks: list[str],
+        rack_names: list[str],
         *,
         kind: HolderKind,
         key: str,

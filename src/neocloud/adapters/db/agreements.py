@@ -12,15 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, Table, func, insert, select, update
 
 from neocloud.adapters.db.tables import (
-    AgreementRow,
-    AgreementStatusRow,
-    AgreementVersionRow,
-    AvailabilityRow,
-    CapacityReleaseRow,
+    agreement_status_history,
+    agreement_versions,
+    agreements,
+    availability,
+    capacity_releases,
 )
 from neocloud.domain.agreements.model import (
     AgreementTerms,
@@ -53,107 +52,103 @@ def _json_safe(value: object) -> object:
 
 
 class SqlAgreementRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
-    def _row(self, key: str, for_update: bool = False) -> AgreementRow:
-        query = select(AgreementRow).where(AgreementRow.key == key)
-        row = self.session.scalar(query.with_for_update() if for_update else query)
+    def _row(self, key: str, for_update: bool = False) -> Row[Any]:
+        query = select(agreements).where(agreements.c.key == key)
+        row = self.connection.execute(query.with_for_update() if for_update else query).first()
         if row is None:
             raise NotFound(f"agreement {key!r} does not exist")
         return row
 
     def exists(self, key: str) -> bool:
-        return (
-            self.session.scalar(select(AgreementRow.id).where(AgreementRow.key == key)) is not None
-        )
+        query = select(agreements.c.id).where(agreements.c.key == key)
+        return self.connection.execute(query).first() is not None
 
     def all_keys(self, *, site: str | None = None, tenant: str | None = None) -> list[str]:
-        query = select(AgreementRow.key).order_by(AgreementRow.key)
+        c = agreements.c
+        query = select(c.key).order_by(c.key)
         if site:
-            query = query.where(AgreementRow.site == site)
+            query = query.where(c.site == site)
         if tenant:
-            query = query.where(AgreementRow.tenant == tenant)
-        return list(self.session.scalars(query))
+            query = query.where(c.tenant == tenant)
+        return list(self.connection.scalars(query))
 
     def add(self, agreement: CapacityAgreement) -> None:
         t = agreement.terms
-        row = AgreementRow(
-            key=agreement.key,
-            operator=t.operator,
-            tenant=t.tenant,
-            site=t.site,
-            status=agreement.status.value,
-        )
-        self.session.add(row)
-        self.session.flush()
-        self._write(row, agreement)
+        agreement_id = self.connection.execute(
+            insert(agreements)
+            .values(key=agreement.key, operator=t.operator, tenant=t.tenant, site=t.site)
+            .values(self._state(agreement))
+            .returning(agreements.c.id)
+        ).scalar_one()
+        self._append(agreement_id, agreement)
 
     def save(self, agreement: CapacityAgreement) -> None:
         """Write state, notice and any new versions and history entries."""
-        self._write(self._row(agreement.key), agreement)
+        agreement_id = self._row(agreement.key).id
+        self.connection.execute(
+            update(agreements).where(agreements.c.id == agreement_id).values(self._state(agreement))
+        )
+        self._append(agreement_id, agreement)
 
-    def _write(self, row: AgreementRow, agreement: CapacityAgreement) -> None:
-        row.status = agreement.status.value
-        if agreement.notice:
-            row.notice_given_by = agreement.notice.given_by.value
-            row.notice_given_at = agreement.notice.given_at
-            row.notice_effective_at = agreement.notice.effective_at
+    @staticmethod
+    def _state(agreement: CapacityAgreement) -> dict[str, object]:
+        notice = agreement.notice
+        return {
+            "status": agreement.status.value,
+            "notice_given_by": notice.given_by.value if notice else None,
+            "notice_given_at": notice.given_at if notice else None,
+            "notice_effective_at": notice.effective_at if notice else None,
+        }
+
+    def _append(self, agreement_id: int, agreement: CapacityAgreement) -> None:
+        """The versions and history entries not stored yet (both only ever grow)."""
         from neocloud.domain.agreements.file import terms_document  # noqa: PLC0415 - writes only
 
-        stored_versions = self._count(AgreementVersionRow, row.id)
-        for v in agreement.versions[stored_versions:]:
-            self.session.add(
-                AgreementVersionRow(
-                    agreement_id=row.id,
-                    number=v.number,
-                    effective_from=v.effective_from,
-                    recorded_at=v.recorded_at,
-                    actor=v.actor,
-                    note=v.note,
-                    terms=_json_safe(terms_document(v.terms)),
-                )
-            )
-        stored_history = self._count(AgreementStatusRow, row.id)
-        for seq, (status, at) in enumerate(agreement.history[stored_history:], stored_history):
-            self.session.add(
-                AgreementStatusRow(agreement_id=row.id, seq=seq, status=status.value, at=at)
-            )
-        self.session.flush()
+        stored_versions = self._count(agreement_versions, agreement_id)
+        new_versions = [
+            {
+                "agreement_id": agreement_id,
+                "number": v.number,
+                "effective_from": v.effective_from,
+                "recorded_at": v.recorded_at,
+                "actor": v.actor,
+                "note": v.note,
+                "terms": _json_safe(terms_document(v.terms)),
+            }
+            for v in agreement.versions[stored_versions:]
+        ]
+        if new_versions:
+            self.connection.execute(insert(agreement_versions), new_versions)
+        stored_history = self._count(agreement_status_history, agreement_id)
+        new_history = [
+            {"agreement_id": agreement_id, "seq": seq, "status": status.value, "at": at}
+            for seq, (status, at) in enumerate(agreement.history[stored_history:], stored_history)
+        ]
+        if new_history:
+            self.connection.execute(insert(agreement_status_history), new_history)
 
-    def _count(
-        self, table: type[AgreementVersionRow] | type[AgreementStatusRow], agreement_id: int
-    ) -> int:
-        return int(
-            self.session.scalar(
-                select(func.count()).select_from(table).where(table.agreement_id == agreement_id)
-            )
-            or 0
-        )
+    def _count(self, table: Table, agreement_id: int) -> int:
+        query = select(func.count()).select_from(table)
+        return int(self.connection.scalar(query.where(table.c.agreement_id == agreement_id)) or 0)
 
     def get(self, key: str, *, for_update: bool = False) -> CapacityAgreement:
         row = self._row(key, for_update)
+        v, h = agreement_versions.c, agreement_status_history.c
         versions = [
             AgreementVersion(
-                v.number,
-                v.effective_from,
-                stored_terms(v.terms),
-                v.recorded_at,
-                v.actor,
-                v.note,
+                r.number, r.effective_from, stored_terms(r.terms), r.recorded_at, r.actor, r.note
             )
-            for v in self.session.scalars(
-                select(AgreementVersionRow)
-                .where(AgreementVersionRow.agreement_id == row.id)
-                .order_by(AgreementVersionRow.number)
+            for r in self.connection.execute(
+                select(agreement_versions).where(v.agreement_id == row.id).order_by(v.number)
             )
         ]
         history = [
-            (Status(h.status), h.at)
-            for h in self.session.scalars(
-                select(AgreementStatusRow)
-                .where(AgreementStatusRow.agreement_id == row.id)
-                .order_by(AgreementStatusRow.seq)
+            (Status(r.status), r.at)
+            for r in self.connection.execute(
+                select(h.status, h.at).where(h.agreement_id == row.id).order_by(h.seq)
             )
         ]
         notice = None
@@ -164,40 +159,46 @@ class SqlAgreementRepository:
         return CapacityAgreement(row.key, Status(row.status), versions, notice, history)
 
     def record_release(self, key: str, site: str, at: datetime, reason: str) -> None:
-        self.session.add(
-            CapacityReleaseRow(agreement_key=key, site=site, release_at=at, reason=reason)
+        self.connection.execute(
+            insert(capacity_releases).values(
+                agreement_key=key, site=site, release_at=at, reason=reason
+            )
         )
 
     def releases(self, site: str | None = None) -> list[tuple[str, str, datetime, str]]:
-        query = select(CapacityReleaseRow).order_by(CapacityReleaseRow.release_at)
+        c = capacity_releases.c
+        query = select(c.agreement_key, c.site, c.release_at, c.reason).order_by(c.release_at)
         if site:
-            query = query.where(CapacityReleaseRow.site == site)
-        return [
-            (r.agreement_key, r.site, r.release_at, r.reason) for r in self.session.scalars(query)
-        ]
+            query = query.where(c.site == site)
+        return [tuple(r) for r in self.connection.execute(query)]
 
     def record_availability(self, key: str, period: str, ratio: Decimal, at: datetime) -> None:
-        row = self.session.get(AvailabilityRow, (key, period))
-        if row is None:
-            self.session.add(
-                AvailabilityRow(
+        c = availability.c
+        updated = self.connection.execute(
+            update(availability)
+            .where(c.agreement_key == key, c.period == period)
+            .values(availability_ratio=ratio, recorded_at=at)
+        )
+        if not updated.rowcount:
+            self.connection.execute(
+                insert(availability).values(
                     agreement_key=key, period=period, availability_ratio=ratio, recorded_at=at
                 )
             )
-        else:
-            row.availability_ratio, row.recorded_at = ratio, at
 
     def availability(self, key: str, period: str) -> Decimal | None:
-        row = self.session.get(AvailabilityRow, (key, period))
-        return None if row is None else row.availability_ratio
+        c = availability.c
+        query = select(c.availability_ratio).where(c.agreement_key == key, c.period == period)
+        return self.connection.scalar(query)
 
     def availabilities(self, key: str) -> list[tuple[str, Decimal, datetime]]:
-        rows = self.session.scalars(
-            select(AvailabilityRow)
-            .where(AvailabilityRow.agreement_key == key)
-            .order_by(AvailabilityRow.period)
+        c = availability.c
+        query = (
+            select(c.period, c.availability_ratio, c.recorded_at)
+            .where(c.agreement_key == key)
+            .order_by(c.period)
         )
-        return [(r.period, r.availability_ratio, r.recorded_at) for r in rows]
+        return [tuple(r) for r in self.connection.execute(query)]
 
 
 def _instant(text: object) -> datetime:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Connection,
     Integer,
     any_,
     delete,
@@ -29,10 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
 
 from neocloud.adapters.db.repositories import site_id
-from neocloud.adapters.db.tables import AllocationRow, HallRow, NodeRow, RackRow
+from neocloud.adapters.db.tables import allocations, halls, nodes, racks
 from neocloud.adapters.db.types import UTCDateTime
 from neocloud.domain.allocation.changes import HoldingChanges, Stored, Tenure, release
 from neocloud.domain.allocation.planner import MIXED, Busy, HolderKind, Holding, RackCapacity
@@ -69,29 +69,29 @@ def _one_holder() -> Iterator[None]:
 
 
 class SqlAllocationRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
     def _site_id(self, site: str) -> int:
-        return site_id(self.session, site)
+        return site_id(self.connection, site)
 
     def rack_capacities(self, site: str) -> list[RackCapacity]:
         """Every rack of the site in site order (hall, then rack position)."""
-        rows = self.session.execute(
+        rows = self.connection.execute(
             select(
-                HallRow.name,
-                RackRow.name,
-                func.min(NodeRow.gpu_model),
-                func.max(NodeRow.gpu_model),
+                halls.c.name,
+                racks.c.name,
+                func.min(nodes.c.gpu_model),
+                func.max(nodes.c.gpu_model),
                 func.count(),
-                func.sum(NodeRow.gpu_count),
-                func.sum(NodeRow.typical_it_kw),
+                func.sum(nodes.c.gpu_count),
+                func.sum(nodes.c.typical_it_kw),
             )
-            .join(RackRow, RackRow.hall_id == HallRow.id)
-            .join(NodeRow, NodeRow.rack_id == RackRow.id)
-            .where(RackRow.site_id == self._site_id(site))
-            .group_by(HallRow.position, HallRow.name, RackRow.position, RackRow.name)
-            .order_by(HallRow.position, RackRow.position)
+            .join(racks, racks.c.hall_id == halls.c.id)
+            .join(nodes, nodes.c.rack_id == racks.c.id)
+            .where(racks.c.site_id == self._site_id(site))
+            .group_by(halls.c.position, halls.c.name, racks.c.position, racks.c.name)
+            .order_by(halls.c.position, racks.c.position)
         )
         return [
             RackCapacity(hall, rack, lo if lo == hi else MIXED, int(n), int(gpus), kw)
@@ -99,17 +99,17 @@ class SqlAllocationRepository:
         ]
 
     def busy(self, site: str) -> list[Busy]:
-        rows = self.session.execute(
+        rows = self.connection.execute(
             select(
-                RackRow.name,
-                AllocationRow.holder_kind,
-                AllocationRow.holder_key,
-                AllocationRow.starts_at,
-                AllocationRow.ends_at,
+                racks.c.name,
+                allocations.c.holder_kind,
+                allocations.c.holder_key,
+                allocations.c.starts_at,
+                allocations.c.ends_at,
             )
             .distinct()
-            .join(RackRow, RackRow.id == AllocationRow.rack_id)
-            .where(AllocationRow.site_id == self._site_id(site))
+            .join(racks, racks.c.id == allocations.c.rack_id)
+            .where(allocations.c.site_id == self._site_id(site))
         )
         return [
             Busy(rack, HolderKind(kind), key, start, end) for rack, kind, key, start, end in rows
@@ -117,9 +117,9 @@ class SqlAllocationRepository:
 
     def holds(self, kind: HolderKind, key: str) -> bool:
         return (
-            self.session.scalar(
-                select(AllocationRow.id)
-                .where(AllocationRow.holder_kind == kind.value, AllocationRow.holder_key == key)
+            self.connection.scalar(
+                select(allocations.c.id)
+                .where(allocations.c.holder_kind == kind.value, allocations.c.holder_key == key)
                 .limit(1)
             )
             is not None
@@ -128,7 +128,7 @@ class SqlAllocationRepository:
     def allocate_racks(
         self,
         site: str,
-        racks: list[str],
+        rack_names: list[str],
         *,
         kind: HolderKind,
         key: str,
@@ -136,26 +136,27 @@ class SqlAllocationRepository:
         end: datetime | None,
         reason: str,
     ) -> int:
-        """Give every node of ``racks`` to the holder for [start, end); returns node count."""
-        if not racks:
+        """Give every node of the racks named to the holder for [start, end); returns the
+        node count."""
+        if not rack_names:
             return 0
-        nodes = (
+        chosen = (
             select(
-                NodeRow.site_id,
-                NodeRow.rack_id,
-                NodeRow.id,
+                nodes.c.site_id,
+                nodes.c.rack_id,
+                nodes.c.id,
                 literal(kind.value),
                 literal(key),
                 literal(start, UTCDateTime()),
                 literal(end, UTCDateTime()),
                 literal(reason),
             )
-            .join(RackRow, RackRow.id == NodeRow.rack_id)
-            .where(RackRow.site_id == self._site_id(site), RackRow.name.in_(racks))
+            .join(racks, racks.c.id == nodes.c.rack_id)
+            .where(racks.c.site_id == self._site_id(site), racks.c.name.in_(rack_names))
         )
         with _one_holder():
-            result = self.session.execute(
-                insert(AllocationRow).from_select(
+            result = self.connection.execute(
+                insert(allocations).from_select(
                     [
                         "site_id",
                         "rack_id",
@@ -166,35 +167,34 @@ class SqlAllocationRepository:
                         "ends_at",
                         "reason",
                     ],
-                    nodes,
+                    chosen,
                 )
             )
-            self.session.flush()
         return _rowcount(result)
 
     def release_agreement(self, key: str, at: datetime) -> int:
         """End what the agreement holds, spares included, at ``at`` and later (the rule is
         ``changes.release``): the nodes go back to the operator's internal pool. Returns
         the holdings changed."""
-        return self._apply(release(self._tenures(AllocationRow.holder_key == key), key, at))
+        return self._apply(release(self._tenures(allocations.c.holder_key == key), key, at))
 
     def holdings(self, site: str, at: datetime | None = None) -> list[Holding]:
         """Every holding of the site (at one instant if ``at`` is given), in site order."""
-        where = [AllocationRow.site_id == self._site_id(site)]
+        where = [allocations.c.site_id == self._site_id(site)]
         if at is not None:
             where += [
-                AllocationRow.starts_at <= at,
-                or_(AllocationRow.ends_at.is_(None), AllocationRow.ends_at > at),
+                allocations.c.starts_at <= at,
+                or_(allocations.c.ends_at.is_(None), allocations.c.ends_at > at),
             ]
         return [s.holding for s in self._stored(*where)]
 
     def node_history(self, site: str, node: str) -> list[Stored]:
         """Every holding of ``node``, oldest first. Raises NotFound for an unknown node."""
         site_id = self._site_id(site)
-        found = self._stored(NodeRow.site_id == site_id, NodeRow.name == node)
+        found = self._stored(nodes.c.site_id == site_id, nodes.c.name == node)
         if not found and (
-            self.session.scalar(
-                select(NodeRow.id).where(NodeRow.site_id == site_id, NodeRow.name == node)
+            self.connection.scalar(
+                select(nodes.c.id).where(nodes.c.site_id == site_id, nodes.c.name == node)
             )
             is None
         ):
@@ -204,9 +204,9 @@ class SqlAllocationRepository:
     def held_by(self, site: str, kind: HolderKind, key: str) -> list[Stored]:
         """The holder's holdings at the site, in site order (hall, rack, node position)."""
         return self._stored(
-            AllocationRow.site_id == self._site_id(site),
-            AllocationRow.holder_kind == kind.value,
-            AllocationRow.holder_key == key,
+            allocations.c.site_id == self._site_id(site),
+            allocations.c.holder_kind == kind.value,
+            allocations.c.holder_key == key,
         )
 
     def apply(self, site: str, changes: HoldingChanges) -> int:
@@ -218,38 +218,38 @@ class SqlAllocationRepository:
         """Who holds what when, with row ids: five columns of one table, no joins (a
         release reads every holding of the agreement, 28,160 on the reference site)."""
         query = select(
-            AllocationRow.id,
-            AllocationRow.holder_kind,
-            AllocationRow.holder_key,
-            AllocationRow.starts_at,
-            AllocationRow.ends_at,
+            allocations.c.id,
+            allocations.c.holder_kind,
+            allocations.c.holder_key,
+            allocations.c.starts_at,
+            allocations.c.ends_at,
         ).where(*where)
-        rows = self.session.connection().execute(query).all()
+        rows = self.connection.execute(query).all()
         return [Tenure(row_id, KINDS[k], key, s, e) for row_id, k, key, s, e in rows]
 
     def _stored(self, *where: ColumnElement[bool]) -> list[Stored]:
-        """Holdings with their row ids, in site order: one Core SELECT, no ORM rows (a
-        site's holdings can be 28,160 rows)."""
+        """Holdings with their row ids, in site order (a site's holdings can be 28,160
+        rows: one SELECT)."""
         query = (
             select(
-                AllocationRow.id,
-                HallRow.name,
-                RackRow.name,
-                NodeRow.name,
-                NodeRow.gpu_model,
-                AllocationRow.holder_kind,
-                AllocationRow.holder_key,
-                AllocationRow.starts_at,
-                AllocationRow.ends_at,
-                AllocationRow.reason,
+                allocations.c.id,
+                halls.c.name,
+                racks.c.name,
+                nodes.c.name,
+                nodes.c.gpu_model,
+                allocations.c.holder_kind,
+                allocations.c.holder_key,
+                allocations.c.starts_at,
+                allocations.c.ends_at,
+                allocations.c.reason,
             )
-            .join(NodeRow, NodeRow.id == AllocationRow.node_id)
-            .join(RackRow, RackRow.id == NodeRow.rack_id)
-            .join(HallRow, HallRow.id == RackRow.hall_id)
+            .join(nodes, nodes.c.id == allocations.c.node_id)
+            .join(racks, racks.c.id == nodes.c.rack_id)
+            .join(halls, halls.c.id == racks.c.hall_id)
             .where(*where)
-            .order_by(HallRow.position, RackRow.position, NodeRow.position, AllocationRow.starts_at)
+            .order_by(halls.c.position, racks.c.position, nodes.c.position, allocations.c.starts_at)
         )
-        rows = self.session.connection().execute(query).all()
+        rows = self.connection.execute(query).all()
         return [
             Stored(row_id, Holding(h, r, n, m, KINDS[k], key, s, e, why))
             for row_id, h, r, n, m, k, key, s, e, why in rows
@@ -257,22 +257,18 @@ class SqlAllocationRepository:
 
     def _apply(self, changes: HoldingChanges, site_id: int | None = None) -> int:
         """Bulk DELETE and UPDATE by row id, then the INSERTs; returns the rows changed."""
-        mine = [] if site_id is None else [AllocationRow.site_id == site_id]
-        quiet = {"synchronize_session": False}  # no ORM allocation rows are loaded
+        mine = [] if site_id is None else [allocations.c.site_id == site_id]
         changed = 0
         with _one_holder():
             for named in self._naming(changes.removed):
                 changed += _rowcount(
-                    self.session.execute(
-                        delete(AllocationRow).where(named, *mine), execution_options=quiet
-                    )
+                    self.connection.execute(delete(allocations).where(named, *mine))
                 )
             for named in self._naming(changes.ended):
-                statement = update(AllocationRow).where(named, *mine).values(ends_at=changes.at)
-                changed += _rowcount(self.session.execute(statement, execution_options=quiet))
+                statement = update(allocations).where(named, *mine).values(ends_at=changes.at)
+                changed += _rowcount(self.connection.execute(statement))
             if changes.added:
                 self._insert(changes.added, site_id)
-            self.session.flush()
         return changed
 
     def _naming(self, ids: tuple[int, ...]) -> Iterator[ColumnElement[bool]]:
@@ -280,30 +276,30 @@ class SqlAllocationRepository:
         than a long IN list), IN lists of at most CHUNK ids on SQLite."""
         if not ids:
             return
-        if self.session.get_bind().dialect.name == "postgresql":
-            yield AllocationRow.id == any_(literal(list(ids), ARRAY(Integer)))
+        if self.connection.dialect.name == "postgresql":
+            yield allocations.c.id == any_(literal(list(ids), ARRAY(Integer)))
             return
         for i in range(0, len(ids), CHUNK):
-            yield AllocationRow.id.in_(ids[i : i + CHUNK])
+            yield allocations.c.id.in_(ids[i : i + CHUNK])
 
     def _insert(self, added: tuple[Holding, ...], site_id: int | None) -> None:
         if site_id is None:
             raise ValueError("new holdings need the site their nodes are in")
-        nodes = {
+        ids = {
             name: (node_id, rack_id)
-            for name, node_id, rack_id in self.session.execute(
-                select(NodeRow.name, NodeRow.id, NodeRow.rack_id).where(
-                    NodeRow.site_id == site_id, NodeRow.name.in_({h.node for h in added})
+            for name, node_id, rack_id in self.connection.execute(
+                select(nodes.c.name, nodes.c.id, nodes.c.rack_id).where(
+                    nodes.c.site_id == site_id, nodes.c.name.in_({h.node for h in added})
                 )
             )
         }
-        self.session.execute(
-            insert(AllocationRow),
+        self.connection.execute(
+            insert(allocations),
             [
                 {
                     "site_id": site_id,
-                    "rack_id": nodes[h.node][1],
-                    "node_id": nodes[h.node][0],
+                    "rack_id": ids[h.node][1],
+                    "node_id": ids[h.node][0],
                     "holder_kind": h.kind.value,
                     "holder_key": h.holder,
                     "starts_at": h.start,

@@ -1,7 +1,7 @@
 """Repositories: domain objects in, domain objects out; rows never leave this package.
 
 A site of ~28,000 nodes is written with bulk inserts (one statement per table) and its
-summary is computed by the database (GROUP BY), so neither needs 28,000 ORM objects.
+summary is computed by the database (GROUP BY).
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.tables import (
-    AllocationRow,
-    AuditRow,
-    HallRow,
-    NodeRow,
-    RackRow,
-    SiteGpuModelRow,
-    SiteRow,
+    allocations,
+    audit_log,
+    halls,
+    nodes,
+    racks,
+    site_gpu_models,
+    sites,
 )
 from neocloud.domain.fleet.capacity import HallTotals, ModelTotals, SiteSummary
 from neocloud.domain.fleet.inventory import GpuModel, Hall, Location, Node, Rack, Site
@@ -31,100 +30,97 @@ from neocloud.domain.kernel.errors import Conflict, NotFound
 from neocloud.domain.kernel.money import Money
 
 
-def site_id(session: Session, name: str) -> int:
+def site_id(connection: Connection, name: str) -> int:
     """The row id of site ``name``; NotFound if there is none."""
-    found = session.scalar(select(SiteRow.id).where(SiteRow.name == name))
+    found = connection.scalar(select(sites.c.id).where(sites.c.name == name))
     if found is None:
         raise NotFound(f"site {name!r} does not exist")
-    return found
+    return int(found)
 
 
-def _write_header(row: SiteRow, site: Site) -> None:
-    """The site's own fields (not its halls) onto its row."""
-    row.display_name = site.display_name
-    row.city = site.location.city
-    row.region = site.location.region
-    row.country = site.location.country
-    row.timezone = site.timezone
-    row.facility_capacity_kw = site.facility_capacity_kw
-    row.pue = site.pue
-    row.electricity_price_per_mwh = site.electricity_price_per_mwh.amount
-    row.electricity_currency = site.electricity_price_per_mwh.currency
-    row.grid_carbon_kg_per_mwh = site.grid_carbon_kg_per_mwh
+def _header(site: Site) -> dict[str, object]:
+    """The site's own fields (not its halls), as its row holds them."""
+    return {
+        "display_name": site.display_name,
+        "city": site.location.city,
+        "region": site.location.region,
+        "country": site.location.country,
+        "timezone": site.timezone,
+        "facility_capacity_kw": site.facility_capacity_kw,
+        "pue": site.pue,
+        "electricity_price_per_mwh": site.electricity_price_per_mwh.amount,
+        "electricity_currency": site.electricity_price_per_mwh.currency,
+        "grid_carbon_kg_per_mwh": site.grid_carbon_kg_per_mwh,
+    }
 
 
 class SqlSiteRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
     def _id(self, name: str) -> int:
-        return site_id(self.session, name)
+        return site_id(self.connection, name)
 
     def exists(self, name: str) -> bool:
-        return self.session.scalar(select(SiteRow.id).where(SiteRow.name == name)) is not None
+        query = select(sites.c.id).where(sites.c.name == name)
+        return self.connection.execute(query).first() is not None
 
     def names(self) -> list[str]:
-        return list(self.session.scalars(select(SiteRow.name).order_by(SiteRow.name)))
+        return list(self.connection.scalars(select(sites.c.name).order_by(sites.c.name)))
 
     def add(self, site: Site) -> None:
-        row = SiteRow(name=site.name)
-        _write_header(row, site)
-        self.session.add(row)
         with domain_errors():
-            self.session.flush()
-        self._add_contents(row.id, site)
+            new_id = self.connection.execute(
+                insert(sites).values(name=site.name, **_header(site)).returning(sites.c.id)
+            ).scalar_one()
+        self._add_contents(new_id, site)
 
     def replace(self, site: Site) -> None:
         """Give the stored site ``site.name`` the header, GPU models, halls, racks and nodes
         of ``site``. The site's row is updated in place, not deleted: agreements and
         capacity releases name it. Raises Conflict while any of its racks has holdings."""
-        row = self.session.scalar(select(SiteRow).where(SiteRow.name == site.name))
-        if row is None:
-            raise NotFound(f"site {site.name!r} does not exist")
-        if (
-            self.session.scalar(
-                select(AllocationRow.id).where(AllocationRow.site_id == row.id).limit(1)
-            )
-            is not None
-        ):
+        stored = self._id(site.name)
+        held = select(allocations.c.id).where(allocations.c.site_id == stored).limit(1)
+        if self.connection.execute(held).first() is not None:
             raise Conflict(
                 f"site {site.name} has allocations; it cannot be replaced while racks "
                 "are held (release them first)"
             )
-        for table in (NodeRow, RackRow, HallRow, SiteGpuModelRow):
-            self.session.execute(delete(table).where(table.site_id == row.id))
-        _write_header(row, site)
+        for table in (nodes, racks, halls, site_gpu_models):
+            self.connection.execute(delete(table).where(table.c.site_id == stored))
         with domain_errors():
-            self.session.flush()
-        self._add_contents(row.id, site)
+            self.connection.execute(update(sites).where(sites.c.id == stored).values(_header(site)))
+        self._add_contents(stored, site)
 
     def _add_contents(self, site_id: int, site: Site) -> None:
-        self.session.add_all(
-            SiteGpuModelRow(
-                site_id=site_id,
-                name=m.name,
-                gpu_tdp_w=m.gpu_tdp_w,
-                server_overhead=m.server_overhead,
-                gpus_per_node=m.gpus_per_node,
-                node_rated_it_kw=m.node_rated_it_kw,
-                node_kind=m.node_kind,
-                nodes_per_rack=m.nodes_per_rack,
-            )
+        models = [
+            {
+                "site_id": site_id,
+                "name": m.name,
+                "gpu_tdp_w": m.gpu_tdp_w,
+                "server_overhead": m.server_overhead,
+                "gpus_per_node": m.gpus_per_node,
+                "node_rated_it_kw": m.node_rated_it_kw,
+                "node_kind": m.node_kind,
+                "nodes_per_rack": m.nodes_per_rack,
+            }
             for m in site.gpu_models.values()
-        )
+        ]
+        if models:
+            self.connection.execute(insert(site_gpu_models), models)
         for position, hall in enumerate(site.halls):
             self._add_hall(site_id, position, hall)
 
     def _add_hall(self, site_id: int, position: int, hall: Hall) -> None:
-        hall_id = self.session.scalar(
-            insert(HallRow)
+        hall_id = self.connection.execute(
+            insert(halls)
             .values(site_id=site_id, name=hall.name, position=position)
-            .returning(HallRow.id)
-        )
+            .returning(halls.c.id)
+        ).scalar_one()
         if not hall.racks:
             return
-        rack_ids = self.session.scalars(
-            insert(RackRow).returning(RackRow.id, sort_by_parameter_order=True),
+        rack_ids = self.connection.scalars(
+            insert(racks).returning(racks.c.id, sort_by_parameter_order=True),
             [
                 {
                     "site_id": site_id,
@@ -136,7 +132,7 @@ class SqlSiteRepository:
                 for i, r in enumerate(hall.racks)
             ],
         ).all()
-        nodes = [
+        rows = [
             {
                 "site_id": site_id,
                 "rack_id": rack_id,
@@ -150,27 +146,26 @@ class SqlSiteRepository:
             for rack_id, rack in zip(rack_ids, hall.racks, strict=True)
             for j, n in enumerate(rack.nodes)
         ]
-        if nodes:
-            self.session.execute(insert(NodeRow), nodes)
+        if rows:
+            self.connection.execute(insert(nodes), rows)
 
     def header(self, name: str) -> Site:
-        row = self.session.scalar(select(SiteRow).where(SiteRow.name == name))
+        row = self.connection.execute(select(sites).where(sites.c.name == name)).first()
         if row is None:
             raise NotFound(f"site {name!r} does not exist")
+        m = site_gpu_models.c
         models = {
-            m.name: GpuModel(
-                name=m.name,
-                gpu_tdp_w=m.gpu_tdp_w,
-                gpus_per_node=m.gpus_per_node,
-                node_rated_it_kw=m.node_rated_it_kw,
-                server_overhead=m.server_overhead,
-                node_kind=m.node_kind,
-                nodes_per_rack=m.nodes_per_rack,
+            r.name: GpuModel(
+                name=r.name,
+                gpu_tdp_w=r.gpu_tdp_w,
+                gpus_per_node=r.gpus_per_node,
+                node_rated_it_kw=r.node_rated_it_kw,
+                server_overhead=r.server_overhead,
+                node_kind=r.node_kind,
+                nodes_per_rack=r.nodes_per_rack,
             )
-            for m in self.session.scalars(
-                select(SiteGpuModelRow)
-                .where(SiteGpuModelRow.site_id == row.id)
-                .order_by(SiteGpuModelRow.name)
+            for r in self.connection.execute(
+                select(site_gpu_models).where(m.site_id == row.id).order_by(m.name)
             )
         }
         return Site(
@@ -190,86 +185,77 @@ class SqlSiteRepository:
     def get(self, name: str) -> Site:
         site = self.header(name)
         site_id = self._id(name)
+        n, k, h = nodes.c, racks.c, halls.c
         nodes_by_rack: dict[int, list[Node]] = defaultdict(list)
-        for r in self.session.execute(
-            select(
-                NodeRow.rack_id,
-                NodeRow.name,
-                NodeRow.gpu_model,
-                NodeRow.gpu_count,
-                NodeRow.rated_it_kw,
-                NodeRow.typical_it_kw,
-            )
-            .where(NodeRow.site_id == site_id)
-            .order_by(NodeRow.rack_id, NodeRow.position)
+        for r in self.connection.execute(
+            select(n.rack_id, n.name, n.gpu_model, n.gpu_count, n.rated_it_kw, n.typical_it_kw)
+            .where(n.site_id == site_id)
+            .order_by(n.rack_id, n.position)
         ):
             nodes_by_rack[r.rack_id].append(
                 Node(r.name, r.gpu_model, r.gpu_count, r.rated_it_kw, r.typical_it_kw)
             )
         racks_by_hall: dict[int, list[Rack]] = defaultdict(list)
-        for k in self.session.execute(
-            select(RackRow.id, RackRow.hall_id, RackRow.name, RackRow.power_budget_kw)
-            .where(RackRow.site_id == site_id)
-            .order_by(RackRow.hall_id, RackRow.position)
+        for k_row in self.connection.execute(
+            select(k.id, k.hall_id, k.name, k.power_budget_kw)
+            .where(k.site_id == site_id)
+            .order_by(k.hall_id, k.position)
         ):
-            racks_by_hall[k.hall_id].append(
-                Rack(k.name, k.power_budget_kw, tuple(nodes_by_rack[k.id]))
+            racks_by_hall[k_row.hall_id].append(
+                Rack(k_row.name, k_row.power_budget_kw, tuple(nodes_by_rack[k_row.id]))
             )
-        halls = tuple(
-            Hall(h.name, tuple(racks_by_hall[h.id]))
-            for h in self.session.execute(
-                select(HallRow.id, HallRow.name)
-                .where(HallRow.site_id == site_id)
-                .order_by(HallRow.position)
+        site_halls = tuple(
+            Hall(r.name, tuple(racks_by_hall[r.id]))
+            for r in self.connection.execute(
+                select(h.id, h.name).where(h.site_id == site_id).order_by(h.position)
             )
         )
-        return replace(site, halls=halls)
+        return replace(site, halls=site_halls)
 
     def summary(self, name: str) -> SiteSummary:
         site = self.header(name)
         site_id = self._id(name)
+        n, k, h = nodes.c, racks.c, halls.c
         models: dict[int, list[ModelTotals]] = defaultdict(list)
-        for r in self.session.execute(
+        for r in self.connection.execute(
             select(
-                RackRow.hall_id,
-                NodeRow.gpu_model,
+                k.hall_id,
+                n.gpu_model,
                 func.count(),
-                func.sum(NodeRow.gpu_count),
-                func.sum(NodeRow.typical_it_kw),
-                func.sum(NodeRow.rated_it_kw),
+                func.sum(n.gpu_count),
+                func.sum(n.typical_it_kw),
+                func.sum(n.rated_it_kw),
             )
-            .join(RackRow, RackRow.id == NodeRow.rack_id)
-            .where(NodeRow.site_id == site_id)
-            .group_by(RackRow.hall_id, NodeRow.gpu_model)
-            .order_by(NodeRow.gpu_model)
+            .join(racks, k.id == n.rack_id)
+            .where(n.site_id == site_id)
+            .group_by(k.hall_id, n.gpu_model)
+            .order_by(n.gpu_model)
         ):
             models[r[0]].append(ModelTotals(r[1], int(r[2]), int(r[3]), r[4], r[5]))
-        racks = {
+        rack_totals = {
             r[0]: (int(r[1]), r[2] or Decimal(0))
-            for r in self.session.execute(
-                select(RackRow.hall_id, func.count(), func.sum(RackRow.power_budget_kw))
-                .where(RackRow.site_id == site_id)
-                .group_by(RackRow.hall_id)
+            for r in self.connection.execute(
+                select(k.hall_id, func.count(), func.sum(k.power_budget_kw))
+                .where(k.site_id == site_id)
+                .group_by(k.hall_id)
             )
         }
-        halls = tuple(
-            HallTotals(h.name, *racks.get(h.id, (0, Decimal(0))), tuple(models[h.id]))
-            for h in self.session.execute(
-                select(HallRow.id, HallRow.name)
-                .where(HallRow.site_id == site_id)
-                .order_by(HallRow.position)
+        hall_totals = tuple(
+            HallTotals(r.name, *rack_totals.get(r.id, (0, Decimal(0))), tuple(models[r.id]))
+            for r in self.connection.execute(
+                select(h.id, h.name).where(h.site_id == site_id).order_by(h.position)
             )
         )
-        return SiteSummary(site, halls)
+        return SiteSummary(site, hall_totals)
 
 
 class SqlAuditLog:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
     def record(self, entry: AuditEntry) -> None:
-        self.session.add(
-            AuditRow(
+        self.connection.execute(
+            insert(audit_log).values(
                 at=entry.at,
                 actor=entry.actor,
                 action=entry.action,
@@ -282,12 +268,13 @@ class SqlAuditLog:
     def entries(
         self, entity_type: str | None = None, entity_key: str | None = None
     ) -> Sequence[AuditEntry]:
-        query = select(AuditRow).order_by(AuditRow.id)
+        c = audit_log.c
+        query = select(audit_log).order_by(c.id)
         if entity_type:
-            query = query.where(AuditRow.entity_type == entity_type)
+            query = query.where(c.entity_type == entity_type)
         if entity_key:
-            query = query.where(AuditRow.entity_key == entity_key)
+            query = query.where(c.entity_key == entity_key)
         return [
             AuditEntry(r.at, r.actor, r.action, r.entity_type, r.entity_key, r.details)
-            for r in self.session.scalars(query)
+            for r in self.connection.execute(query)
         ]

@@ -1,16 +1,32 @@
-"""ORM rows. They live only here; repositories map them to domain objects explicitly.
+"""The schema as SQLAlchemy Core tables. Rows never leave ``adapters/db``: repositories map
+them to domain objects explicitly.
 
-Where a column holds a key that names a row elsewhere (an agreement's site, an invoice's
-agreement), a foreign key says so: the database refuses a name that points at nothing.
-No ``ON DELETE``: a site or agreement that something names cannot be deleted (a fleet
-import replaces a site in place; see ``SqlSiteRepository.replace``).
+Core, not the ORM: repositories read and write with explicit statements (bulk inserts of
+28,000 nodes, INSERT ... SELECT for allocations), so an identity map, flush ordering and
+mapped classes would only cost start-up time (about 60 ms a command, bench/startup.py).
+
+Every column is NOT NULL unless it says ``nullable=True``. Where a column holds a key that
+names a row elsewhere (an agreement's site, an invoice's agreement), a foreign key says so:
+the database refuses a name that points at nothing. No ``ON DELETE`` there: a site or
+agreement that something names cannot be deleted (a fleet import replaces a site in place;
+see ``SqlSiteRepository.replace``).
 """
 
-from datetime import datetime
-from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from neocloud.adapters.db.types import ExactDecimal, UTCDateTime
 
@@ -22,210 +38,216 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+metadata = MetaData(naming_convention=NAMING)
 
 
-class SiteRow(Base):
-    __tablename__ = "sites"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(63), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    city: Mapped[str] = mapped_column(String(100))
-    region: Mapped[str] = mapped_column(String(100))
-    country: Mapped[str] = mapped_column(String(100))
-    timezone: Mapped[str] = mapped_column(String(64))
-    facility_capacity_kw: Mapped[Decimal] = mapped_column(ExactDecimal)
-    pue: Mapped[Decimal] = mapped_column(ExactDecimal)
-    electricity_price_per_mwh: Mapped[Decimal] = mapped_column(ExactDecimal)
-    electricity_currency: Mapped[str] = mapped_column(String(3))
-    grid_carbon_kg_per_mwh: Mapped[Decimal] = mapped_column(ExactDecimal)
+def col(name: str, kind: Any, *extra: Any, nullable: bool = False, **options: Any) -> Column[Any]:
+    """A column, NOT NULL unless told otherwise."""
+    return Column(name, kind, *extra, nullable=nullable, **options)
 
 
-class SiteGpuModelRow(Base):
-    """A site's override of a built-in GPU model, or a model the site defines."""
-
-    __tablename__ = "site_gpu_models"
-    site_id: Mapped[int] = mapped_column(
-        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
-    )
-    name: Mapped[str] = mapped_column(String(63), primary_key=True)
-    gpu_tdp_w: Mapped[Decimal] = mapped_column(ExactDecimal)
-    server_overhead: Mapped[Decimal] = mapped_column(ExactDecimal)
-    gpus_per_node: Mapped[int]
-    node_rated_it_kw: Mapped[Decimal] = mapped_column(ExactDecimal)
-    node_kind: Mapped[str] = mapped_column(String(63))
-    nodes_per_rack: Mapped[int]
+def key(name: str = "id") -> Column[Any]:
+    return Column(name, Integer, primary_key=True)
 
 
-class HallRow(Base):
-    __tablename__ = "halls"
-    __table_args__ = (UniqueConstraint("site_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(63))
-    position: Mapped[int]
+def name(length: int = 63, column: str = "name", **options: Any) -> Column[Any]:
+    return col(column, String(length), **options)
 
 
-class RackRow(Base):
-    __tablename__ = "racks"
-    __table_args__ = (UniqueConstraint("site_id", "name"), Index("ix_racks_hall", "hall_id"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(63))
-    position: Mapped[int]
-    power_budget_kw: Mapped[Decimal] = mapped_column(ExactDecimal)
+def cascade(target: str) -> ForeignKey:
+    return ForeignKey(target, ondelete="CASCADE")
 
 
-class NodeRow(Base):
-    __tablename__ = "nodes"
-    __table_args__ = (UniqueConstraint("site_id", "name"), Index("ix_nodes_rack", "rack_id"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
-    rack_id: Mapped[int] = mapped_column(ForeignKey("racks.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(63))
-    position: Mapped[int]
-    gpu_model: Mapped[str] = mapped_column(String(63))
-    gpu_count: Mapped[int]
-    rated_it_kw: Mapped[Decimal] = mapped_column(ExactDecimal)
-    typical_it_kw: Mapped[Decimal] = mapped_column(ExactDecimal)
+sites = Table(
+    "sites",
+    metadata,
+    key(),
+    name(unique=True),
+    name(200, "display_name"),
+    name(100, "city"),
+    name(100, "region"),
+    name(100, "country"),
+    name(64, "timezone"),
+    col("facility_capacity_kw", ExactDecimal),
+    col("pue", ExactDecimal),
+    col("electricity_price_per_mwh", ExactDecimal),
+    name(3, "electricity_currency"),
+    col("grid_carbon_kg_per_mwh", ExactDecimal),
+)
 
+site_gpu_models = Table(  # a site's override of a built-in GPU model, or its own model
+    "site_gpu_models",
+    metadata,
+    Column("site_id", Integer, cascade("sites.id"), primary_key=True),
+    Column("name", String(63), primary_key=True),
+    col("gpu_tdp_w", ExactDecimal),
+    col("server_overhead", ExactDecimal),
+    col("gpus_per_node", Integer),
+    col("node_rated_it_kw", ExactDecimal),
+    name(63, "node_kind"),
+    col("nodes_per_rack", Integer),
+)
 
-class AuditRow(Base):
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100))
-    entity_type: Mapped[str] = mapped_column(String(63))
-    entity_key: Mapped[str] = mapped_column(String(200))
-    details: Mapped[dict[str, object]] = mapped_column(JSON)
+halls = Table(
+    "halls",
+    metadata,
+    key(),
+    col("site_id", Integer, cascade("sites.id")),
+    name(),
+    col("position", Integer),
+    UniqueConstraint("site_id", "name"),
+)
 
+racks = Table(
+    "racks",
+    metadata,
+    key(),
+    col("site_id", Integer, cascade("sites.id")),
+    col("hall_id", Integer, cascade("halls.id")),
+    name(),
+    col("position", Integer),
+    col("power_budget_kw", ExactDecimal),
+    UniqueConstraint("site_id", "name"),
+    Index("ix_racks_hall", "hall_id"),
+)
 
-class AgreementRow(Base):
-    __tablename__ = "agreements"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(63), unique=True)
-    operator: Mapped[str] = mapped_column(String(63))
-    tenant: Mapped[str] = mapped_column(String(63))
-    site: Mapped[str] = mapped_column(String(63), ForeignKey("sites.name"))
-    status: Mapped[str] = mapped_column(String(20))
-    notice_given_by: Mapped[str | None] = mapped_column(String(20))
-    notice_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    notice_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+nodes = Table(
+    "nodes",
+    metadata,
+    key(),
+    col("site_id", Integer, cascade("sites.id")),
+    col("rack_id", Integer, cascade("racks.id")),
+    name(),
+    col("position", Integer),
+    name(63, "gpu_model"),
+    col("gpu_count", Integer),
+    col("rated_it_kw", ExactDecimal),
+    col("typical_it_kw", ExactDecimal),
+    UniqueConstraint("site_id", "name"),
+    Index("ix_nodes_rack", "rack_id"),
+)
 
+audit_log = Table(
+    "audit_log",
+    metadata,
+    key(),
+    col("at", UTCDateTime),
+    name(200, "actor"),
+    name(100, "action"),
+    name(63, "entity_type"),
+    name(200, "entity_key"),
+    col("details", JSON),
+    Index("ix_audit_entity", "entity_type", "entity_key"),
+)
 
-class AgreementVersionRow(Base):
-    """One version of an agreement's terms, stored as its (canonical) document."""
+agreements = Table(
+    "agreements",
+    metadata,
+    key(),
+    name(column="key", unique=True),
+    name(column="operator"),
+    name(column="tenant"),
+    col("site", String(63), ForeignKey("sites.name")),
+    name(20, "status"),
+    name(20, "notice_given_by", nullable=True),
+    col("notice_given_at", UTCDateTime, nullable=True),
+    col("notice_effective_at", UTCDateTime, nullable=True),
+)
 
-    __tablename__ = "agreement_versions"
-    agreement_id: Mapped[int] = mapped_column(
-        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
-    )
-    number: Mapped[int] = mapped_column(primary_key=True)
-    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(200))
-    note: Mapped[str] = mapped_column(String(500))
-    terms: Mapped[dict[str, object]] = mapped_column(JSON)
+agreement_versions = Table(
+    "agreement_versions",
+    metadata,
+    Column("agreement_id", Integer, cascade("agreements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    col("effective_from", UTCDateTime),
+    col("recorded_at", UTCDateTime),
+    name(200, "actor"),
+    name(500, "note"),
+    col("terms", JSON),  # the version's canonical terms document
+)
 
+agreement_status_history = Table(
+    "agreement_status_history",
+    metadata,
+    Column("agreement_id", Integer, cascade("agreements.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    name(20, "status"),
+    col("at", UTCDateTime),
+)
 
-class AgreementStatusRow(Base):
-    __tablename__ = "agreement_status_history"
-    agreement_id: Mapped[int] = mapped_column(
-        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+capacity_releases = Table(  # capacity an agreement gives back at an instant (its notice)
+    "capacity_releases",
+    metadata,
+    key(),
+    col("agreement_key", String(63), ForeignKey("agreements.key"), unique=True),
+    col("site", String(63), ForeignKey("sites.name")),
+    col("release_at", UTCDateTime),
+    name(200, "reason"),
+)
 
+availability = Table(  # measured availability of an agreement's capacity for one period
+    "availability",
+    metadata,
+    Column("agreement_key", String(63), ForeignKey("agreements.key"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    col("availability_ratio", ExactDecimal),
+    col("recorded_at", UTCDateTime),
+)
 
-class CapacityReleaseRow(Base):
-    """Capacity an agreement gives back at an instant (notice); allocation consumes these."""
+document_sequences = Table(  # the last number issued per operator and kind: no gap, no repeat
+    "document_sequences",
+    metadata,
+    Column("operator", String(63), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    col("last_number", Integer),
+)
 
-    __tablename__ = "capacity_releases"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_key: Mapped[str] = mapped_column(
-        String(63), ForeignKey("agreements.key"), unique=True
-    )
-    site: Mapped[str] = mapped_column(String(63), ForeignKey("sites.name"))
-    release_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(String(200))
+invoices = Table(
+    "invoices",
+    metadata,
+    key(),
+    name(80, "number", unique=True),
+    name(20, "kind"),  # invoice | credit_note | debit_note
+    name(column="operator"),
+    name(column="tenant"),
+    col("agreement_key", String(63), ForeignKey("agreements.key")),
+    name(7, "period", nullable=True),  # None for credit and debit notes
+    col("refers_to", String(80), ForeignKey("invoices.number"), nullable=True),
+    name(3, "currency"),
+    col("total", ExactDecimal),
+    col("final", Boolean),
+    col("issued_at", UTCDateTime),
+    UniqueConstraint("agreement_key", "period", "kind"),
+)
 
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Integer, cascade("invoices.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    name(30, "kind"),
+    name(500, "description"),
+    name(80, "precise"),  # the full-precision Decimal, as text
+    col("amount", ExactDecimal),
+)
 
-class AvailabilityRow(Base):
-    """Measured availability of an agreement's capacity for one billing period."""
-
-    __tablename__ = "availability"
-    agreement_key: Mapped[str] = mapped_column(
-        String(63), ForeignKey("agreements.key"), primary_key=True
-    )
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
-    availability_ratio: Mapped[Decimal] = mapped_column(ExactDecimal)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class DocumentSequenceRow(Base):
-    """The last number issued per operator and kind: numbers never skip or repeat."""
-
-    __tablename__ = "document_sequences"
-    operator: Mapped[str] = mapped_column(String(63), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    last_number: Mapped[int]
-
-
-class InvoiceRow(Base):
-    __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("agreement_key", "period", "kind"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(80), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # invoice | credit_note
-    operator: Mapped[str] = mapped_column(String(63))
-    tenant: Mapped[str] = mapped_column(String(63))
-    agreement_key: Mapped[str] = mapped_column(String(63), ForeignKey("agreements.key"))
-    period: Mapped[str | None] = mapped_column(String(7))  # None for credit notes
-    refers_to: Mapped[str | None] = mapped_column(String(80), ForeignKey("invoices.number"))
-    currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[Decimal] = mapped_column(ExactDecimal)
-    final: Mapped[bool]
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class InvoiceLineRow(Base):
-    __tablename__ = "invoice_lines"
-    invoice_id: Mapped[int] = mapped_column(
-        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
-    )
-    position: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    description: Mapped[str] = mapped_column(String(500))
-    precise: Mapped[str] = mapped_column(String(80))  # full-precision Decimal, as text
-    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
-
-
-class AllocationRow(Base):
-    """A node held by an agreement, the spare pool or maintenance during [starts_at, ends_at).
-
-    No two rows of one node overlap: an exclusion constraint on PostgreSQL and triggers on
-    SQLite enforce it (migration 0003), not only the planner.
-    """
-
-    __tablename__ = "allocations"
-    __table_args__ = (
-        Index("ix_allocations_node", "node_id"),
-        Index("ix_allocations_holder", "holder_kind", "holder_key"),
-        Index("ix_allocations_rack", "rack_id"),
-        CheckConstraint("ends_at IS NULL OR starts_at < ends_at", name="half_open"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    rack_id: Mapped[int] = mapped_column(ForeignKey("racks.id"))
-    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    holder_kind: Mapped[str] = mapped_column(String(20))
-    holder_key: Mapped[str] = mapped_column(String(63))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(String(200))
+allocations = Table(
+    # A node held by an agreement, the spare pool or maintenance during [starts_at, ends_at).
+    # No two rows of one node overlap: an exclusion constraint on PostgreSQL and triggers on
+    # SQLite enforce it (migration 0003), not only the planner.
+    "allocations",
+    metadata,
+    key(),
+    col("site_id", Integer, ForeignKey("sites.id")),
+    col("rack_id", Integer, ForeignKey("racks.id")),
+    col("node_id", Integer, ForeignKey("nodes.id")),
+    name(20, "holder_kind"),
+    name(column="holder_key"),
+    col("starts_at", UTCDateTime),
+    col("ends_at", UTCDateTime, nullable=True),
+    name(200, "reason"),
+    Index("ix_allocations_node", "node_id"),
+    Index("ix_allocations_holder", "holder_kind", "holder_key"),
+    Index("ix_allocations_rack", "rack_id"),
+    CheckConstraint("ends_at IS NULL OR starts_at < ends_at", name="half_open"),
+)

@@ -1,4 +1,4 @@
-"""Unit of work over one SQLAlchemy session: one use case, one transaction.
+"""Unit of work over one database connection: one use case, one transaction.
 
 ``with uow:`` reads; ``with uow.write():`` is for a use case that changes something. On
 SQLite a writing unit begins with ``BEGIN IMMEDIATE``, taking the database's write lock
@@ -13,8 +13,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from neocloud.adapters.db.errors import domain_errors
 
@@ -44,8 +43,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._factory = session_factory
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self._writes = False
 
     def write(self) -> Self:
@@ -54,10 +53,10 @@ class SqlUnitOfWork:
         return self
 
     def __enter__(self) -> Self:
-        self.session = self._factory()
-        if self._writes and self.session.get_bind().dialect.name == "sqlite":
+        self.connection: Connection = self._engine.connect()
+        if self._writes and self.connection.dialect.name == "sqlite":
             with domain_errors():
-                self.session.execute(text("BEGIN IMMEDIATE"))
+                self.connection.exec_driver_sql("BEGIN IMMEDIATE")
         for name in ("sites", "audit", "agreements", "invoices", "allocations"):
             self.__dict__.pop(name, None)  # repositories of an earlier transaction
         return self
@@ -69,31 +68,31 @@ class SqlUnitOfWork:
     def sites(self) -> SqlSiteRepository:
         from neocloud.adapters.db.repositories import SqlSiteRepository  # noqa: PLC0415
 
-        return SqlSiteRepository(self.session)
+        return SqlSiteRepository(self.connection)
 
     @cached_property
     def audit(self) -> SqlAuditLog:
         from neocloud.adapters.db.repositories import SqlAuditLog  # noqa: PLC0415
 
-        return SqlAuditLog(self.session)
+        return SqlAuditLog(self.connection)
 
     @cached_property
     def agreements(self) -> SqlAgreementRepository:
         from neocloud.adapters.db.agreements import SqlAgreementRepository  # noqa: PLC0415
 
-        return SqlAgreementRepository(self.session)
+        return SqlAgreementRepository(self.connection)
 
     @cached_property
     def invoices(self) -> SqlInvoiceRepository:
         from neocloud.adapters.db.invoices import SqlInvoiceRepository  # noqa: PLC0415
 
-        return SqlInvoiceRepository(self.session)
+        return SqlInvoiceRepository(self.connection)
 
     @cached_property
     def allocations(self) -> SqlAllocationRepository:
         from neocloud.adapters.db.allocations import SqlAllocationRepository  # noqa: PLC0415
 
-        return SqlAllocationRepository(self.session)
+        return SqlAllocationRepository(self.connection)
 
     def __exit__(
         self,
@@ -101,10 +100,10 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()  # no-op after commit; undoes everything otherwise
-        self.session.close()
+        self.connection.rollback()  # no-op after commit; undoes everything otherwise
+        self.connection.close()
         self._writes = False
 
     def commit(self) -> None:
         with domain_errors():
-            self.session.commit()
+            self.connection.commit()

@@ -10,7 +10,7 @@ a transaction, hence the commit before the migration's own transaction begins.)
 
 from alembic import context
 
-from neocloud.adapters.db.tables import Base
+from neocloud.adapters.db.tables import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
@@ -21,7 +21,7 @@ with engine.connect() as connection:
     try:
         with connection.begin():
             context.configure(
-                connection=connection, target_metadata=Base.metadata, render_as_batch=sqlite
+                connection=connection, target_metadata=metadata, render_as_batch=sqlite
             )
             with context.begin_transaction():
                 context.run_migrations()
