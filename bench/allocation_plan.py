@@ -40,12 +40,7 @@ def main() -> None:
         migrate.upgrade(engine)
         engine.dispose()
         with App(Settings(Path(tmp), url, "bench"), CTX.clock) as app:
-            fleet.import_fleet(
-                app.uow(),
-                read_document(ROOT / "examples" / "fleet.yaml"),
-                actor="bench",
-                clock=CTX.clock,
-            )
+            fleet.import_fleet(app.uow(), CTX, read_document(ROOT / "examples" / "fleet.yaml"))
             agreements.create_agreement(
                 app.uow(),
                 CTX,

@@ -32,10 +32,12 @@ from neocloud.config import Settings
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import fleet
+from neocloud.services.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEET = ROOT / "examples" / "fleet.yaml"
 CLOCK = FixedClock(datetime(2026, 5, 3, tzinfo=UTC))
+CTX = Context("bench", CLOCK)
 
 
 def fresh_app(url: str | None, tmp: Path) -> App:
@@ -48,9 +50,7 @@ def fresh_app(url: str | None, tmp: Path) -> App:
 
 def import_once(url: str | None, tmp: Path) -> None:
     with fresh_app(url, tmp) as app:
-        fleet.import_fleet(
-            app.uow(), read_document(FLEET), actor="bench", clock=CLOCK, replace=True
-        )
+        fleet.import_fleet(app.uow(), CTX, read_document(FLEET), replace=True)
 
 
 def baseline_import(tmp: Path) -> None:
@@ -87,7 +87,7 @@ def main() -> None:
         import_s = timed(lambda: import_once(None, tmp), args.runs)
         floor_s = timed(lambda: baseline_import(tmp), args.runs)
         with fresh_app(None, tmp) as app:
-            fleet.import_fleet(app.uow(), read_document(FLEET), actor="b", clock=CLOCK)
+            fleet.import_fleet(app.uow(), CTX, read_document(FLEET))
             db = Path(app.settings.database_url.removeprefix("sqlite:///"))
             show_s = timed(lambda: fleet.fleet_summaries(app.uow()), args.runs)
             show_floor_s = timed(lambda: baseline_show(db), args.runs)

@@ -78,7 +78,7 @@ def small_database(tmp: Path) -> str:
     engine.dispose()
     with App(Settings(tmp, url, "bench"), CTX.clock) as app:
         doc = parse_document(SMALL_FLEET, "small-fleet.yaml")
-        fleet.import_fleet(app.uow(), doc, actor="bench", clock=CTX.clock)
+        fleet.import_fleet(app.uow(), CTX, doc)
         deal = read_document(ROOT / "examples" / "agreements" / "memphis-lease.yaml")
         agreements.create_agreement(app.uow(), CTX, deal)
         agreements.sign_agreement(app.uow(), CTX, "memphis-lease", CTX.clock.now())

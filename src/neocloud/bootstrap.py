@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 class App:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    """The business clock: NEOCLOUD_NOW if set, else the system clock."""
+    wall: Clock = field(default_factory=SystemClock)
+    """The system clock, which dates audit entries whatever the business clock says."""
 
     def __enter__(self) -> App:
         return self
@@ -53,7 +56,7 @@ class App:
     def context(self) -> Context:
         from neocloud.services.context import Context  # noqa: PLC0415
 
-        return Context(actor=self.settings.actor, clock=self.clock)
+        return Context(actor=self.settings.actor, clock=self.clock, wall=self.wall)
 
     def init_database(self) -> None:
         """Create or upgrade the schema to the newest migration (idempotent)."""

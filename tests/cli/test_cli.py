@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -156,3 +157,26 @@ def test_import_is_audited(loaded: dict[str, str]) -> None:
     assert [(e.action, e.actor, e.details["nodes"]) for e in entries] == [
         ("fleet.import", "tester", 28_160)
     ]
+
+
+def test_audit_entries_are_dated_by_the_system_clock_and_listed(
+    loaded: dict[str, str],
+) -> None:
+    """NEOCLOUD_NOW moves the business clock only: an entry written now says so."""
+    started = datetime.now(UTC)
+    env = {**loaded, "NEOCLOUD_NOW": "2020-01-02T03:04:05+00:00"}
+    assert neocloud(env, "fleet", "import", str(EXAMPLES / "fleet.yaml"), "--replace")[0] == 0
+    code, out, _ = neocloud(env, "audit", "list", "--entity", "site:memphis-1", "--json")
+    assert code == 0
+    first, replaced = json.loads(out)
+    assert first["action"] == "fleet.import" and replaced["action"] == "fleet.replace"
+    assert replaced["business_at"] == "2020-01-02T03:04:05+00:00"
+    assert datetime.fromisoformat(replaced["recorded_at"]) >= started
+    assert replaced["details"]["nodes"] == 28_160 and replaced["actor"] == "tester"
+    code, out, _ = neocloud(env, "audit", "list", "--action", "fleet.replace")
+    assert code == 0 and "fleet.replace" in out and "site memphis-1" in out
+    assert "fleet.import " not in out
+    code, out, _ = neocloud(env, "audit", "list", "--entity", "agreement", "--json")
+    assert (code, json.loads(out)) == (0, [])
+    code, _, err = neocloud(env, "audit", "list", "--last", "0")
+    assert code == 2 and "last=0: must be between 1 and 100,000" in err

@@ -26,8 +26,11 @@ LATER = datetime(2028, 2, 1, tzinfo=UTC)  # after every test term: months are cl
 CENT = Decimal("0.01")
 
 
+WRITTEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # the system clock: when entries are written
+
+
 def ctx() -> Context:
-    return Context("tester", FixedClock(LATER))
+    return Context("tester", FixedClock(LATER), wall=FixedClock(WRITTEN))
 
 
 def seed(app: App, keys: tuple[str, ...] = ("deal-a", "deal-b", "deal-c")) -> None:
@@ -414,6 +417,7 @@ def test_every_change_is_audited_with_what_changed(app: App) -> None:
     with app.uow() as uow:
         entries = uow.audit.entries()
     got = [(e.actor, e.action, e.entity_key) for e in entries]
+    assert {(e.recorded_at, e.business_at) for e in entries} == {(WRITTEN, LATER)}
     assert got == [
         ("tester", "agreement.create", "deal-a"),
         ("tester", "agreement.sign", "deal-a"),

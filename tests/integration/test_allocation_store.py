@@ -34,13 +34,12 @@ from tests import factories
 from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 1, 5, tzinfo=UTC)
-CTX = Context("tester", FixedClock(NOW))
+WRITTEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # the system clock: when entries are written
+CTX = Context("tester", FixedClock(NOW), wall=FixedClock(WRITTEN))
 
 
 def reference(app: App) -> None:
-    fleet.import_fleet(
-        app.uow(), read_document(EXAMPLES / "fleet.yaml"), actor="t", clock=CTX.clock
-    )
+    fleet.import_fleet(app.uow(), CTX, read_document(EXAMPLES / "fleet.yaml"))
     agreements.create_agreement(
         app.uow(), CTX, read_document(EXAMPLES / "agreements" / "memphis-lease.yaml")
     )
@@ -224,6 +223,7 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
         swapped = uow.audit.entries("node", "test-1/r0002-n05")
     assert applied == [
         AuditEntry(
+            WRITTEN,
             NOW,
             "tester",
             "allocation.apply",
@@ -234,6 +234,7 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
     ]
     assert swapped == [
         AuditEntry(
+            WRITTEN,
             NOW,
             "tester",
             "allocation.fail_node",
@@ -300,13 +301,7 @@ def test_a_site_with_allocations_cannot_be_replaced(app: App) -> None:
     reference(app)
     allocation.apply_for_agreement(app.uow(), CTX, "memphis-lease")
     with pytest.raises(Conflict, match="allocations"):
-        fleet.import_fleet(
-            app.uow(),
-            read_document(EXAMPLES / "fleet.yaml"),
-            actor="t",
-            clock=CTX.clock,
-            replace=True,
-        )
+        fleet.import_fleet(app.uow(), CTX, read_document(EXAMPLES / "fleet.yaml"), replace=True)
 
 
 def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
@@ -314,7 +309,7 @@ def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
         doc = factories.fleet(
             factories.site_document("test-1", racks=racks, display_name=display_name)
         )
-        return fleet.import_fleet(app.uow(), doc, actor="t", clock=CTX.clock, replace=True)
+        return fleet.import_fleet(app.uow(), CTX, doc, replace=True)
 
     load(2, "Test site")
     doc = factories.agreement_document(capacity={"gpus": 128, "gpu_model": "H100"})

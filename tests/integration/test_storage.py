@@ -112,23 +112,26 @@ def test_more_precision_than_stored_is_refused_not_rounded(app: App) -> None:
 def test_instants_round_trip_as_aware_utc(app: App, instant: datetime) -> None:
     key = uuid.uuid4().hex
     with app.uow() as uow:
-        uow.audit.record(AuditEntry(instant, "tester", "test", "probe", key))
+        uow.audit.record(AuditEntry(instant, instant, "tester", "test", "probe", key))
         uow.commit()
     with app.uow() as uow:
         (entry,) = uow.audit.entries("probe", key)
-    assert entry.at == instant
-    assert entry.at.tzinfo is UTC
+    assert entry.recorded_at == entry.business_at == instant
+    assert entry.recorded_at.tzinfo is UTC and entry.business_at.tzinfo is UTC
 
 
 def test_naive_datetime_is_refused_at_the_boundary(app: App) -> None:
     with pytest.raises(InvalidInput, match="naive"):
-        AuditEntry(datetime(2026, 5, 1), "tester", "test", "probe", "x")
+        AuditEntry(datetime(2026, 5, 1), datetime.now(UTC), "tester", "test", "probe", "x")
+    with pytest.raises(InvalidInput, match="naive"):
+        AuditEntry(datetime.now(UTC), datetime(2026, 5, 1), "tester", "test", "probe", "x")
     with app.engine.begin() as conn, pytest.raises(Exception, match="naive"):
         conn.execute(
             metadata.tables["audit_log"]
             .insert()
             .values(
-                at=datetime(2026, 5, 1),
+                recorded_at=datetime(2026, 5, 1),
+                business_at=datetime(2026, 5, 1, tzinfo=UTC),
                 actor="a",
                 action="b",
                 entity_type="c",
@@ -357,7 +360,7 @@ def test_the_schema_revision_is_checked_before_a_command(app: App) -> None:
     app.require_database()  # at the head: fine
     migrate.downgrade(app.engine, "0003")
     with pytest.raises(
-        Conflict, match="revision 0003; this neocloud needs 0004: run `neocloud init`"
+        Conflict, match="revision 0003; this neocloud needs 0005: run `neocloud init`"
     ):
         app.require_database()
     migrate.upgrade(app.engine)

@@ -28,9 +28,7 @@ def import_(
         app.require_database()
         doc = app.read_yaml(file)
         try:
-            report = fleet_service.import_fleet(
-                app.uow(), doc, actor=app.settings.actor, clock=app.clock, replace=replace
-            )
+            report = fleet_service.import_fleet(app.uow(), app.context(), doc, replace=replace)
         except Conflict as exc:
             if replace:
                 raise

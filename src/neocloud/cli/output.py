@@ -10,7 +10,7 @@ functions. ``tests/cli/test_startup.py`` checks it; ``bench/startup.py`` measure
 import functools
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import Console
+    from rich.text import Text
 
     from neocloud.bootstrap import App
 
@@ -35,12 +36,26 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _console(stderr: bool = False) -> "Console":
+    """A rich console that prints text as it is: no markup (a site called ``[bold]x[/]``
+    is shown as written and cannot break the output), no highlighting, no emoji codes, and
+    control or invisible characters (terminal escapes, right-to-left overrides) written as
+    visible escapes (``domain/kernel/text.py``)."""
+    from rich.console import Console
+
+    from neocloud.domain.kernel.text import printable
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, **options: Any) -> "Text":
+            return super().render_str(printable(text), **options)
+
+    return SafeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
 @functools.cache
 def console() -> "Console":
     """Standard output for people (made on first use: rich costs ~30 ms to import)."""
-    from rich.console import Console
-
-    out = Console(highlight=False, soft_wrap=True)
+    out = _console()
     if not out.is_terminal:
         out.width = 140  # piped output (CI logs, files): do not wrap tables at 80 columns
     return out
@@ -49,9 +64,7 @@ def console() -> "Console":
 @functools.cache
 def errors() -> "Console":
     """Standard error, for the one line per problem of a refused command."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _console(stderr=True)
 
 
 def make_app() -> "App":
@@ -71,11 +84,11 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except NeocloudError as exc:
-            errors().print(f"error: {exc.message}", markup=False)
+            errors().print(f"error: {exc.message}")
             problems = exc.problems if isinstance(exc, InvalidInput) else ()
             if problems and exc.message != str(problems[0]):  # a summary was printed above
                 for problem in problems:
-                    errors().print(f"  {problem}", markup=False)
+                    errors().print(f"  {problem}")
             raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
 
     return wrapper

@@ -18,7 +18,6 @@ from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party
 from neocloud.domain.billing.drafts import headline_total
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.billing.periods import BillingPeriod
-from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
@@ -44,7 +43,7 @@ class Changed:
 def _audit(
     uow: UnitOfWork, ctx: Context, action: str, key: str, details: dict[str, object]
 ) -> None:
-    uow.audit.record(AuditEntry(ctx.clock.now(), ctx.actor, action, "agreement", key, details))
+    uow.audit.record(ctx.audit(action, "agreement", key, details))
 
 
 def _numbers(notes: list[IssuedInvoice]) -> list[str]:

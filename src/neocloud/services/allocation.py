@@ -21,7 +21,6 @@ from neocloud.domain.allocation.planner import (
     plan_allocation,
     plan_in_halls,
 )
-from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import Moment, require_utc, resolve
 from neocloud.services.agreements import NoticeGiven, end_service
@@ -104,9 +103,7 @@ def apply_for_agreement(
                 reason=f"spares kept for {key}",
             )
         uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(),
-                ctx.actor,
+            ctx.audit(
                 "allocation.apply",
                 "agreement",
                 key,
@@ -173,9 +170,7 @@ def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
         uow.agreements.get(key)
         changed = uow.allocations.release_agreement(key, at)
         uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(),
-                ctx.actor,
+            ctx.audit(
                 "allocation.release",
                 "agreement",
                 key,
@@ -200,9 +195,7 @@ def fail_node(
         swap = swap_failed_node(failed, spares, at)
         uow.allocations.apply(site, swap.changes)
         uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(),
-                ctx.actor,
+            ctx.audit(
                 "allocation.fail_node",
                 "node",
                 f"{site}/{node}",
@@ -273,9 +266,7 @@ def terminate_for_late_delivery(
         end_service(uow, agreement, when, reason)
         notes = rebill(uow, ctx, agreement, reason)
         uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(),
-                ctx.actor,
+            ctx.audit(
                 "agreement.terminate",
                 "agreement",
                 key,

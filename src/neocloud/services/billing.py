@@ -16,7 +16,6 @@ from neocloud.domain.billing.invoices import (
     prepayment_drawn,
 )
 from neocloud.domain.billing.periods import BillingPeriod
-from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
 from neocloud.services.context import Context
@@ -71,12 +70,7 @@ def _issue(
     uow.invoices.add(doc)
     details: dict[str, object] = {"agreement": agreement.key, "total": str(doc.total.amount)}
     details |= {"period": period} if period else {"refers_to": refers_to}
-    uow.audit.record(
-        AuditEntry(
-            ctx.clock.now(), ctx.actor, AUDIT_ACTION[kind], "invoice", number,
-            details | (why or {}),
-        )
-    )  # fmt: skip
+    uow.audit.record(ctx.audit(AUDIT_ACTION[kind], "invoice", number, details | (why or {})))
     return doc
 
 
@@ -134,12 +128,7 @@ def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
 def record_status_changes(uow: UnitOfWork, ctx: Context, key: str, entered: list[Status]) -> None:
     """One audit entry per state the agreement entered on its dates."""
     for status in entered:
-        uow.audit.record(
-            AuditEntry(
-                ctx.clock.now(), ctx.actor, "agreement.status", "agreement", key,
-                {"status": status.value},
-            )
-        )  # fmt: skip
+        uow.audit.record(ctx.audit("agreement.status", "agreement", key, {"status": status.value}))
 
 
 def _invoice(

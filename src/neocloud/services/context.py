@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.instants import Clock, Moment, resolve
+from neocloud.domain.kernel.instants import Clock, Moment, SystemClock, resolve
 
 
 @dataclass(frozen=True)
 class Context:
+    """``clock`` is the business clock (what "now" means for the deal: ``NEOCLOUD_NOW`` in a
+    demo); ``wall`` is the system clock, which only dates audit entries."""
+
     actor: str
     clock: Clock
+    wall: Clock = field(default_factory=SystemClock)
 
     def when(self, at: Moment | None, tz: str, field: str) -> datetime:
         """``at`` as an instant (a bare date: local midnight in ``tz``), now if None; what
@@ -24,3 +30,21 @@ class Context:
                 field, when.isoformat(), f"is in the future (now is {now.isoformat()})"
             )
         return when
+
+    def audit(
+        self,
+        action: str,
+        entity_type: str,
+        entity_key: str,
+        details: Mapping[str, object] | None = None,
+    ) -> AuditEntry:
+        """The audit entry for a change this actor makes now."""
+        return AuditEntry(
+            self.wall.now(),
+            self.clock.now(),
+            self.actor,
+            action,
+            entity_type,
+            entity_key,
+            dict(details or {}),
+        )

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 from neocloud.domain.fleet.capacity import SiteSummary, hall_totals
 from neocloud.domain.fleet.export import fleet_document
 from neocloud.domain.fleet.file import parse_fleet
-from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict
-from neocloud.domain.kernel.instants import Clock
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
+    from neocloud.services.context import Context
     from neocloud.services.ports import UnitOfWork
 
 
@@ -26,7 +25,7 @@ class ImportReport:
 
 @use_case("fleet.import")
 def import_fleet(
-    uow: UnitOfWork, doc: SourceDocument, *, actor: str, clock: Clock, replace: bool = False
+    uow: UnitOfWork, ctx: Context, doc: SourceDocument, *, replace: bool = False
 ) -> ImportReport:
     """Validate the whole document, then write every site in one transaction.
 
@@ -51,13 +50,11 @@ def import_fleet(
             summary = SiteSummary(site, hall_totals(site))
             summaries.append(summary)
             uow.audit.record(
-                AuditEntry(
-                    at=clock.now(),
-                    actor=actor,
-                    action="fleet.replace" if site.name in existing else "fleet.import",
-                    entity_type="site",
-                    entity_key=site.name,
-                    details={
+                ctx.audit(
+                    "fleet.replace" if site.name in existing else "fleet.import",
+                    "site",
+                    site.name,
+                    {
                         "source": doc.name,
                         "halls": len(site.halls),
                         "racks": summary.racks,

@@ -42,8 +42,15 @@ class SiteRepository(Protocol):
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None: ...
     def entries(
-        self, entity_type: str | None = None, entity_key: str | None = None
-    ) -> Sequence[AuditEntry]: ...
+        self,
+        entity_type: str | None = None,
+        entity_key: str | None = None,
+        *,
+        action: str | None = None,
+        last: int | None = None,
+    ) -> Sequence[AuditEntry]:
+        """Entries oldest first; ``last``: only the newest N of those that match."""
+        ...
 
 
 class AgreementRepository(Protocol):

@@ -256,7 +256,8 @@ class SqlAuditLog:
     def record(self, entry: AuditEntry) -> None:
         self.connection.execute(
             insert(audit_log).values(
-                at=entry.at,
+                recorded_at=entry.recorded_at,
+                business_at=entry.business_at,
                 actor=entry.actor,
                 action=entry.action,
                 entity_type=entry.entity_type,
@@ -266,15 +267,32 @@ class SqlAuditLog:
         )
 
     def entries(
-        self, entity_type: str | None = None, entity_key: str | None = None
+        self,
+        entity_type: str | None = None,
+        entity_key: str | None = None,
+        *,
+        action: str | None = None,
+        last: int | None = None,
     ) -> Sequence[AuditEntry]:
         c = audit_log.c
-        query = select(audit_log).order_by(c.id)
-        if entity_type:
-            query = query.where(c.entity_type == entity_type)
-        if entity_key:
-            query = query.where(c.entity_key == entity_key)
+        query = select(audit_log).order_by(c.id.desc())
+        for column, wanted in ((c.entity_type, entity_type), (c.entity_key, entity_key)):
+            if wanted:
+                query = query.where(column == wanted)
+        if action:
+            query = query.where(c.action == action)
+        if last is not None:
+            query = query.limit(last)
+        rows = self.connection.execute(query).all()
         return [
-            AuditEntry(r.at, r.actor, r.action, r.entity_type, r.entity_key, r.details)
-            for r in self.connection.execute(query)
+            AuditEntry(
+                r.recorded_at,
+                r.business_at,
+                r.actor,
+                r.action,
+                r.entity_type,
+                r.entity_key,
+                r.details,
+            )
+            for r in reversed(rows)
         ]

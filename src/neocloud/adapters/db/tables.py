@@ -131,7 +131,8 @@ audit_log = Table(
     "audit_log",
     metadata,
     key(),
-    col("at", UTCDateTime),
+    col("recorded_at", UTCDateTime),  # the system clock: when the entry was written
+    col("business_at", UTCDateTime),  # the business clock then (NEOCLOUD_NOW in a demo)
     name(200, "actor"),
     name(100, "action"),
     name(63, "entity_type"),
