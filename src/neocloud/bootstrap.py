@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from neocloud.adapters.db.errors import database_errors
 from neocloud.adapters.db.schema import HEAD_REVISION, KNOWN_REVISIONS, schema_revision
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
-from neocloud.domain.kernel.errors import Conflict, NotFound
+from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
 from neocloud.services.ports import UnitOfWork
 
@@ -47,7 +48,12 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         if self.settings.embedded:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
+            try:
+                self.settings.home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InvalidInput.single(
+                    "NEOCLOUD_HOME", str(self.settings.home), f"cannot be made: {exc.strerror}"
+                ) from None
         return make_engine(self.settings.database_url)
 
     def uow(self) -> UnitOfWork:
@@ -62,12 +68,24 @@ class App:
         """Create or upgrade the schema to the newest migration (idempotent)."""
         from neocloud.adapters.db import migrate  # noqa: PLC0415 - Alembic costs 0.15 s to import
 
-        migrate.upgrade(self.engine)
+        where = self.describe_database()
+        with database_errors(where):
+            revision = schema_revision(self.engine)
+            if revision is not None and revision not in KNOWN_REVISIONS:
+                raise self._unknown_revision(revision)
+            if revision is None and (others := migrate.table_names(self.engine)):
+                raise Conflict(
+                    f"the database at {where} is not a neocloud database (it holds "
+                    f"{len(others)} other tables, e.g. {sorted(others)[0]!r}); give neocloud "
+                    "an empty database"
+                )
+            migrate.upgrade(self.engine)
 
     def require_database(self) -> None:
         """The database exists and its schema is the one this code needs."""
         where = self.describe_database()
-        revision = schema_revision(self.engine)
+        with database_errors(where):
+            revision = schema_revision(self.engine)
         if revision is None:
             raise NotFound(f"no neocloud database at {where}; run `neocloud init` first")
         if revision == HEAD_REVISION:
@@ -77,9 +95,13 @@ class App:
                 f"the database at {where} has schema revision {revision}; this neocloud needs "
                 f"{HEAD_REVISION}: run `neocloud init` to upgrade it"
             )
-        raise Conflict(
-            f"the database at {where} has schema revision {revision!r}, which this neocloud "
-            f"does not know (its newest is {HEAD_REVISION}): use a newer neocloud"
+        raise self._unknown_revision(revision)
+
+    def _unknown_revision(self, revision: str) -> Conflict:
+        return Conflict(
+            f"the database at {self.describe_database()} has schema revision {revision!r}, "
+            f"which this neocloud does not know (its newest is {HEAD_REVISION}): use a newer "
+            "neocloud"
         )
 
     def describe_database(self) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neocloud.domain.kernel.errors import InvalidInput, Problem
+from neocloud.domain.kernel.text import check_text
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
@@ -47,7 +48,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     home = Path(env.get("NEOCLOUD_HOME") or Path.home() / ".neocloud").expanduser()
     url = env.get("NEOCLOUD_DATABASE_URL") or f"sqlite:///{home / 'neocloud.db'}"
-    actor = env.get("NEOCLOUD_ACTOR") or _os_user()
+    actor = check_text(env.get("NEOCLOUD_ACTOR") or _os_user(), "NEOCLOUD_ACTOR", max_length=200)
     return Settings(home=home, database_url=url, actor=actor, now=env.get("NEOCLOUD_NOW") or None)
 
 

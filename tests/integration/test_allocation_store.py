@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 
 from neocloud.adapters.db.tables import allocations, nodes
 from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
@@ -164,8 +163,10 @@ def test_the_database_refuses_two_holders_of_one_node(app: App) -> None:
             ends_at=None,
             reason="raw",
         )
-        with pytest.raises(IntegrityError):  # no planner involved: the constraint says no
-            conn.execute(raw)
+        with pytest.raises(Conflict, match="another allocation got there first") as refused:
+            conn.execute(raw)  # no planner involved: the constraint (or trigger) says no
+        dbapi = conn.dialect.dbapi  # the driver's own error (PEP 249): the database said no
+        assert dbapi is not None and isinstance(refused.value.__cause__, dbapi.IntegrityError)
     with app.uow() as uow, pytest.raises(Conflict):  # and through the repository, in words
         uow.allocations.allocate_racks(
             "memphis-1",

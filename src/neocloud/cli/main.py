@@ -11,7 +11,7 @@ import sys
 import typer
 
 from neocloud.cli import agreements, allocation, audit, billing, capacity, fleet
-from neocloud.cli.output import console, handles_errors, make_app
+from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
 
 cli = typer.Typer(
     name="neocloud",
@@ -56,7 +56,12 @@ LOG_VARIABLES = ("NEOCLOUD_LOG_LEVEL", "NEOCLOUD_LOG_FORMAT")
 
 
 def run() -> None:
-    """The ``neocloud`` command: logging if the environment asks (``cli/logs.py``), then Typer."""
+    """The ``neocloud`` command: logging if the environment asks (``cli/logs.py``), then
+    Typer. Standard output that cannot be written (closed, a full disk, a pipe whose reader
+    left) is an error, never a silent exit 0."""
+    if sys.stdout is None:
+        sys.stderr.write("error: standard output is closed; nothing could be printed\n")
+        sys.exit(IO_ERROR)
     if any(os.environ.get(name) for name in LOG_VARIABLES):
         from neocloud.cli.logs import start_logging
 
@@ -64,4 +69,24 @@ def run() -> None:
             start_logging(os.environ)
         except typer.Exit as refused:
             sys.exit(refused.exit_code)
-    cli()
+    code: int | str | None = 0
+    try:
+        cli()
+    except SystemExit as done:
+        code = done.code
+    except OSError as exc:
+        code = _output_failed(exc)
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        code = _output_failed(exc)
+    sys.exit(code)
+
+
+def _output_failed(exc: OSError) -> int:
+    """Say why standard output failed (not for a closed pipe: its reader chose to stop)."""
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter's last flush goes here
+    if isinstance(exc, BrokenPipeError):
+        return 1
+    sys.stderr.write(f"error: cannot write to standard output: {exc.strerror or exc}\n")
+    return IO_ERROR

@@ -30,7 +30,10 @@ EXIT_CODES = {
     "insufficient_capacity": 5,
     "invalid_transition": 6,
     "forbidden": 7,
+    "unavailable": 8,
 }
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug in neocloud, not in the input
+IO_ERROR = 74  # EX_IOERR: a file or standard output could not be read or written
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +78,10 @@ def make_app() -> "App":
 
 
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print a NeocloudError as one line per problem (field and value named) and exit non-zero."""
+    """Print a NeocloudError as one line per problem (field and value named) and exit with
+    its code. Anything else that escapes a command is a bug in neocloud: one line saying so
+    and exit 70; ``NEOCLOUD_LOG_LEVEL=DEBUG`` shows the traceback. (Failing to write
+    standard output is handled by ``main.run``.)"""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -90,8 +96,29 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
                 for problem in problems:
                     errors().print(f"  {problem}")
             raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            if exc.filename is None:  # writing standard output failed: main.run says so
+                raise
+            errors().print(f"error: {exc.filename}: {exc.strerror or exc}")
+            raise typer.Exit(IO_ERROR) from None
+        except Exception as exc:  # the last line of defence, and it says so
+            _internal_error(exc)
+            raise typer.Exit(INTERNAL_ERROR) from None
 
     return wrapper
+
+
+def _internal_error(exc: Exception) -> None:
+    import logging
+
+    logging.getLogger("neocloud.cli").debug("internal error", exc_info=exc)
+    errors().print(
+        f"error: internal error ({type(exc).__name__}: {str(exc)[:300]}); this is a bug in "
+        "neocloud, not in your input: please report it with the command that caused it "
+        "(NEOCLOUD_LOG_LEVEL=DEBUG shows the traceback)"
+    )
 
 
 def json_default(value: object) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.kernel.money import MINOR_UNITS, Money, amount_text
@@ -30,6 +31,19 @@ def invoice_data(invoice: IssuedInvoice) -> dict[str, object]:
     }  # fmt: skip
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab
+    or carriage return) gets a leading apostrophe (OWASP's advice); numbers, negative ones
+    included, stay as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    return value if PLAIN_NUMBER.fullmatch(value) else "'" + value
+
+
 CSV_HEADER = ("number", "kind", "period", "agreement", "tenant", "position", "line_kind",
               "description", "precise_amount", "amount", "currency")  # fmt: skip
 
@@ -42,7 +56,8 @@ def invoice_csv(invoices: list[IssuedInvoice], header: bool = True) -> str:
     for inv in invoices:
         for i, x in enumerate(inv.lines, 1):
             writer.writerow(
-                (
+                csv_cell(cell)
+                for cell in (
                     inv.number,
                     inv.kind,
                     inv.period or "",

@@ -21,6 +21,7 @@ from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
+from neocloud.domain.kernel.text import check_text
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
 from neocloud.services.observability import use_case
@@ -107,6 +108,8 @@ def amend_agreement(
         raise InvalidInput.single(
             "agreement.key", terms.key, f"the file amends another agreement than {key}"
         )
+    if note:
+        check_text(note, "note", max_length=500)
     with uow.write():
         agreement = uow.agreements.get(key, for_update=True)
         start = resolve(effective_from, agreement.terms.billing_timezone, "effective_from")

@@ -18,6 +18,7 @@ from neocloud.domain.billing.invoices import (
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.text import check_text
 from neocloud.services.context import Context
 from neocloud.services.observability import use_case
 
@@ -196,6 +197,10 @@ def get_invoice(uow: UnitOfWork, number: str) -> IssuedInvoice:
         return uow.invoices.get(number)
 
 
+MAX_REASON = 400
+"""A credit note's reason; its line reads ``Credit against <number>: <reason>`` (500 at most)."""
+
+
 @use_case("invoice.credit_note")
 def issue_credit_note(
     uow: UnitOfWork, ctx: Context, number: str, amount: Money, reason: str
@@ -204,6 +209,7 @@ def issue_credit_note(
     invoice is locked, so concurrent credit notes are checked one after the other."""
     if not reason.strip():
         raise InvalidInput.single("reason", reason, "say why the invoice is corrected")
+    check_text(reason, "reason", max_length=MAX_REASON)
     with uow.write():
         invoice = uow.invoices.get(number, for_update=True)
         documents = uow.invoices.list(invoice.agreement_key)

@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
 
 class SiteRepository(Protocol):
     def add(self, site: Site) -> None: ...
+    def lock(self, name: str) -> int:
+        """Hold the site until the transaction ends: its racks are neither replaced nor
+        allocated by another command meanwhile. Raises NotFound."""
+        ...
+
     def replace(self, site: Site) -> None:
         """The stored site of that name gets this one's header and contents, in place
         (what names the site keeps naming it). Raises NotFound, or Conflict while held."""

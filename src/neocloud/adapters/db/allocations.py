@@ -29,8 +29,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from neocloud.adapters.db.errors import ONE_HOLDER
 from neocloud.adapters.db.repositories import site_id
 from neocloud.adapters.db.tables import allocations, halls, nodes, racks
 from neocloud.adapters.db.types import UTCDateTime
@@ -49,22 +49,16 @@ def _rowcount(result: object) -> int:
 
 @contextmanager
 def _one_holder() -> Iterator[None]:
-    """The database's refusal of a second holder, as Conflict: the exclusion constraint
-    (SQLSTATE 23P01) or SQLite's trigger; or a deadlock (40P01), which PostgreSQL reports
-    when two transactions inserting the same nodes each wait for the other's constraint
-    check (it aborts one of them: the other allocation got there first)."""
+    """A deadlock as the refusal of a second holder: PostgreSQL reports one (40P01) when
+    two transactions inserting the same nodes each wait for the other's exclusion check,
+    and aborts one of them: the other allocation got there first. (The exclusion
+    constraint itself, and SQLite's trigger, already say so: ``errors.ONE_HOLDER``.)"""
     try:
         yield
-    except DBAPIError as exc:
-        state = str(getattr(exc.orig, "sqlstate", ""))
-        one_holder = isinstance(exc, IntegrityError) and (
-            "ex_allocations_one_holder" in str(exc.orig) or state == "23P01"
-        )
-        if one_holder or state == "40P01":
-            raise Conflict(
-                "some of these racks already have a holder at that time "
-                "(another allocation got there first); plan again"
-            ) from None
+    except Conflict as exc:
+        cause = exc.__cause__  # the driver's error
+        if getattr(cause, "sqlstate", None) == "40P01":
+            raise Conflict(ONE_HOLDER) from cause
         raise
 
 

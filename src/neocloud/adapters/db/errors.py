@@ -1,21 +1,177 @@
-"""Domain errors raised by column types come out of SQLAlchemy wrapped; unwrap them."""
+"""Database faults as domain errors that say what happened and what to do.
+
+Every statement a unit of work runs, its connection and its commit, and the schema check
+before a command run inside :func:`database_errors`. A fault the table below knows becomes
+a :class:`NeocloudError` (so the CLI prints one line and exits with its code, the API
+answers its status); one it does not know propagates unchanged (a bug to report).
+
+=========================================  ==============  =================================
+fault                                      error           what the message says to do
+=========================================  ==============  =================================
+a column type refusing a value             (its own)       (the field and value)
+PostgreSQL not reachable                   Unavailable     is the server running, the URL
+no such database / role, bad password      NotFound /      create it, fix the URL
+                                           Forbidden
+SQLite file missing / not a database       NotFound /      run ``neocloud init`` / fix the
+                                           InvalidInput    URL
+SQLite busy past the timeout               Unavailable     retry when the other command ends
+read-only database                         Forbidden       reading works; fix permissions
+disk full                                  Unavailable     free space
+another transaction changed the same rows  Conflict        run the command again
+(unique / foreign key / exclusion / check
+violation, deadlock, serialization failure)
+text longer than its column                InvalidInput    (should be refused at the door)
+=========================================  ==============  =================================
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import StatementError
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+    StatementError,
+)
 
-from neocloud.domain.kernel.errors import NeocloudError
+from neocloud.domain.kernel.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NeocloudError,
+    NotFound,
+    Unavailable,
+)
+
+AGAIN = "nothing was written; run the command again"
+ONE_HOLDER = (
+    "some of these racks already have a holder at that time (another allocation got there "
+    "first); plan again"
+)
+
+
+def speak_plainly(engine: Engine, where: str) -> None:
+    """Make every error of a statement run on ``engine`` (and of connecting) come out as
+    the domain error the table above names, with the driver's own error as its cause."""
+
+    @event.listens_for(engine, "handle_error")
+    def _in_words(context: ExceptionContext) -> None:
+        original = context.original_exception
+        if isinstance(original, NeocloudError):  # a column type refused a value
+            raise original
+        wrapped = context.sqlalchemy_exception
+        translated = _translated(wrapped, where) if wrapped is not None else None
+        if translated is not None:  # SQLAlchemy raises it from the driver's own error
+            raise translated
 
 
 @contextmanager
-def domain_errors() -> Iterator[None]:
-    """Re-raise a domain error that a column type raised inside SQLAlchemy as itself."""
+def database_errors(where: str = "the database") -> Iterator[None]:
+    """The same translation for what happens outside a statement (making an engine from a
+    URL, a migration)."""
     try:
         yield
-    except StatementError as exc:
-        if isinstance(exc.orig, NeocloudError):
+    except SQLAlchemyError as exc:
+        if isinstance(exc, StatementError) and isinstance(exc.orig, NeocloudError):
             raise exc.orig from None
-        raise
+        translated = _translated(exc, where)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _translated(exc: SQLAlchemyError, where: str) -> NeocloudError | None:  # noqa: PLR0911
+    if isinstance(exc, NoSuchModuleError | ArgumentError):
+        return unsupported_url(where, str(exc))
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig).strip()
+    state = str(getattr(exc.orig, "sqlstate", "") or "")
+    if "ex_allocations_one_holder" in text or state == "23P01":
+        return Conflict(ONE_HOLDER)
+    if isinstance(exc, IntegrityError) or state.startswith("23"):
+        return Conflict(f"the database refused the change: {_refusal(text, state)}; {AGAIN}")
+    if state in ("40001", "40P01"):
+        return Conflict(f"another command changed the same data at the same time; {AGAIN}")
+    if state == "22001":
+        return InvalidInput.single("text", _first_line(text), "is longer than its column allows")
+    return _connection_fault(text.lower(), where)
+
+
+def _connection_fault(text: str, where: str) -> NeocloudError | None:  # noqa: PLR0911
+    if "database is locked" in text or "database table is locked" in text:
+        return Unavailable(
+            f"the database at {where} is busy: another neocloud command is writing to it; "
+            f"{AGAIN} when it has finished"
+        )
+    if "readonly database" in text or "read-only transaction" in text:
+        return Forbidden(
+            f"the database at {where} is read-only (its file or folder cannot be written): "
+            "reading works; changing it needs write permission"
+        )
+    if "database or disk is full" in text or "no space left" in text:
+        return Unavailable(f"the disk holding the database at {where} is full; free space")
+    if "file is not a database" in text or "malformed" in text:
+        return InvalidInput.single(
+            "NEOCLOUD_DATABASE_URL", where, "names a file that is not a neocloud database"
+        )
+    if "unable to open database file" in text:
+        return NotFound(
+            f"cannot open the database at {where}: its folder does not exist or cannot be "
+            "read; check NEOCLOUD_HOME / NEOCLOUD_DATABASE_URL, then run `neocloud init`"
+        )
+    if "does not exist" in text and "database" in text:
+        return NotFound(
+            f"PostgreSQL has no database for {where}: create it (createdb) or fix "
+            "NEOCLOUD_DATABASE_URL, then run `neocloud init`"
+        )
+    if ("role" in text and "does not exist" in text) or "authentication failed" in text:
+        return Forbidden(
+            f"PostgreSQL refused the login for {where}: the role does not exist or the "
+            "password is wrong; fix NEOCLOUD_DATABASE_URL"
+        )
+    unreachable = ("connection refused", "could not connect", "timeout", "resolve host")
+    if any(words in text for words in unreachable):
+        return Unavailable(
+            f"cannot reach PostgreSQL for {where}: is the server running and the host and "
+            f"port right? ({_first_line(text)})"
+        )
+    if "connection" in text and ("failed" in text or "closed" in text):
+        return Unavailable(f"lost the connection to {where} ({_first_line(text)}); {AGAIN}")
+    return None
+
+
+def _refusal(text: str, state: str) -> str:
+    """Why the database refused a change, in words (PostgreSQL's SQLSTATE, SQLite's text)."""
+    lowered = text.lower()
+    if state == "23505" or "unique constraint" in lowered:
+        return (
+            f"it already exists, perhaps created by another command meanwhile ({_first_line(text)})"
+        )
+    if state == "23503" or "foreign key" in lowered:
+        return (
+            "it names a row that does not exist, perhaps removed by another command meanwhile "
+            f"({_first_line(text)})"
+        )
+    return _first_line(text)
+
+
+def unsupported_url(url: str, why: str = "") -> InvalidInput:
+    detail = f" ({_first_line(why)})" if why else ""
+    return InvalidInput.single(
+        "NEOCLOUD_DATABASE_URL",
+        url,
+        "is not a database neocloud can use: give sqlite:///PATH or "
+        f"postgresql+psycopg://USER@HOST:PORT/DATABASE{detail}",
+    )
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line[:300]

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from neocloud.adapters.db.errors import domain_errors
 from neocloud.adapters.db.tables import (
     allocations,
     audit_log,
@@ -61,6 +60,16 @@ class SqlSiteRepository:
     def _id(self, name: str) -> int:
         return site_id(self.connection, name)
 
+    def lock(self, name: str) -> int:
+        """Lock site ``name``'s row until the transaction ends (PostgreSQL; SQLite's writing
+        transactions hold the whole database): replacing a site's racks and allocating
+        them queue behind each other. Returns the row id; NotFound if there is none."""
+        query = select(sites.c.id).where(sites.c.name == name).with_for_update()
+        found = self.connection.scalar(query)
+        if found is None:
+            raise NotFound(f"site {name!r} does not exist")
+        return int(found)
+
     def exists(self, name: str) -> bool:
         query = select(sites.c.id).where(sites.c.name == name)
         return self.connection.execute(query).first() is not None
@@ -69,17 +78,16 @@ class SqlSiteRepository:
         return list(self.connection.scalars(select(sites.c.name).order_by(sites.c.name)))
 
     def add(self, site: Site) -> None:
-        with domain_errors():
-            new_id = self.connection.execute(
-                insert(sites).values(name=site.name, **_header(site)).returning(sites.c.id)
-            ).scalar_one()
+        new_id = self.connection.execute(
+            insert(sites).values(name=site.name, **_header(site)).returning(sites.c.id)
+        ).scalar_one()
         self._add_contents(new_id, site)
 
     def replace(self, site: Site) -> None:
         """Give the stored site ``site.name`` the header, GPU models, halls, racks and nodes
         of ``site``. The site's row is updated in place, not deleted: agreements and
         capacity releases name it. Raises Conflict while any of its racks has holdings."""
-        stored = self._id(site.name)
+        stored = self.lock(site.name)
         held = select(allocations.c.id).where(allocations.c.site_id == stored).limit(1)
         if self.connection.execute(held).first() is not None:
             raise Conflict(
@@ -88,8 +96,7 @@ class SqlSiteRepository:
             )
         for table in (nodes, racks, halls, site_gpu_models):
             self.connection.execute(delete(table).where(table.c.site_id == stored))
-        with domain_errors():
-            self.connection.execute(update(sites).where(sites.c.id == stored).values(_header(site)))
+        self.connection.execute(update(sites).where(sites.c.id == stored).values(_header(site)))
         self._add_contents(stored, site)
 
     def _add_contents(self, site_id: int, site: Site) -> None:

@@ -5,17 +5,26 @@ SQLite a writing unit begins with ``BEGIN IMMEDIATE``, taking the database's wri
 before its first read, so two writers queue (up to the busy timeout) instead of both
 deciding from the same state and one losing its update. On PostgreSQL the repositories lock
 the rows a use case decides from (``SELECT ... FOR UPDATE``). See docs/LOCKING.md.
+
+Whatever the database says comes out in words (``errors.speak_plainly``, installed on every
+engine): connecting, every statement, the commit. A SQLite file that cannot be written (a
+read-only data folder) is opened read-only, so reading still works.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from neocloud.adapters.db.errors import domain_errors
+from neocloud.adapters.db.errors import database_errors, speak_plainly, unsupported_url
+from neocloud.domain.kernel.errors import NeocloudError
 
 if TYPE_CHECKING:
     from neocloud.adapters.db.agreements import SqlAgreementRepository
@@ -24,22 +33,50 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 SQLITE_BUSY_TIMEOUT_S = 30
+DIALECTS = ("sqlite", "postgresql")
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on, WAL and a busy timeout."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    """An engine for ``url`` (SQLite or PostgreSQL, else InvalidInput naming the URL).
+    SQLite gets foreign keys on, WAL and a busy timeout; a file this process cannot write
+    is opened read-only."""
+    with database_errors(url):
+        parsed = make_url(url)
+        if parsed.get_backend_name() not in DIALECTS:
+            raise unsupported_url(parsed.render_as_string(hide_password=True))
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed.database or "")
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
+    speak_plainly(engine, parsed.render_as_string(hide_password=True))
+    return engine
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: object, _record: object) -> None:
-            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA foreign_keys=ON")
+
+def _sqlite_engine(path: str) -> Engine:
+    file = Path(path)
+    folder_ok = os.access(file.parent, os.W_OK)
+    read_only = bool(path) and file.exists() and not (os.access(file, os.W_OK) and folder_ok)
+    if read_only:  # immutable when no -wal or -shm file can be made beside it
+        uri = f"file:{file.resolve()}?mode=ro" + ("" if folder_ok else "&immutable=1")
+        engine = create_engine(f"sqlite:///{path}", creator=lambda: _read_only(uri))
+    else:
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not read_only:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
+        cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size)
+    return engine
+
+
+def _read_only(uri: str) -> object:
+    import sqlite3  # noqa: PLC0415 - the dialect's own driver
+
+    return sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
 
 
 class SqlUnitOfWork:
@@ -55,8 +92,11 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         self.connection: Connection = self._engine.connect()
         if self._writes and self.connection.dialect.name == "sqlite":
-            with domain_errors():
+            try:
                 self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                self.connection.close()
+                raise
         for name in ("sites", "audit", "agreements", "invoices", "allocations"):
             self.__dict__.pop(name, None)  # repositories of an earlier transaction
         return self
@@ -100,10 +140,15 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.connection.rollback()  # no-op after commit; undoes everything otherwise
-        self.connection.close()
         self._writes = False
+        try:
+            self.connection.rollback()  # no-op after commit; undoes everything otherwise
+        except (SQLAlchemyError, NeocloudError):
+            if exc is None:
+                raise
+            # the connection is already broken; the error that broke it is the one to tell
+        finally:
+            self.connection.close()
 
     def commit(self) -> None:
-        with domain_errors():
-            self.connection.commit()
+        self.connection.commit()

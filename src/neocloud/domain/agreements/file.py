@@ -271,7 +271,7 @@ def _capacity(r: Reader, p: Path, raw: object) -> ContractedCapacity | None:
         return None
     if given[0] == "gpus":
         gpus = r.integer(p, m, "gpus", minimum=1)
-        model = r.text(p, m, "gpu_model")
+        model = r.text(p, m, "gpu_model", max_length=63)
         if model is None:
             r.problem((*p, "gpu_model"), None, "is required with gpus")
         return ContractedCapacity(gpus=gpus, gpu_model=model) if gpus and model else None

@@ -82,7 +82,7 @@ def _models(
             "server_overhead": r.decimal(p, m, "server_overhead", minimum=1, maximum=3),
             "gpus_per_node": r.integer(p, m, "gpus_per_node", minimum=1, maximum=144),
             "node_rated_it_kw": r.decimal(p, m, "node_rated_it_kw", positive=True),
-            "node_kind": r.text(p, m, "node_kind"),
+            "node_kind": r.text(p, m, "node_kind", max_length=63),
             "nodes_per_rack": r.integer(p, m, "nodes_per_rack", minimum=1, maximum=256),
         }
         given = {k: v for k, v in changes.items() if v is not None}
@@ -179,7 +179,12 @@ def _location(r: Reader, path: Path, raw: object) -> Location:
     m = r.mapping(path, raw, allowed={"city", "region", "country"})
     if m is None:
         return Location()
-    return Location(*(r.text(path, m, k, default="") or "" for k in ("city", "region", "country")))
+    return Location(
+        *(
+            r.text(path, m, k, default="", max_length=100) or ""
+            for k in ("city", "region", "country")
+        )
+    )
 
 
 def _price(r: Reader, path: Path, m: Mapping[str, object]) -> Money:

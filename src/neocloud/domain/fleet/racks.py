@@ -127,7 +127,7 @@ def parse_rack_group(
     )
     if m is None:
         return []
-    prefix = r.text(path, m, "prefix")
+    prefix = r.text(path, m, "prefix", max_length=63)
     count = r.integer(path, m, "count", minimum=1, maximum=100_000)
     start = r.integer(path, m, "start", default=1, minimum=0)
     digits = r.integer(path, m, "digits", default=4, minimum=1, maximum=9)

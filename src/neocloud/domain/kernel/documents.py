@@ -16,6 +16,7 @@ from typing import TypeVar
 from neocloud.domain.kernel.errors import InvalidInput, Problem
 from neocloud.domain.kernel.money import check_currency, to_decimal
 from neocloud.domain.kernel.names import name_problem
+from neocloud.domain.kernel.text import text_problem
 
 Path = tuple[str | int, ...]
 N = TypeVar("N", int, Decimal)
@@ -132,14 +133,24 @@ class Reader:
         return str(value)
 
     def text(
-        self, path: Path, m: Mapping[str, object], key: str, default: str | None = None
+        self,
+        path: Path,
+        m: Mapping[str, object],
+        key: str,
+        default: str | None = None,
+        *,
+        max_length: int = 200,
     ) -> str | None:
+        """Free text (``kernel.text``): non-empty, at most ``max_length`` characters, no
+        control or invisible characters."""
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
-        if not isinstance(value, str) or not value.strip():
-            self.problem((*path, key), value, "must be non-empty text")
+        problem = text_problem(value, path_text((*path, key)), max_length=max_length)
+        if problem is not None:
+            self.problem((*path, key), value, problem.message)
             return None
+        assert isinstance(value, str)
         return value
 
     def integer(

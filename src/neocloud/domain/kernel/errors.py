@@ -6,7 +6,8 @@
     ├── Conflict             conflict
     ├── InsufficientCapacity insufficient_capacity
     ├── InvalidTransition    invalid_transition
-    └── Forbidden            forbidden
+    ├── Forbidden            forbidden
+    └── Unavailable          unavailable     (a service cannot be reached or is busy: retry)
 
 No HTTP or exit codes here: the API and the CLI each map ``code`` in one table.
 """
@@ -87,3 +88,10 @@ class InvalidTransition(NeocloudError):
 
 class Forbidden(NeocloudError):
     code = "forbidden"
+
+
+class Unavailable(NeocloudError):
+    """Something the command needs (the database) cannot be reached or is busy; nothing
+    was changed, and the same command may work later."""
+
+    code = "unavailable"
