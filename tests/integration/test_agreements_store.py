@@ -86,6 +86,7 @@ def test_agreement_round_trips_with_versions_and_notice(app: App) -> None:
     assert [s for s, _ in stored.history] == [
         Status.DRAFT,
         Status.SIGNED,
+        Status.ACTIVE,  # from the term's start, before the notice: recorded by the notice
         Status.NOTICE_GIVEN,
         Status.TERMINATED,
     ]
@@ -104,7 +105,8 @@ def test_agreement_round_trips_with_versions_and_notice(app: App) -> None:
         "agreement.create",
         "agreement.sign",
         "agreement.amend",
-        "agreement.status",
+        "agreement.status",  # active
+        "agreement.status",  # terminated
         "agreement.notice",
     ]
 

@@ -338,13 +338,15 @@ def test_a_site_that_agreements_name_is_replaced_in_place(app: App) -> None:
 
 
 def test_too_much_is_refused_before_anything_is_written(app: App) -> None:
-    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=2)))
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=16)))
     with app.uow() as uow:
         uow.sites.add(site)
         uow.commit()
     doc = factories.agreement_document(capacity={"gpus": 1000, "gpu_model": "H100"})
-    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))
+    agreements.create_agreement(app.uow(), CTX, SourceDocument("d.yaml", doc))  # 1,024 fit
     agreements.sign_agreement(app.uow(), CTX, "deal-1", datetime(2026, 10, 1, tzinfo=UTC))
+    smaller = factories.fleet(factories.site_document("test-1", racks=2))  # then racks go
+    fleet.import_fleet(app.uow(), CTX, smaller, replace=True)
     with pytest.raises(InsufficientCapacity, match="largest amount that fits is 128 H100"):
         allocation.apply_for_agreement(app.uow(), CTX, "deal-1")
     assert allocation.holdings(app.uow(), "test-1") == []
@@ -468,7 +470,7 @@ def test_twenty_allocations_planned_before_any_writes(postgres_url: str, tmp_pat
 
 
 def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
-    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=4)))
+    (site,) = parse_fleet(factories.fleet(factories.site_document("test-1", racks=6)))
     with app.uow() as uow:
         uow.sites.add(site)
         uow.commit()
@@ -477,7 +479,7 @@ def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
         "may_give_notice": ["operator", "tenant"],
         "late_delivery_grace_days": 30,
     }
-    # 128 GPUs (2 racks) in January, 384 (6 racks) from February: the site has only 4
+    # 128 GPUs (2 racks) in January, 384 (6 racks) from February: only January's is delivered
     ramp = [
         {
             "start": "2027-01-01",

@@ -25,7 +25,8 @@ FEE = Decimal("1250000000.00")
 
 
 def site(app: App, name: str) -> None:
-    (built,) = parse_fleet(factories.fleet(factories.site_document(name)))
+    site_300_mw = factories.site_document(name, facility_capacity_mw=Decimal(300))
+    (built,) = parse_fleet(factories.fleet(site_300_mw))
     with app.uow().write() as uow:
         uow.sites.add(built)
         uow.commit()

@@ -145,12 +145,21 @@ def test_site_over_capacity() -> None:
 
 
 def test_duplicates_are_reported() -> None:
-    doc = factories.site_document()
+    doc = factories.site_document(racks=5)
     doc["halls"].append(doc["halls"][0])  # type: ignore[attr-defined,index]
     with pytest.raises(InvalidInput) as err:
         parse_fleet(factories.fleet(doc, factories.site_document()))
-    messages = sorted(p.message for p in err.value.problems)
-    assert messages == ["duplicate hall name", "duplicate site name"]
+    problems = sorted((p.message, str(p.value)) for p in err.value.problems)
+    assert problems == [  # the repeated hall's 5 racks are said once: 3, then the rest
+        ("and 2 more duplicate rack names", "r0004"),
+        ("duplicate hall name", "hall-1"),
+        ("duplicate rack name", "r0001"),
+        ("duplicate rack name", "r0002"),
+        ("duplicate rack name", "r0003"),
+        ("duplicate site name", "test-1"),
+    ]
+    located = {p.field for p in err.value.problems if p.message == "duplicate rack name"}
+    assert located == {"sites[0].halls[1].rack_groups[0].prefix"}  # where they are written
 
 
 def test_invalid_yaml_names_the_line() -> None:

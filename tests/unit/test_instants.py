@@ -61,10 +61,27 @@ def test_require_utc_returns_the_utc_zone_itself() -> None:
 def test_parse_instant_reads_iso_8601_with_z_or_an_offset() -> None:
     noon = datetime(2026, 9, 15, 12, tzinfo=UTC)
     assert parse_instant("2026-09-15T12:00:00Z", "at") == noon
-    # 07:00 at UTC-5 is 12:00 UTC; surrounding blanks and a space before the time are read
-    parsed = parse_instant(" 2026-09-15 07:00:00-05:00 ", "at")
+    # 07:00 at UTC-5 is 12:00 UTC; a space may stand for the T
+    parsed = parse_instant("2026-09-15 07:00:00-05:00", "at")
     assert parsed == noon
     assert parsed.tzinfo is UTC
+    for padded in (" 2026-09-15 07:00:00-05:00", "2026-09-15T07:00:00-05:00\n"):
+        with pytest.raises(InvalidInput):  # the whole text must be the instant
+            parse_instant(padded, "at")
+
+
+@pytest.mark.parametrize(
+    "text", ["1999-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00"]
+)
+def test_an_instant_outside_the_years_neocloud_takes_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_instant(text, "at")
+    assert only_problem(err).message == "must be in the years 2000 to 2199"
+    assert parse_instant("2000-01-01T00:00:00Z", "at") == datetime(2000, 1, 1, tzinfo=UTC)
+    last = parse_instant("2199-12-31T23:59:59.999999Z", "at")
+    assert last == datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    with pytest.raises(InvalidInput):  # 2199-12-31 18:00 at UTC-6 is 2200-01-01 00:00 UTC
+        parse_instant("2199-12-31T18:00:00-06:00", "at")
 
 
 def test_parse_instant_names_the_field() -> None:

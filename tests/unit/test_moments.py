@@ -25,7 +25,13 @@ def only(err: pytest.ExceptionInfo[InvalidInput]) -> tuple[str, object, str]:
 
 
 def test_parse_moment_reads_a_date_or_an_instant_with_its_offset() -> None:
-    assert parse_moment(" 2027-02-10 ", "at") == date(2027, 2, 10)
+    assert parse_moment("2027-02-10", "at") == date(2027, 2, 10)
+    for padded in (" 2027-02-10", "2027-02-10 ", "2027-02-10\n"):
+        with pytest.raises(InvalidInput):  # the whole text must be the date
+            parse_moment(padded, "at")
+    for outside in ("1999-12-31", "2200-01-01", "0001-01-01", "9999-12-31"):
+        with pytest.raises(InvalidInput, match="must be in the years 2000 to 2199"):
+            parse_moment(outside, "at")
     # a space may stand for the T; 15:30 at UTC-6 is 21:30 UTC
     got = parse_moment("2027-02-10 15:30:00-06:00", "at")
     assert isinstance(got, datetime) and got.tzinfo is UTC

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from neocloud.domain.agreements.file import parse_terms, terms_document
 from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party
-from neocloud.domain.billing.drafts import headline_total
+from neocloud.domain.allocation.planner import check_fits_site
+from neocloud.domain.billing.drafts import check_storable, headline_total
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.documents import SourceDocument
@@ -58,8 +59,9 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
     with uow.write():
         if uow.agreements.exists(terms.key):
             raise Conflict(f"agreement {terms.key} already exists; amend it instead")
-        uow.sites.header(terms.site)  # NotFound if the site is unknown
+        check_fits_site(terms.capacity, uow.sites.summary(terms.site))  # NotFound: no site
         agreement = CapacityAgreement.draft(terms, at=ctx.clock.now(), actor=ctx.actor)
+        check_storable(agreement)
         uow.agreements.add(agreement)
         _audit(
             uow,
@@ -117,6 +119,8 @@ def amend_agreement(
         version = agreement.amend(
             terms, effective_from=start, at=ctx.clock.now(), actor=ctx.actor, note=note
         )
+        check_fits_site(terms.capacity, uow.sites.summary(terms.site))
+        check_storable(agreement)
         after = terms_document(terms)["agreement"]
         assert isinstance(before, dict) and isinstance(after, dict)
         changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
@@ -164,8 +168,10 @@ def give_notice(
     with uow.write():
         agreement = uow.agreements.get(key, for_update=True)
         when = ctx.when(at, agreement.terms.billing_timezone, "at")
+        entered = agreement.advance_to(when)  # commissioning, active: what happened first
         notice = agreement.give_notice(by=by, at=when)
-        record_status_changes(uow, ctx, key, agreement.advance_to(ctx.clock.now()))
+        entered += agreement.advance_to(ctx.clock.now())
+        record_status_changes(uow, ctx, key, entered)
         uow.agreements.save(agreement)
         reason = (
             f"notice by the {by} on {when.isoformat()}, effective {notice.effective_at.isoformat()}"

@@ -8,9 +8,8 @@ refused. Every problem is reported with its location; see ``docs/AGREEMENT_FORMA
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from neocloud.domain.agreements.model import (
@@ -23,13 +22,17 @@ from neocloud.domain.agreements.model import (
     SlaTerms,
     TerminationTerms,
 )
-from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
-from neocloud.domain.kernel.instants import Interval, local_midnight
-from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.documents import Path, Reader, SourceDocument, path_text
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import Interval, parse_moment, resolve
+from neocloud.domain.kernel.money import MICRO_PLACES, MINOR_UNITS, Money
 from neocloud.domain.kernel.quantities import Power, PowerBasis
 
 FORMAT_VERSION = 1
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_GPUS = 10_000_000
+MAX_MW = 100_000
+"""Capacity a contract may name: far beyond any site (the reference site is 300 MW and
+~220,000 GPUs); whether the site holds it is checked when the agreement is created."""
 KEYS = {"key", "operator", "tenant", "site", "capacity", "term", "billing_timezone", "currency",
         "monthly_fee", "ramp", "escalator", "prepayment", "sla", "termination"}  # fmt: skip
 REQUIRED = KEYS - {"ramp", "escalator", "prepayment", "sla"}
@@ -61,7 +64,9 @@ def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None
     names = {k: r.name(p, m, k) for k in ("key", "operator", "tenant", "site")}
     tz = r.timezone(p, m, "billing_timezone")
     currency = r.currency(p, m, "currency")
-    fee = r.decimal(p, m, "monthly_fee", minimum=0)
+    fee = r.decimal(
+        p, m, "monthly_fee", minimum=0, places=MINOR_UNITS.get(str(currency), MICRO_PLACES)
+    )
     term = _interval(r, (*p, "term"), m.get("term"), tz)
     ramp = _ramp(r, (*p, "ramp"), m.get("ramp"), tz, term)
     escalator = _share_block(
@@ -92,31 +97,17 @@ def _terms(r: Reader, p: Path, m: Mapping[str, object]) -> AgreementTerms | None
 
 
 def instant(r: Reader, path: Path, value: object, tz: str | None) -> datetime | None:
-    """A date (local midnight in ``tz``) or an ISO date-time with an offset, as UTC."""
+    """A date (local midnight in ``tz``) or an ISO date-time with an offset, as UTC; in
+    the years neocloud takes (``kernel.instants``)."""
     text = value.isoformat() if isinstance(value, datetime) else str(value)
-    if DATE.fullmatch(text):
-        if tz is None:
-            return None  # the time zone's own problem is reported already
-        try:
-            year, month, day = (int(x) for x in text.split("-"))
-            return local_midnight(year, month, day, tz)
-        except ValueError:
-            r.problem(path, value, "not a valid date")
-            return None
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "T"))
-    except ValueError:
-        r.problem(path, value, "not a date (YYYY-MM-DD) or a date-time with an offset")
+        moment = parse_moment(text, path_text(path))
+        if isinstance(moment, datetime):
+            return moment
+        return None if tz is None else resolve(moment, tz, path_text(path))  # tz: reported
+    except InvalidInput as exc:
+        r.problem(path, value, exc.problems[0].message)
         return None
-    if parsed.tzinfo is None:
-        r.problem(
-            path,
-            value,
-            "naive date-time (no UTC offset); add one, e.g. "
-            "2026-05-03T09:00:00-05:00, or write a date",
-        )
-        return None
-    return parsed.astimezone(UTC)
 
 
 def _interval(r: Reader, p: Path, raw: object, tz: str | None) -> Interval | None:
@@ -197,9 +188,7 @@ def _sla(r: Reader, p: Path, raw: object) -> SlaTerms | None:
     if m is None:
         return None
     target = _ratio(r, p, m, "availability_target")
-    measured = m.get("measured_per", "gpu")
-    if measured not in ("gpu", "node"):
-        r.problem((*p, "measured_per"), measured, "must be gpu or node")
+    measured = r.choice(p, m, "measured_per", ("gpu", "node"), default="gpu")
     tiers = []
     for i, item in enumerate(r.sequence((*p, "credit_tiers"), m.get("credit_tiers"))):
         t = r.mapping(
@@ -215,7 +204,7 @@ def _sla(r: Reader, p: Path, raw: object) -> SlaTerms | None:
                 tiers.append(CreditTier(below, share))
     cap = _ratio(r, p, m, "cap_share") if "cap_share" in m else Decimal(1)
     hours = r.integer(p, m, "maintenance_notice_hours", default=48, minimum=0, maximum=720)
-    if target is None or cap is None or hours is None:
+    if target is None or cap is None or hours is None or measured is None:
         return None
     return SlaTerms(
         target, str(measured), tuple(sorted(tiers, key=lambda t: -t.below_ratio)), cap, hours
@@ -239,22 +228,17 @@ def _termination(r: Reader, p: Path, raw: object, currency: str) -> TerminationT
         return None
     days = r.integer(p, m, "notice_days", minimum=0, maximum=3650)
     parties = []
-    for i, who in enumerate(r.sequence((*p, "may_give_notice"), m.get("may_give_notice"))):
-        if who not in {x.value for x in Party}:
-            r.problem((*p, "may_give_notice", i), who, "must be operator or tenant")
-        else:
-            parties.append(Party(str(who)))
-    fee = r.decimal(p, m, "fee", default=Decimal(0), minimum=0)
+    who_may = r.sequence((*p, "may_give_notice"), m.get("may_give_notice"))
+    for i, who in enumerate(who_may):
+        party = r.word((*p, "may_give_notice", i), who, [x.value for x in Party])
+        if party is not None:
+            parties.append(Party(party))
+    fee = r.decimal(p, m, "fee", default=Decimal(0), minimum=0, places=MINOR_UNITS[currency])
     grace = r.integer(p, m, "late_delivery_grace_days", minimum=0, maximum=3650)
-    effect = m.get("notice_effective", NoticeEffect.SAME_LOCAL_TIME.value)
-    if effect not in {e.value for e in NoticeEffect}:
-        r.problem(
-            (*p, "notice_effective"),
-            effect,
-            f"must be one of {', '.join(e.value for e in NoticeEffect)}",
-        )
-        return None
-    if days is None or fee is None:
+    effect = r.choice(
+        p, m, "notice_effective", [e.value for e in NoticeEffect], NoticeEffect.SAME_LOCAL_TIME
+    )
+    if days is None or fee is None or effect is None:
         return None
     return TerminationTerms(
         days, frozenset(parties), Money(fee, currency), grace, NoticeEffect(str(effect))
@@ -270,12 +254,12 @@ def _capacity(r: Reader, p: Path, raw: object) -> ContractedCapacity | None:
         r.problem(p, sorted(m), "give exactly one of facility_mw, it_mw or gpus (+ gpu_model)")
         return None
     if given[0] == "gpus":
-        gpus = r.integer(p, m, "gpus", minimum=1)
+        gpus = r.integer(p, m, "gpus", minimum=1, maximum=MAX_GPUS)
         model = r.text(p, m, "gpu_model", max_length=63)
         if model is None:
             r.problem((*p, "gpu_model"), None, "is required with gpus")
         return ContractedCapacity(gpus=gpus, gpu_model=model) if gpus and model else None
-    mw = r.decimal(p, m, given[0], positive=True)
+    mw = r.decimal(p, m, given[0], positive=True, maximum=MAX_MW)
     basis = PowerBasis.FACILITY if given[0] == "facility_mw" else PowerBasis.IT
     return ContractedCapacity(power=Power.from_mw(mw, basis)) if mw else None
 

@@ -229,6 +229,11 @@ class CapacityAgreement:
     def sign(self, at: datetime) -> None:
         self.transition(Status.SIGNED, at)
 
+    @property
+    def signed_at(self) -> datetime | None:
+        """When the agreement was signed (its history says), None while a draft."""
+        return next((at for status, at in self.history if status is Status.SIGNED), None)
+
     def notice_effective_at(self, given_at: datetime) -> datetime:
         """When notice given at ``given_at`` would take effect under the terms in force."""
         terms = self.terms_at(given_at)
@@ -251,6 +256,11 @@ class CapacityAgreement:
             raise Forbidden(f"the {by} may not give notice under agreement {self.key}")
         if not self.terms.term.contains(at):
             raise InvalidInput.single("at", at.isoformat(), "notice must be given within the term")
+        signed = self.signed_at
+        if signed is not None and at < signed:
+            raise InvalidInput.single(
+                "at", at.isoformat(), f"is before the agreement was signed ({signed.isoformat()})"
+            )
         effective = self.notice_effective_at(at)
         if effective >= self.terms.term.end:
             raise Conflict(

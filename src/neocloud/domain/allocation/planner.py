@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import enum
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.agreements.model import CapacityAgreement, ContractedCapacity
+from neocloud.domain.fleet.capacity import SiteSummary
 from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.quantities import Power, PowerBasis
 
@@ -161,6 +163,44 @@ def demand_of(agreement: CapacityAgreement) -> Demand:
     return Demand(
         agreement.service_end, tuple(tranches), gpus=capacity.gpus, gpu_model=capacity.gpu_model
     )
+
+
+def check_fits_site(capacity: ContractedCapacity, summary: SiteSummary) -> None:
+    """InvalidInput if a contract asks for more than its site has at all (GPUs of a model
+    the site does not hold, more of them than it holds, more power than it takes), whoever
+    else holds capacity there: such a contract could never be allocated."""
+    site = summary.site
+    field = "agreement.capacity"
+    if capacity.gpus is not None:
+        installed = Counter[str]()
+        for hall in summary.halls:
+            for m in hall.models:
+                installed[m.gpu_model] += m.gpus
+        held = ", ".join(f"{n:,} {model}" for model, n in sorted(installed.items())) or "none"
+        have = installed.get(str(capacity.gpu_model), 0)
+        if have == 0:
+            raise InvalidInput.single(
+                f"{field}.gpu_model",
+                capacity.gpu_model,
+                f"site {site.name} has no GPUs of this model (it has: {held})",
+            )
+        if capacity.gpus > have:
+            raise InvalidInput.single(
+                f"{field}.gpus",
+                capacity.gpus,
+                f"site {site.name} has {have:,} {capacity.gpu_model} GPUs in all",
+            )
+        return
+    power = capacity.power
+    assert power is not None
+    facility = power if power.basis is PowerBasis.FACILITY else power.to_facility(site.pue)
+    if facility > site.facility_capacity:
+        name = "facility_mw" if power.basis is PowerBasis.FACILITY else "it_mw"
+        raise InvalidInput.single(
+            f"{field}.{name}",
+            power.mw,
+            f"site {site.name} takes {site.facility_capacity.mw:,} MW facility power in all",
+        )
 
 
 def held_share(demand: Demand, held: Iterable[RackCapacity], measure: SiteMeasure) -> Decimal:

@@ -24,8 +24,9 @@ from decimal import Decimal
 
 from neocloud.domain.agreements.model import AgreementTerms, CapacityAgreement, Party
 from neocloud.domain.billing.periods import BillingPeriod, periods_overlapping
+from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval, local_midnight, zone
-from neocloud.domain.kernel.money import Money, plain
+from neocloud.domain.kernel.money import LARGEST, Money, number_text, plain
 
 SECONDS_PER_DAY = Decimal(86_400)
 
@@ -220,6 +221,25 @@ def headline_total(agreement: CapacityAgreement) -> Money:
     """Total contract value as written: every month of the term, ignoring any notice."""
     term = agreement.terms.term
     return charges_between(agreement, term, service=term)
+
+
+def check_storable(agreement: CapacityAgreement) -> None:
+    """InvalidInput if a document the agreement can produce would hold an amount the store
+    cannot keep exactly (``money.LARGEST``): its largest month of charges, plus the
+    prepayment and the termination fee that an invoice may add to it. Checked when the
+    terms are written, so no month close can fail on them later."""
+    terms = agreement.terms
+    months = periods_overlapping(terms.term, terms.billing_timezone)
+    largest = max(abs(charges_between(agreement, p.interval).amount) for p in months)
+    bound = largest + prepaid_amount(agreement) + terms.termination.fee.amount
+    if bound >= LARGEST:
+        raise InvalidInput.single(
+            "agreement.monthly_fee",
+            f"{terms.monthly_fee}",
+            f"an invoice of this agreement could reach {terms.currency} {bound:,.0f} (its "
+            "largest month, prepayment and termination fee), more than neocloud keeps "
+            f"exactly: amounts must stay below {number_text(LARGEST)}",
+        )
 
 
 def prepaid_amount(agreement: CapacityAgreement) -> Decimal:

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.instants import Interval, local_midnight, zone
+from neocloud.domain.kernel.instants import Interval, check_year, local_midnight, zone
 
-FIRST_YEAR, LAST_YEAR = 1900, 9998
-"""Months a bill can be for: every such month, and the one after it, is a date in any zone."""
 PERIOD_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
@@ -32,10 +30,7 @@ class BillingPeriod:
         if not match:
             raise InvalidInput.single("period", text, "must be a month written YYYY-MM")
         year, month = int(match[1]), int(match[2])
-        if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise InvalidInput.single(
-                "period", text, f"must be a month of the years {FIRST_YEAR} to {LAST_YEAR}"
-            )
+        check_year(year, "period", text)
         return cls(year, month, timezone)
 
     @classmethod

@@ -14,12 +14,16 @@ from decimal import Decimal
 
 from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, Location, Rack, Site
 from neocloud.domain.fleet.racks import parse_explicit_rack, parse_rack_group
-from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
+from neocloud.domain.kernel.documents import Path, Reader, SourceDocument, path_text
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.names import model_problem
 from neocloud.domain.kernel.quantities import KW_PER_MW, Power, PowerBasis, check_pue
 
 FORMAT_VERSION = 1
+MAX_NODES = 200_000
+"""Nodes one fleet file may describe: 7 times the 28,160-node reference site; such a file
+imports in about 7 s (bench/hostile_input.py)."""
 MODEL_KEYS = {"gpu_tdp_w", "server_overhead", "gpus_per_node", "node_rated_it_kw", "node_kind",
               "nodes_per_rack"}  # fmt: skip
 SITE_KEYS = {"name", "display_name", "location", "timezone", "facility_capacity_mw", "pue",
@@ -39,6 +43,15 @@ def parse_fleet(doc: SourceDocument) -> list[Site]:
         r.problem(("version",), top["version"], f"unsupported format version; use {FORMAT_VERSION}")
     file_models = _models(r, ("gpu_models",), top.get("gpu_models"), BUILTIN_GPU_MODELS)
     raw_sites = r.sequence(("sites",), top.get("sites"))
+    nodes = _nodes_described(raw_sites)
+    if nodes > MAX_NODES:
+        r.problem(
+            ("sites",),
+            f"{nodes:,} nodes",
+            f"a fleet file describes at most {MAX_NODES:,} nodes (7 times the reference site); "
+            "split it by site",
+        )
+        r.raise_if_any()
     sites = [_site(r, ("sites", i), raw, file_models) for i, raw in enumerate(raw_sites)]
     _unique(
         r,
@@ -53,12 +66,44 @@ def parse_fleet(doc: SourceDocument) -> list[Site]:
     return [site for site in sites if site is not None]
 
 
-def _unique(r: Reader, named: list[tuple[Path, str]], what: str) -> None:
+def _nodes_described(raw_sites: list[object]) -> int:
+    """How many nodes the file's rack groups and explicit racks make, read before anything
+    is built (a 1 KB file of large rack groups must not build millions of nodes first).
+    Rack groups whose node count is not given count as the largest built-in rack (18)."""
+    total = 0
+    for site in raw_sites:
+        for hall in _items(site, "halls"):
+            for group in _items(hall, "rack_groups"):
+                count, per_rack = _count(group, "count", 0), _count(group, "nodes_per_rack", 18)
+                total += count * per_rack
+            total += sum(len(_items(rack, "nodes")) for rack in _items(hall, "racks"))
+    return total
+
+
+def _items(parent: object, key: str) -> list[object]:
+    found = parent.get(key) if isinstance(parent, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def _count(parent: object, key: str, default: int) -> int:
+    value = parent.get(key, default) if isinstance(parent, dict) else default
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _unique(r: Reader, named: list[tuple[Path, str]], what: str, shown: int = 3) -> bool:
+    """Report names used twice (the first ``shown``, then how many more); True if none."""
     seen: set[str] = set()
+    repeated = []
     for path, name in named:
         if name in seen:
-            r.problem(path, name, f"duplicate {what} name")
+            repeated.append((path, name))
         seen.add(name)
+    for path, name in repeated[:shown]:
+        r.problem(path, name, f"duplicate {what} name")
+    if len(repeated) > shown:
+        path, name = repeated[shown]
+        r.problem(path, name, f"and {len(repeated) - shown:,} more duplicate {what} names")
+    return not repeated
 
 
 def _models(
@@ -72,6 +117,10 @@ def _models(
     out: dict[str, GpuModel] = {}
     for name, fields in raw.items():
         p = (*path, str(name))
+        problem = model_problem(name, path_text(p))
+        if problem is not None:
+            r.problem(p, name, problem.message)
+            continue
         known = base.get(name)
         required = set() if known else {"gpu_tdp_w", "gpus_per_node", "node_rated_it_kw"}
         m = r.mapping(p, fields, allowed=MODEL_KEYS, required=required)
@@ -123,11 +172,15 @@ def _site(r: Reader, path: Path, raw: object, file_models: dict[str, GpuModel]) 
     catalog = {**BUILTIN_GPU_MODELS, **overrides}
     capacity_mw = r.decimal(path, m, "facility_capacity_mw", positive=True)
     pue = _pue(r, path, m)
+    racks_at: list[tuple[Path, str]] = []
+    nodes_at: list[tuple[Path, str]] = []
     halls = [
-        _hall(r, (*path, "halls", i), h, catalog)
+        _hall(r, (*path, "halls", i), h, catalog, racks_at, nodes_at)
         for i, h in enumerate(r.sequence((*path, "halls"), m.get("halls")))
     ]
     _unique(r, [((*path, "halls", i, "name"), h.name) for i, h in enumerate(halls) if h], "hall")
+    if _unique(r, racks_at, "rack"):  # a repeated rack repeats its nodes: say it once
+        _unique(r, nodes_at, "node")
     site = Site(
         name=name or "",
         display_name=r.text(path, m, "display_name", default=name) or "",
@@ -149,8 +202,6 @@ def _site(r: Reader, path: Path, raw: object, file_models: dict[str, GpuModel]) 
 
 def _check_site_power(r: Reader, path: Path, site: Site) -> None:
     nodes = [n for _, _, n in site.nodes()]
-    _unique(r, [((*path, "racks"), rack.name) for _, rack in site.racks()], "rack")
-    _unique(r, [((*path, "nodes"), n.name) for n in nodes], "node")
     it = Power(sum((n.typical_it_kw for n in nodes), Decimal(0)), PowerBasis.IT)
     facility = it.to_facility(site.pue)
     if facility > site.facility_capacity:
@@ -204,16 +255,33 @@ def _price(r: Reader, path: Path, m: Mapping[str, object]) -> Money:
     return Money(amount if amount is not None else Decimal(0), currency)
 
 
-def _hall(r: Reader, path: Path, raw: object, catalog: dict[str, GpuModel]) -> Hall | None:
+def _hall(  # noqa: PLR0917
+    r: Reader,
+    path: Path,
+    raw: object,
+    catalog: dict[str, GpuModel],
+    racks_at: list[tuple[Path, str]],
+    nodes_at: list[tuple[Path, str]],
+) -> Hall | None:
+    """A hall; the names of its racks and nodes, with where each is written, are added to
+    ``racks_at`` and ``nodes_at`` (names must be unique across the site)."""
     m = r.mapping(path, raw, allowed={"name", "rack_groups", "racks"}, required={"name"})
     if m is None:
         return None
     name = r.name(path, m, "name")
     racks: list[Rack] = []
     for i, g in enumerate(r.sequence((*path, "rack_groups"), m.get("rack_groups"))):
-        racks.extend(parse_rack_group(r, (*path, "rack_groups", i), g, catalog))
+        group = parse_rack_group(r, (*path, "rack_groups", i), g, catalog)
+        racks.extend(group)
+        where: Path = (*path, "rack_groups", i, "prefix")
+        racks_at.extend((where, rack.name) for rack in group)
+        nodes_at.extend((where, n.name) for rack in group for n in rack.nodes)
     for i, x in enumerate(r.sequence((*path, "racks"), m.get("racks"))):
         rack = parse_explicit_rack(r, (*path, "racks", i), x, catalog)
         if rack:
             racks.append(rack)
+            racks_at.append(((*path, "racks", i, "name"), rack.name))
+            nodes_at.extend(
+                ((*path, "racks", i, "nodes", j, "name"), n.name) for j, n in enumerate(rack.nodes)
+            )
     return Hall(name, tuple(racks)) if name else None

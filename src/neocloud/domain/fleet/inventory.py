@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.money import Money, plain
 from neocloud.domain.kernel.quantities import W_PER_KW, Power, PowerBasis
+
+MILLIWATT_KW = Decimal("0.000001")
+
+
+def to_milliwatts(kw: Decimal) -> Decimal:
+    """A derived power in kW rounded half up to the milliwatt (6 places: what the store
+    keeps exactly); 10.2 kW x 1/7 is 1.457143 kW."""
+    return plain(kw.quantize(MILLIWATT_KW, rounding=ROUND_HALF_UP))
+
 
 DEFAULT_SERVER_OVERHEAD = Decimal("1.3")
 """Server power (CPU, memory, NICs, PSU losses) as a multiple of GPU power: DOMAIN.md §2."""
@@ -38,12 +47,14 @@ class GpuModel:
         return self.gpu_tdp_w * self.server_overhead
 
     def node_typical_it_kw(self, gpu_count: int) -> Decimal:
-        return self.it_w_per_gpu * gpu_count / W_PER_KW
+        """Derived planning draw, to the milliwatt (what the store keeps)."""
+        return to_milliwatts(self.it_w_per_gpu * gpu_count / W_PER_KW)
 
     def node_rated_kw_for(self, gpu_count: int) -> Decimal:
+        """The rated input scaled to a partly populated node, to the milliwatt."""
         if gpu_count == self.gpus_per_node:
             return self.node_rated_it_kw
-        return self.node_rated_it_kw * gpu_count / self.gpus_per_node
+        return to_milliwatts(self.node_rated_it_kw * gpu_count / self.gpus_per_node)
 
     def with_overrides(self, **changes: object) -> GpuModel:
         return replace(self, **changes)  # type: ignore[arg-type]

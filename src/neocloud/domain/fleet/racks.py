@@ -72,6 +72,21 @@ class NodeSpec:
         return Node(name, self.gpu_model, self.gpus, rated, typical)
 
 
+def _known_model(r: Reader, path: Path, model: object, catalog: Mapping[str, GpuModel]) -> bool:
+    if not isinstance(model, str):
+        r.problem(path, model, "must be the name of a GPU model, e.g. H100")
+        return False
+    if model not in catalog:
+        r.problem(
+            path,
+            model,
+            f"unknown GPU model; known: {', '.join(sorted(catalog))} "
+            "(or define it under gpu_models)",
+        )
+        return False
+    return True
+
+
 def _node_spec(
     r: Reader,
     path: Path,
@@ -86,13 +101,7 @@ def _node_spec(
     if m is None:
         return None
     model = m.get("gpu_model")
-    if model is not None and model not in catalog:
-        r.problem(
-            (*path, "gpu_model"),
-            model,
-            f"unknown GPU model; known: {', '.join(sorted(catalog))} "
-            "(or define it under gpu_models)",
-        )
+    if model is not None and not _known_model(r, (*path, "gpu_model"), model, catalog):
         return None
     if base is None and model is None:
         return None

@@ -7,19 +7,39 @@ problem instead of stopping at the first, so an operator fixes a file in one pas
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
 from neocloud.domain.kernel.errors import InvalidInput, Problem
-from neocloud.domain.kernel.money import check_currency, to_decimal
+from neocloud.domain.kernel.money import (
+    LARGEST,
+    MICRO_PLACES,
+    check_currency,
+    decimal_places,
+    number_text,
+    to_decimal,
+)
 from neocloud.domain.kernel.names import name_problem
 from neocloud.domain.kernel.text import text_problem
 
 Path = tuple[str | int, ...]
+MAX_COUNT = 1_000_000_000
+"""The largest whole number a field takes unless it says otherwise."""
 N = TypeVar("N", int, Decimal)
+
+
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def iana_zones() -> frozenset[str]:
+    """The IANA zone names this system's time zone database holds, without the files that
+    sit beside them (``localtime``, a link to the machine's zone, is not a zone name)."""
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
 
 
 def path_text(path: Path) -> str:
@@ -66,7 +86,8 @@ class Reader:
         """Raise every problem found, in the order of the lines they are on."""
         if self.problems:
             ordered = sorted(self.problems, key=lambda p: _line_of(p.location))
-            raise InvalidInput(ordered, f"{len(ordered)} problem(s) in {self.doc.name}")
+            summary = f"{len(ordered)} problems in {self.doc.name}" if len(ordered) > 1 else ""
+            raise InvalidInput(ordered, summary)
 
     def mapping(
         self,
@@ -77,7 +98,10 @@ class Reader:
         required: set[str] | frozenset[str] = frozenset(),
     ) -> dict[str, object] | None:
         if not isinstance(value, dict):
-            self.problem(path, value, "must be a mapping of field: value")
+            if not path and value is None:
+                self.problems.append(Problem("file", self.doc.name, "is empty", self.doc.name))
+            else:
+                self.problem(path, value, "must be a mapping of field: value")
             return None
         for key in value:
             if key not in allowed:
@@ -86,8 +110,32 @@ class Reader:
                     value[key],
                     f"unknown field; expected one of: {', '.join(sorted(allowed))}",
                 )
-        for key in sorted(required - value.keys()):
-            self.problem((*path, key), None, "is required")
+        for key in sorted(required):
+            if value.get(key) is None:  # missing, or written with no value (``key: ~``)
+                self.problem((*path, key), None, "is required")
+        return value
+
+    def choice(
+        self,
+        path: Path,
+        m: Mapping[str, object],
+        key: str,
+        choices: Iterable[str],
+        default: str | None = None,
+    ) -> str | None:
+        """One of a few words (``end_of_day``, ``tenant``) at ``m[key]``."""
+        return self.word((*path, key), m.get(key), choices, default)
+
+    def word(
+        self, path: Path, value: object, choices: Iterable[str], default: str | None = None
+    ) -> str | None:
+        """``value`` if it is one of ``choices`` (None: ``default``)."""
+        if value is None:
+            return default
+        allowed = tuple(choices)
+        if not isinstance(value, str) or value not in allowed:
+            self.problem(path, value, f"must be one of {', '.join(allowed)}")
+            return None
         return value
 
     def sequence(self, path: Path, value: object) -> list[object]:
@@ -125,12 +173,10 @@ class Reader:
         value = m.get(key)
         if value is None:
             return None  # reported as required where it is
-        try:
-            zoneinfo.ZoneInfo(str(value))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not isinstance(value, str) or value not in iana_zones():
             self.problem((*path, key), value, "not an IANA time zone (e.g. America/Chicago)")
             return None
-        return str(value)
+        return value
 
     def text(
         self,
@@ -161,8 +207,10 @@ class Reader:
         *,
         default: int | None = None,
         minimum: int | None = None,
-        maximum: int | None = None,
+        maximum: int = MAX_COUNT,
     ) -> int | None:
+        """A whole number within [minimum, maximum] (at most :data:`MAX_COUNT` unless a field
+        says otherwise)."""
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
@@ -179,19 +227,27 @@ class Reader:
         *,
         default: Decimal | None = None,
         minimum: Decimal | int | None = None,
-        maximum: Decimal | int | None = None,
+        maximum: Decimal | int = LARGEST,
         positive: bool = False,
+        places: int = MICRO_PLACES,
     ) -> Decimal | None:
+        """An exact number within [minimum, maximum] with at most ``places`` decimal places
+        (the store keeps millionths; money fields ask for their currency's minor unit)."""
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
         try:
             number = to_decimal(value, path_text((*path, key)))
-        except InvalidInput:
-            self.problem((*path, key), value, "must be a number")
+        except InvalidInput as exc:
+            self.problem((*path, key), value, exc.problems[0].message)
             return None
         if positive and number <= 0:
             self.problem((*path, key), value, "must be greater than 0")
+            return None
+        if decimal_places(number) > places:
+            self.problem(
+                (*path, key), value, f"has more than {places} decimal places; refusing to round"
+            )
             return None
         return self._bounded(path, key, number, minimum, maximum)
 
@@ -204,9 +260,9 @@ class Reader:
         maximum: Decimal | int | None,
     ) -> N | None:
         if minimum is not None and value < minimum:
-            self.problem((*path, key), value, f"must be at least {minimum}")
+            self.problem((*path, key), value, f"must be at least {number_text(minimum)}")
             return None
         if maximum is not None and value > maximum:
-            self.problem((*path, key), value, f"must be at most {maximum}")
+            self.problem((*path, key), value, f"must be at most {number_text(maximum)}")
             return None
         return value

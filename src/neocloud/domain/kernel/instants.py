@@ -23,6 +23,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from neocloud.domain.kernel.errors import InvalidInput
 
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+"""The years an instant or date given to neocloud may fall in (files, options, NEOCLOUD_NOW).
+A contract, a notice or a measurement outside them is a typo, and keeping within them means
+no date arithmetic (90 days' notice, the month after a term's end, any zone's offset) can
+leave what a datetime can hold."""
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+RANGE_TEXT = f"must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def within_range(instant: datetime, field: str) -> datetime:
+    """``instant`` (aware) if it lies in the years neocloud takes, else InvalidInput."""
+    if not EARLIEST <= instant < LATEST:
+        raise InvalidInput.single(field, instant.isoformat(), RANGE_TEXT)
+    return instant
+
+
+def check_year(year: int, field: str, value: object) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput.single(field, value, RANGE_TEXT)
+
 
 def require_utc(value: object, field: str) -> datetime:
     """Return ``value`` as an aware UTC datetime; naive or non-datetime input is refused."""
@@ -40,12 +61,13 @@ def require_utc(value: object, field: str) -> datetime:
 def parse_instant(text: str, field: str) -> datetime:
     """An ISO 8601 date-time with a UTC offset (``2026-09-15T12:00:00Z``), as aware UTC."""
     try:
-        parsed = datetime.fromisoformat(text.strip())  # a space may stand for the T
+        parsed = datetime.fromisoformat(text)  # a space may stand for the T
     except ValueError:
         raise InvalidInput.single(
             field, text, "not an ISO 8601 date-time, e.g. 2026-09-15T12:00:00Z"
         ) from None
-    return require_utc(parsed, field)
+    check_year(parsed.year, field, text)
+    return within_range(require_utc(parsed, field), field)
 
 
 Moment = datetime | date
@@ -54,23 +76,26 @@ Moment = datetime | date
 
 def parse_moment(text: str, field: str) -> Moment:
     """``2026-09-15`` (a date) or an ISO 8601 date-time with an offset (aware UTC)."""
-    cleaned = text.strip()
     try:
-        if len(cleaned) == 10:
-            return date.fromisoformat(cleaned)
-        parsed = datetime.fromisoformat(cleaned)  # a space may stand for the T
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            check_year(day.year, field, text)
+            return day
+        parsed = datetime.fromisoformat(text)  # a space may stand for the T
     except ValueError:
         raise InvalidInput.single(
             field, text, "not a date (2026-09-15) or an ISO 8601 date-time with an offset"
         ) from None
-    return require_utc(parsed, field)
+    check_year(parsed.year, field, text)
+    return within_range(require_utc(parsed, field), field)
 
 
 def resolve(moment: Moment, tz: str, field: str) -> datetime:
     """An instant as aware UTC; a bare date is local midnight starting that day in ``tz``."""
     if isinstance(moment, datetime):
-        return require_utc(moment, field)
+        return within_range(require_utc(moment, field), field)
     if isinstance(moment, date):
+        check_year(moment.year, field, moment.isoformat())
         return local_midnight(moment.year, moment.month, moment.day, tz)
     raise InvalidInput.single(field, moment, "must be a date or a date and time with an offset")
 

@@ -27,6 +27,23 @@ MINOR_UNITS: dict[str, int] = {
 LARGEST = Decimal("9e12")
 """The largest amount or quantity neocloud takes: the store keeps exact numbers as integer
 millionths in 64 bits (ExactDecimal, up to about 9.2e12); USD 45 B is 4.5e10."""
+MICRO_PLACES = 6
+"""The decimal places the store keeps (millionths)."""
+
+
+def decimal_places(value: Decimal) -> int:
+    """Digits after the decimal point that carry a value (``1.50`` has 1, ``2E+3`` none)."""
+    _, digits, exponent = value.as_tuple()  # exactly as written: no context rounding
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - zeros)
+
+
+def number_text(value: Decimal | int) -> str:
+    """A number as people write it: ``9000000000000`` -> ``9,000,000,000,000``, never
+    ``9E+12``."""
+    return f"{value:,}" if isinstance(value, int) else f"{plain(Decimal(value)):,f}"
 
 
 def check_currency(code: object, field: str = "currency") -> str:
@@ -57,7 +74,7 @@ def to_decimal(value: object, field: str) -> Decimal:
     if not result.is_finite():
         raise InvalidInput.single(field, value, "must be a finite number")
     if abs(result) >= LARGEST:
-        raise InvalidInput.single(field, value, f"is too large (at most {LARGEST:.0e})")
+        raise InvalidInput.single(field, value, f"must be less than {number_text(LARGEST)}")
     return result
 
 

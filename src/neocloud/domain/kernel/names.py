@@ -25,3 +25,15 @@ def name_problem(value: object, field: str, location: str = "") -> Problem | Non
     if is_name(value):
         return None
     return Problem(field, value, f"invalid name: {NAME_RULE}", location)
+
+
+MODEL_PATTERN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
+MODEL_RULE = "letters, digits, '.', '_' or '-', 1-63 characters, alphanumeric at both ends"
+"""GPU model names as vendors write them (H100, GB200, MI300X): case kept."""
+
+
+def model_problem(value: object, field: str, location: str = "") -> Problem | None:
+    """A Problem if ``value`` is not a valid GPU model name, else None."""
+    if isinstance(value, str) and MODEL_PATTERN.fullmatch(value):
+        return None
+    return Problem(field, value, f"invalid GPU model name: {MODEL_RULE}", location)
