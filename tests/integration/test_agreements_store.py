@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from neocloud.bootstrap import App
-from neocloud.domain.agreements.model import Party, Status
+from neocloud.domain.agreements.file import parse_terms
+from neocloud.domain.agreements.model import CapacityAgreement, Party, Status
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import InvalidInput, NotFound
@@ -255,8 +256,11 @@ def _fresh_url(app: App) -> str:
 def test_a_month_that_has_not_ended_is_not_closed(app: App) -> None:
     seed(app, ("deal-a",))
     early = Context("tester", FixedClock(datetime(2027, 3, 31, 12, tzinfo=UTC)))
-    with pytest.raises(InvalidInput, match="has not ended"):
-        billing.close_month(app.uow(), early, "2027-03")
+    report = billing.close_month(app.uow(), early, "2027-03")
+    assert report.issued == [] and list(report.failed) == ["deal-a"]
+    assert report.failed["deal-a"].message == (
+        "period='2027-03': has not ended yet for deal-a (ends 2027-04-01T05:00:00+00:00)"
+    )  # midnight CDT on April 1
     assert billing.list_invoices(app.uow()) == []
 
 
@@ -497,3 +501,35 @@ def test_availability_is_measured_for_months_of_the_term_that_have_begun(app: Ap
     assert agreement_views.agreement_details(app.uow(), "deal-a").availability == [
         ("2027-03", Decimal("0.987654"), LATER)
     ]
+
+
+def test_an_agreement_that_cannot_be_invoiced_does_not_stop_the_others(app: App) -> None:
+    """An agreement stored before today's checks (USD 8.5 trillion a month with half its
+    value prepaid: January's invoice would be 8.5 + 51 trillion, which the door now
+    refuses) whose invoice the store refuses: the close reports it, undoes its part alone
+    and invoices the others, numbers without a gap."""
+    seed(app, ("deal-a",))
+    doc = factories.agreement_document(
+        "deal-b",
+        monthly_fee=Decimal("8500000000000.00"),
+        prepayment={"share_of_value": Decimal("0.5")},
+    )
+    huge = CapacityAgreement.draft(
+        parse_terms(SourceDocument("b.yaml", doc)), at=factories.SIGNED_AT, actor="old"
+    )
+    huge.sign(factories.SIGNED_AT)
+    with app.uow().write() as uow:  # straight into the store, as an older version wrote it
+        uow.agreements.add(huge)
+        uow.commit()
+    report = billing.close_month(app.uow(), ctx(), "2027-02")
+    assert [(i.number, i.agreement_key, i.period) for i in report.issued] == [
+        ("INV-neocloud-000001", "deal-a", "2027-01"),
+        ("INV-neocloud-000002", "deal-a", "2027-02"),  # deal-b's January gave its number back
+    ]
+    assert list(report.failed) == ["deal-b"]
+    problem = report.failed["deal-b"]
+    assert isinstance(problem, InvalidInput) and "too large to store exactly" in problem.message
+    assert [i.agreement_key for i in billing.list_invoices(app.uow())] == ["deal-a"] * 2
+    again = billing.close_month(app.uow(), ctx(), "2027-02")  # nothing changed meanwhile
+    assert again.issued == [] and again.already_issued == ["deal-a"]
+    assert list(again.failed) == ["deal-b"]

@@ -169,14 +169,21 @@ def test_to_decimal_reads_strings_and_ints_exactly() -> None:
             to_decimal(bad, "x")
 
 
+NOT_A_NUMBER = "is not a number (write it in ASCII digits, e.g. 1250000.00)"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         (0.5, EXACT),
-        ("abc", "is not a number"),  # a string Decimal cannot read
-        (["67.90"], "is not a number"),  # neither a number nor a string
-        ("NaN", "must be a finite number"),
-        ("-Infinity", "must be a finite number"),
+        ("abc", NOT_A_NUMBER),  # a string Decimal cannot read
+        (["67.90"], NOT_A_NUMBER),  # neither a number nor a string
+        ("NaN", NOT_A_NUMBER),  # Decimal reads these; no field takes them
+        ("-Infinity", NOT_A_NUMBER),
+        ("١٢", NOT_A_NUMBER),  # Arabic-Indic digits: Decimal reads them as 12
+        ("1_000", NOT_A_NUMBER),  # so it does 1_000 and " 12 "
+        (" 12 ", NOT_A_NUMBER),
+        ("1e999999999999", "must be less than 9,000,000,000,000"),  # past any exponent
     ],
 )
 def test_to_decimal_names_field_value_and_reason(value: object, message: str) -> None:

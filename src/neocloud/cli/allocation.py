@@ -8,6 +8,7 @@ import typer
 
 from neocloud.cli.output import (
     console,
+    count_option,
     emit_json,
     handles_errors,
     make_app,
@@ -181,23 +182,30 @@ def render_holdings(summary: "SiteSummary", found: "list[Holding]", when: "datet
     console().print(table)
 
 
+MAX_MONTHS = 240
+
+
 @cli.command("whatif")
 @handles_errors
 def whatif(
     site: str = typer.Option(..., "--site"),
     mw: str = typer.Option(None, "--mw", help="Facility MW (a share of the site)."),
-    gpus: int = typer.Option(None, "--gpus"),
+    gpus: str = typer.Option(None, "--gpus"),
     model: str = typer.Option(None, "--model"),
     start: str = typer.Option(..., "--from", help="Start (ISO 8601 with offset)."),
-    months: int = typer.Option(12, "--months", min=1, max=240),
+    months: str = typer.Option("12", "--months", help="How many months, 1 to 240."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Can we sell X MW (or N GPUs of a model) from a date for some months?"""
+    from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.kernel.instants import add_months, parse_instant
     from neocloud.services import allocation as service
 
     begin = parse_instant(start, "from")
-    end = add_months(begin, months)
+    count = count_option(months, "months") or 0
+    if not 1 <= count <= MAX_MONTHS:
+        raise InvalidInput.single("months", months, f"must be 1 to {MAX_MONTHS}")
+    end = add_months(begin, count)
     with make_app() as app:
         app.require_database()
         answer = service.what_if(
@@ -206,7 +214,7 @@ def whatif(
             start=begin,
             end=end,
             facility_kw=None if mw is None else number_option(mw, "mw") * 1000,
-            gpus=gpus,
+            gpus=count_option(gpus, "gpus"),
             gpu_model=model,
         )
     if as_json:

@@ -2,7 +2,7 @@
 
 import typer
 
-from neocloud.cli.output import console, emit_json, handles_errors, make_app
+from neocloud.cli.output import console, count_option, emit_json, handles_errors, make_app
 
 cli = typer.Typer(help="The audit log: every change, who made it and when.", no_args_is_help=True)
 
@@ -14,7 +14,7 @@ def list_(
         None, "--entity", help="TYPE or TYPE:KEY, e.g. agreement or agreement:memphis-lease."
     ),
     action: str = typer.Option(None, "--action", help="Only this action, e.g. invoice.issue."),
-    last: int = typer.Option(None, "--last", help="Only the newest N entries."),
+    last: str = typer.Option(None, "--last", help="Only the newest N entries."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Audit entries, oldest first: when written (system clock), the business date, actor,
@@ -31,7 +31,7 @@ def list_(
             entity_type=entity_type or None,
             entity_key=entity_key or None,
             action=action,
-            last=last,
+            last=count_option(last, "last"),
         )
     if as_json:
         emit_json(

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from neocloud.cli.output import (
+    EXIT_CODES,
     console,
     emit_json,
+    errors,
     handles_errors,
     json_text,
     make_app,
@@ -41,18 +43,24 @@ def close(
                 "issued": [invoice_data(i) for i in report.issued],
                 "already_issued": report.already_issued,
                 "nothing_to_bill": report.nothing_to_bill,
+                "failed": {k: e.message for k, e in report.failed.items()},
             }
         )
-        return
-    for inv in report.issued:
-        console().print(
-            f"issued {inv.number} to {inv.tenant} for {inv.agreement_key} "
-            f"{inv.period}: {inv.total}{' (final)' * inv.final}"
-        )
-    for key in report.already_issued:
-        console().print(f"{key} {period}: invoiced already, unchanged")
-    if not (report.issued or report.already_issued):
-        console().print(f"{period}: nothing to bill")
+    else:
+        for inv in report.issued:
+            console().print(
+                f"issued {inv.number} to {inv.tenant} for {inv.agreement_key} "
+                f"{inv.period}: {inv.total}{' (final)' * inv.final}"
+            )
+        for key in report.already_issued:
+            console().print(f"{key} {period}: invoiced already, unchanged")
+        if not (report.issued or report.already_issued or report.failed):
+            console().print(f"{period}: nothing to bill")
+    for key, exc in report.failed.items():
+        errors().print(f"error: {key} not invoiced: {exc.message}")
+    if report.failed:  # the others are invoiced and committed; say so by the exit code
+        first = next(iter(report.failed.values()))
+        raise typer.Exit(EXIT_CODES.get(first.code, 1))
 
 
 def render_invoice(inv: "IssuedInvoice") -> None:

@@ -5,7 +5,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from neocloud.cli.output import console, emit_json, handles_errors, make_app, mw, number_option
+from neocloud.cli.output import (
+    console,
+    count_option,
+    emit_json,
+    handles_errors,
+    make_app,
+    mw,
+    number_option,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -29,7 +37,7 @@ def _decimal(text: str | None, field: str) -> "Decimal | None":
 def convert(
     mw_: str = typer.Option(None, "--mw", help="Power in MW (say which with --basis)."),
     basis: Basis = typer.Option(Basis.facility, "--basis", help="Is --mw IT or facility power?"),
-    gpus: int = typer.Option(None, "--gpus", help="A number of GPUs."),
+    gpus: str = typer.Option(None, "--gpus", help="A number of GPUs."),
     site: str = typer.Option(None, "--site", help="Use this site's PUE and installed mix."),
     model: str = typer.Option(None, "--model", help="Assume only this GPU model."),
     pue: str = typer.Option(None, "--pue", help="PUE when no --site is given."),
@@ -44,12 +52,13 @@ def convert(
     from neocloud.services import capacity as capacity_service
 
     power_mw = _decimal(mw_, "mw")
+    count = count_option(gpus, "gpus")
     power = None if power_mw is None else Power.from_mw(power_mw, PowerBasis(basis.value))
     if site:
         with make_app() as app:
             app.require_database()
             result = capacity_service.convert_at_site(
-                app.uow(), site, power=power, gpus=gpus, model=model
+                app.uow(), site, power=power, gpus=count, model=model
             )
     elif model and pue:
         result = capacity_service.convert_for_model(
@@ -57,7 +66,7 @@ def convert(
             pue=_decimal(pue, "pue") or Decimal(0),
             overhead=_decimal(overhead, "overhead"),
             power=power,
-            gpus=gpus,
+            gpus=count,
         )
     else:
         raise InvalidInput.single("site", None, "give --site NAME, or --model M with --pue P")

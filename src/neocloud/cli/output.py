@@ -159,18 +159,28 @@ def write_or_print(text: str, output: "Path | None") -> None:
 
 
 def number_option(text: str, field: str) -> "Decimal":
-    """A command-line number, exact, finite and not negative; the field is named if not."""
-    from decimal import Decimal, InvalidOperation
+    """A command-line number: ASCII digits, exact, 0 or more, at most 6 decimal places and
+    below what the store keeps; the field is named if not."""
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.money import MICRO_PLACES, decimal_places, to_decimal
 
+    value = to_decimal(text, field)
+    if value < 0:
+        raise InvalidInput.single(field, text, "must be 0 or more")
+    if decimal_places(value) > MICRO_PLACES:
+        raise InvalidInput.single(field, text, f"has more than {MICRO_PLACES} decimal places")
+    return value
+
+
+def count_option(text: str | None, field: str) -> int | None:
+    """A command-line whole number in ASCII digits (``int`` would also read ``١٢``)."""
+    if text is None:
+        return None
     from neocloud.domain.kernel.errors import InvalidInput
 
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput.single(field, text, "is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise InvalidInput.single(field, text, "must be a finite number, 0 or more")
-    return value
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise InvalidInput.single(field, text, "must be a whole number written in digits 0-9")
+    return int(text)
 
 
 def mw(kw: "Decimal", places: int = 3) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
 from neocloud.domain.allocation.planner import (
+    MIXED,
     AllocationPlan,
     Demand,
     HolderKind,
@@ -23,6 +24,7 @@ from neocloud.domain.allocation.planner import (
 )
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import Moment, require_utc, resolve
+from neocloud.domain.kernel.quantities import check_gpus, check_mw
 from neocloud.services.agreements import NoticeGiven, end_service
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
@@ -143,10 +145,25 @@ def what_if(
         raise InvalidInput.single("months", str(end), "the period must be at least a month")
     if (facility_kw is None) == (gpus is None):
         raise InvalidInput.single("mw/gpus", None, "give exactly one of MW or GPUs")
+    if gpus is not None:
+        check_gpus(gpus)
+        if not gpu_model:
+            raise InvalidInput.single("model", None, "say which GPU model the GPUs are")
+    else:
+        check_mw(Decimal(facility_kw or 0) / 1000)
     demand = Demand(
         end, (Tranche(start, Decimal(1)),), facility_kw=facility_kw, gpus=gpus, gpu_model=gpu_model
     )
     with uow:
+        if gpus is not None:
+            installed = {r.gpu_model for r in uow.allocations.rack_capacities(site)}
+            if gpu_model not in installed:
+                raise InvalidInput.single(
+                    "model",
+                    gpu_model,
+                    f"site {site} has no GPUs of this model (it has: "
+                    f"{', '.join(sorted(installed - {MIXED})) or 'none'})",
+                )
         try:
             plan = plan_allocation(
                 "what-if",

@@ -16,7 +16,7 @@ from neocloud.domain.billing.invoices import (
     prepayment_drawn,
 )
 from neocloud.domain.billing.periods import BillingPeriod
-from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.text import check_text
 from neocloud.services.context import Context
@@ -38,6 +38,7 @@ class CloseReport:
     issued: list[IssuedInvoice] = field(default_factory=list)  # in the order numbered
     already_issued: list[str] = field(default_factory=list)  # agreement keys
     nothing_to_bill: list[str] = field(default_factory=list)
+    failed: dict[str, NeocloudError] = field(default_factory=dict)  # key -> why not invoiced
 
 
 def _issue(
@@ -96,34 +97,56 @@ def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
     billed. A month already invoiced is left as it is, so closing twice changes nothing; a
     close interrupted (nothing is committed) and run again issues exactly the same
     invoices. A month is closed only once it has ended in the agreement's time zone.
+
+    Agreements are isolated: one that cannot be invoiced (its month has not ended in its
+    zone, a document it would issue is refused) is reported in ``failed`` with why, its
+    part undone (a savepoint: its numbers go to the next invoices, so none is skipped), and
+    the others are invoiced.
     """
     BillingPeriod.parse(period, "UTC")  # the field's own check, before anything is read
     report = CloseReport(period)
-    now = ctx.clock.now()
     due: list[tuple[str, str, CapacityAgreement]] = []
     with uow.write():
         for key in uow.agreements.all_keys():
-            agreement = uow.agreements.get(key, for_update=True)
-            if agreement.status not in BILLABLE:
-                continue
-            end = BillingPeriod.parse(period, agreement.terms.billing_timezone).interval.end
-            if end > now:
-                raise InvalidInput.single(
-                    "period", period, f"has not ended yet for {key} (ends {end.isoformat()})"
-                )
-            issued = {i.period for i in uow.invoices.list(key) if i.period}
-            opened = _open_periods(agreement, period, issued)
-            if period in issued:
-                report.already_issued.append(key)
-            elif period not in opened:
-                report.nothing_to_bill.append(key)
-            record_status_changes(uow, ctx, key, agreement.advance_to(end))
-            uow.agreements.save(agreement)
-            due += [(label, key, agreement) for label in opened]
-        for label, _key, agreement in sorted(due, key=lambda d: (d[0], d[1])):
-            report.issued.append(_invoice(uow, ctx, agreement, label))
+            try:
+                with uow.savepoint():
+                    due += _months_due(uow, ctx, key, period, report)
+            except NeocloudError as exc:
+                report.failed[key] = exc
+        for label, key, agreement in sorted(due, key=lambda d: (d[0], d[1])):
+            if key in report.failed:
+                continue  # its later months wait for the one that failed
+            try:
+                with uow.savepoint():
+                    report.issued.append(_invoice(uow, ctx, agreement, label))
+            except NeocloudError as exc:
+                report.failed[key] = exc
         uow.commit()
     return report
+
+
+def _months_due(
+    uow: UnitOfWork, ctx: Context, key: str, period: str, report: CloseReport
+) -> list[tuple[str, str, CapacityAgreement]]:
+    """The agreement's months through ``period`` still to invoice, its dated lifecycle
+    steps taken (and audited) on the way."""
+    agreement = uow.agreements.get(key, for_update=True)
+    if agreement.status not in BILLABLE:
+        return []
+    end = BillingPeriod.parse(period, agreement.terms.billing_timezone).interval.end
+    if end > ctx.clock.now():
+        raise InvalidInput.single(
+            "period", period, f"has not ended yet for {key} (ends {end.isoformat()})"
+        )
+    issued = {i.period for i in uow.invoices.list(key) if i.period}
+    opened = _open_periods(agreement, period, issued)
+    record_status_changes(uow, ctx, key, agreement.advance_to(end))
+    uow.agreements.save(agreement)
+    if period in issued:
+        report.already_issued.append(key)
+    elif period not in opened:
+        report.nothing_to_bill.append(key)
+    return [(label, key, agreement) for label in opened]
 
 
 def record_status_changes(uow: UnitOfWork, ctx: Context, key: str, entered: list[Status]) -> None:

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from neocloud.domain.fleet.capacity import Conversion, convert_gpus, convert_power
 from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.quantities import W_PER_KW, Power, check_pue
+from neocloud.domain.kernel.quantities import W_PER_KW, Power, check_gpus, check_mw, check_pue
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
     from neocloud.services.ports import UnitOfWork
+
+
+MAX_OVERHEAD = 3  # as the fleet format: a node drawing 3x its GPUs' power is implausible
 
 
 def _model(catalog: dict[str, GpuModel], name: str, where: str) -> GpuModel:
@@ -60,6 +63,10 @@ def convert_for_model(
     """MW <-> GPUs for one GPU model at a given PUE (no site needed)."""
     chosen = _model(dict(BUILTIN_GPU_MODELS), model, "")
     if overhead is not None:
+        if not 1 <= overhead <= MAX_OVERHEAD:
+            raise InvalidInput.single(
+                "overhead", str(overhead), f"server overhead is 1 (GPUs only) to {MAX_OVERHEAD}"
+            )
         chosen = chosen.with_overrides(server_overhead=overhead)
     note = f"{model} at {chosen.gpu_tdp_w} W x overhead {chosen.server_overhead}"
     return _convert(
@@ -84,5 +91,6 @@ def _convert(
     if (power is None) == (gpus is None):
         raise InvalidInput.single("power_mw/gpus", None, "give exactly one of MW or GPUs")
     if power is not None:
+        check_mw(power.mw, "mw")
         return convert_power(power, pue=pue, it_kw_per_gpu=per_gpu, basis_note=note, models=models)
-    return convert_gpus(int(gpus or 0), pue=pue, it_kw_per_gpu=per_gpu, basis_note=note)
+    return convert_gpus(check_gpus(gpus), pue=pue, it_kw_per_gpu=per_gpu, basis_note=note)

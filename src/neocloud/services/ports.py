@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all of it
     from collections.abc import Sequence
+    from contextlib import AbstractContextManager
     from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
@@ -149,3 +150,7 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction that an error inside undoes alone (SAVEPOINT): the
+        rest stays, to be committed or not with the whole."""
+        ...

@@ -14,6 +14,8 @@ read-only data folder) is opened read-only, so reading still works.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -152,3 +154,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.connection.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.connection.begin_nested():  # rolled back to, alone, if the block raises
+            yield

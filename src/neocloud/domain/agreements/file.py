@@ -26,13 +26,10 @@ from neocloud.domain.kernel.documents import Path, Reader, SourceDocument, path_
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval, parse_moment, resolve
 from neocloud.domain.kernel.money import MICRO_PLACES, MINOR_UNITS, Money
-from neocloud.domain.kernel.quantities import Power, PowerBasis
+from neocloud.domain.kernel.quantities import MAX_GPUS, MAX_MW, Power, PowerBasis
 
 FORMAT_VERSION = 1
-MAX_GPUS = 10_000_000
-MAX_MW = 100_000
-"""Capacity a contract may name: far beyond any site (the reference site is 300 MW and
-~220,000 GPUs); whether the site holds it is checked when the agreement is created."""
+
 KEYS = {"key", "operator", "tenant", "site", "capacity", "term", "billing_timezone", "currency",
         "monthly_fee", "ramp", "escalator", "prepayment", "sla", "termination"}  # fmt: skip
 REQUIRED = KEYS - {"ramp", "escalator", "prepayment", "sla"}

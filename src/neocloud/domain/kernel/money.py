@@ -6,8 +6,9 @@ line) with :data:`ROUNDING`, to the currency's minor unit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from neocloud.domain.kernel.errors import InvalidInput
 
@@ -24,6 +25,7 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 
+NUMBER_TEXT = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 LARGEST = Decimal("9e12")
 """The largest amount or quantity neocloud takes: the store keeps exact numbers as integer
 millionths in 64 bits (ExactDecimal, up to about 9.2e12); USD 45 B is 4.5e10."""
@@ -56,7 +58,9 @@ def check_currency(code: object, field: str = "currency") -> str:
 def to_decimal(value: object, field: str) -> Decimal:
     """Exact conversion for amounts and quantities: Decimal, int or a numeric string.
 
-    Floats are refused: ``0.1`` is not one tenth, and a float near money is a bug.
+    Floats are refused: ``0.1`` is not one tenth, and a float near money is a bug. Text
+    must be the number alone in ASCII digits (Python's Decimal would also read ``1_000``,
+    `` 12 `` and Arabic-Indic digits).
     """
     if isinstance(value, bool | float):
         raise InvalidInput.single(
@@ -64,16 +68,20 @@ def to_decimal(value: object, field: str) -> Decimal:
         )
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str) and NUMBER_TEXT.fullmatch(value):
         try:
             result = Decimal(value)
-        except InvalidOperation:
+        except ArithmeticError:  # InvalidOperation, Overflow: an exponent past any Decimal
             raise InvalidInput.single(field, value, "is not a number") from None
     else:
-        raise InvalidInput.single(field, value, "is not a number")
+        raise InvalidInput.single(
+            field, value, "is not a number (write it in ASCII digits, e.g. 1250000.00)"
+        )
     if not result.is_finite():
         raise InvalidInput.single(field, value, "must be a finite number")
-    if abs(result) >= LARGEST:
+    if result.copy_abs() >= LARGEST:  # exact, whatever the exponent (abs() may overflow)
         raise InvalidInput.single(field, value, f"must be less than {number_text(LARGEST)}")
     return result
 

@@ -26,6 +26,29 @@ class PowerBasis(enum.StrEnum):
     FACILITY = "facility"
 
 
+MAX_GPUS = 10_000_000
+MAX_MW = 100_000
+"""The most GPUs or MW any one figure may name: far beyond any site (the reference site is
+~220,000 GPUs and 300 MW), small enough that no product of them overflows what is stored."""
+
+
+def check_gpus(value: object, field: str = "gpus") -> int:
+    """A number of GPUs: a whole number from 1 to :data:`MAX_GPUS`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GPUS:
+        raise InvalidInput.single(field, value, f"must be a whole number from 1 to {MAX_GPUS:,}")
+    return value
+
+
+def check_mw(value: object, field: str = "mw") -> Decimal:
+    """Power in MW: more than 0, at most :data:`MAX_MW`, to the watt (6 places)."""
+    mw = to_decimal(value, field)
+    if not 0 < mw <= MAX_MW:
+        raise InvalidInput.single(field, value, f"must be more than 0 and at most {MAX_MW:,}")
+    if mw != mw.quantize(Decimal("0.000001")):
+        raise InvalidInput.single(field, value, "has more than 6 decimal places (1 W)")
+    return mw
+
+
 def check_pue(value: object, field: str = "pue") -> Decimal:
     """A PUE is facility power / IT power, so never below 1."""
     pue = to_decimal(value, field)
