@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from neocloud.adapters.db import migrate
+from neocloud.adapters.db.schema import HEAD_REVISION
 from neocloud.adapters.db.tables import metadata
 from neocloud.adapters.db.uow import make_engine
 from neocloud.adapters.yamlfile import read_document
@@ -353,7 +354,7 @@ def test_the_upgrade_names_rows_that_name_nothing_and_changes_nothing(
 def test_the_schema_revision_is_checked_before_a_command(app: App) -> None:
     from alembic.script import ScriptDirectory  # noqa: PLC0415
 
-    from neocloud.adapters.db.schema import HEAD_REVISION, KNOWN_REVISIONS  # noqa: PLC0415
+    from neocloud.adapters.db.schema import KNOWN_REVISIONS  # noqa: PLC0415
 
     scripts = ScriptDirectory.from_config(migrate.alembic_config(app.engine))
     assert scripts.get_current_head() == HEAD_REVISION
@@ -369,7 +370,22 @@ def test_the_schema_revision_is_checked_before_a_command(app: App) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(Conflict, match="'0099', which this neocloud does not know"):
         app.require_database()
+    with pytest.raises(Conflict, match="'0099', which this neocloud does not know"):
+        app.init_database()  # init does not guess either
+    with app.engine.begin() as conn:
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{HEAD_REVISION}'"))
+        conn.execute(text("DROP TABLE availability"))  # at the head, but a table is gone
+    with app.uow() as uow, pytest.raises(Conflict, match="lacks a table its schema revision"):
+        uow.agreements.availabilities("any")
     with app.engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
-    with pytest.raises(NotFound, match="run `neocloud init` first"):
-        app.require_database()
+    try:
+        with pytest.raises(NotFound, match="run `neocloud init` first"):
+            app.require_database()
+        with pytest.raises(Conflict, match=r"is not a neocloud database .* give neocloud an"):
+            app.init_database()  # tables, but none of ours by revision: not touched
+    finally:  # the session's PostgreSQL database is shared by the tests after this one
+        with app.engine.begin() as conn:
+            metadata.tables["availability"].create(conn)
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+            conn.execute(text(f"INSERT INTO alembic_version VALUES ('{HEAD_REVISION}')"))

@@ -136,7 +136,7 @@ def show(
 
     with make_app() as app:
         app.require_database()
-        when = parse_instant(at, "at") if at else app.clock.now()
+        when = parse_instant(at, "at") if at is not None else app.clock.now()
         summaries = fleet.fleet_summaries(app.uow(), [site] if site else None)
         held = [(s, service.holdings(app.uow(), s.site.name, when)) for s in summaries]
     if as_json:
@@ -254,7 +254,7 @@ def fail_node(
     with make_app() as app:
         app.require_database()
         failed, spare = service.fail_node(
-            app.uow(), app.context(), site, node, parse_instant(at, "at") if at else None
+            app.uow(), app.context(), site, node, parse_instant(at, "at") if at is not None else None
         )
     console().print(
         f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "
@@ -284,7 +284,7 @@ def export(
             found, tenants = service.scheduler_view(app.uow(), site)
             text = slurm_config(site, found, tenants, app.clock.now())
         else:
-            when = parse_instant(at, "at") if at else app.clock.now()
+            when = parse_instant(at, "at") if at is not None else app.clock.now()
             found, tenants = service.scheduler_view(app.uow(), site, when)
             text = app.dump_yaml(kubernetes_nodes(found, tenants))
     write_or_print(text, output)

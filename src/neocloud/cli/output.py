@@ -7,6 +7,7 @@ when it runs: :func:`console` and :func:`make_app` here, the rest inside the com
 functions. ``tests/cli/test_startup.py`` checks it; ``bench/startup.py`` measures it.
 """
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -143,19 +144,58 @@ def emit_json(data: object) -> None:
 
 
 def write_or_print(text: str, output: "Path | None") -> None:
-    """A document to a file when one is named, else to standard output as it is."""
-    if output:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from neocloud.domain.kernel.errors import InvalidInput
+    """A document to a file when one is named, else to standard output as it is.
 
-            reason = exc.strerror or type(exc).__name__
-            raise InvalidInput.single(
-                "output", str(output), f"cannot be written: {reason}"
-            ) from None
-    else:
+    A regular file is written whole or not at all: into a temporary file beside it, flushed
+    to disk, then renamed over it, so a full disk or a broken folder leaves the old file (if
+    any) as it was. Anything else that exists (a device, a pipe) is written to as it is.
+    Errors name the file."""
+    if not output:
         sys.stdout.write(text)  # as it is: no rich markup processing of a large document
+        return
+    from neocloud.domain.kernel.errors import InvalidInput
+
+    try:
+        if output.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        if output.exists() and not output.is_file():
+            with output.open("w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            _replace_atomically(output, text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInput.single("output", str(output), f"cannot be written: {reason}") from None
+
+
+def _replace_atomically(output: "Path", text: str) -> None:
+    import os
+    import stat
+    import tempfile
+
+    mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else _default_mode()
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=output.parent, prefix=f".{output.name}.", delete=False
+    ) as f:
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+            os.chmod(f.name, mode)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(f.name)
+            raise
+    os.replace(f.name, output)
+
+
+def _default_mode() -> int:
+    """What ``open`` would give a new file: 0o666 less the process's umask."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def number_option(text: str, field: str) -> "Decimal":

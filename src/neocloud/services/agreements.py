@@ -146,6 +146,7 @@ def amend_agreement(
 def end_service(uow: UnitOfWork, agreement: CapacityAgreement, at: datetime, reason: str) -> int:
     """Record that the agreement's capacity is released at ``at`` and end its holdings
     (spares included) then; returns the holdings changed. Inside the caller's transaction."""
+    uow.sites.lock(agreement.terms.site)  # after the agreement's lock: the one order taken
     uow.agreements.record_release(agreement.key, agreement.terms.site, at, reason)
     return uow.allocations.release_agreement(agreement.key, at)
 

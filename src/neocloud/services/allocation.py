@@ -45,11 +45,15 @@ def site_measure(uow: UnitOfWork, site: str) -> SiteMeasure:
 UNITS = {"rack": plan_allocation, "hall": plan_in_halls}
 
 
-def _plan(uow: UnitOfWork, key: str, spare_share: Decimal, unit: str) -> tuple[str, AllocationPlan]:
+def _plan(
+    uow: UnitOfWork, key: str, spare_share: Decimal, unit: str, *, lock: bool = False
+) -> tuple[str, AllocationPlan]:
     if unit not in UNITS:
         raise InvalidInput.single("unit", unit, "the isolation unit is rack or hall")
     agreement = uow.agreements.get(key)
     site = agreement.terms.site
+    if lock:
+        uow.sites.lock(site)  # a fleet import replacing its racks waits, or we wait for it
     if uow.allocations.holds(HolderKind.AGREEMENT, key):
         raise Conflict(f"agreement {key} has racks already; release them first to re-plan")
     plan = UNITS[unit](
@@ -83,7 +87,7 @@ def apply_for_agreement(
     """Plan again inside one transaction and write it; a concurrent allocation of the same
     racks makes one of the two fail with Conflict (the database refuses the overlap)."""
     with uow.write():
-        site, plan = _plan(uow, key, spare_share, unit)
+        site, plan = _plan(uow, key, spare_share, unit, lock=True)
         for step in plan.steps:
             uow.allocations.allocate_racks(
                 site,
@@ -184,7 +188,7 @@ def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
     internal pool."""
     at = require_utc(at, "at")
     with uow.write():
-        uow.agreements.get(key)
+        uow.sites.lock(uow.agreements.get(key).terms.site)
         changed = uow.allocations.release_agreement(key, at)
         uow.audit.record(
             ctx.audit(
@@ -207,6 +211,7 @@ def fail_node(
     two new holdings (failed node, replacement); both moves are recorded."""
     at = require_utc(at, "at") if at else ctx.clock.now()
     with uow.write():
+        uow.sites.lock(site)
         failed = failed_holding(node, uow.allocations.node_history(site, node), at)
         spares = uow.allocations.held_by(site, HolderKind.SPARE, failed.holding.holder)
         swap = swap_failed_node(failed, spares, at)

@@ -97,6 +97,16 @@ def _translated(exc: SQLAlchemyError, where: str) -> NeocloudError | None:  # no
         return Conflict(ONE_HOLDER)
     if isinstance(exc, IntegrityError) or state.startswith("23"):
         return Conflict(f"the database refused the change: {_refusal(text, state)}; {AGAIN}")
+    if state == "55P03":  # lock_not_available: lock_timeout passed
+        return Unavailable(
+            f"the database at {where} is busy: another command holds what this one needs; "
+            f"{AGAIN} when it has finished"
+        )
+    if state == "42P01" or "no such table" in text:
+        return Conflict(
+            f"the database at {where} lacks a table its schema revision says it has "
+            f"({_first_line(text)}): it was changed outside neocloud; restore it from a backup"
+        )
     if state in ("40001", "40P01"):
         return Conflict(f"another command changed the same data at the same time; {AGAIN}")
     if state == "22001":

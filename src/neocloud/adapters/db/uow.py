@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 SQLITE_BUSY_TIMEOUT_S = 30
+LOCK_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_S
+"""How long a command waits for a lock another holds before it says the database is busy
+(SQLite's busy timeout; PostgreSQL's lock_timeout)."""
 DIALECTS = ("sqlite", "postgresql")
 
 
@@ -49,7 +52,12 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             engine = _sqlite_engine(parsed.database or "")
         else:
-            engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size)
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_S * 1000}"},
+            )
     speak_plainly(engine, parsed.render_as_string(hide_password=True))
     return engine
 
