@@ -254,7 +254,11 @@ def fail_node(
     with make_app() as app:
         app.require_database()
         failed, spare = service.fail_node(
-            app.uow(), app.context(), site, node, parse_instant(at, "at") if at is not None else None
+            app.uow(),
+            app.context(),
+            site,
+            node,
+            parse_instant(at, "at") if at is not None else None,
         )
     console().print(
         f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "

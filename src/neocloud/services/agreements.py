@@ -19,7 +19,7 @@ from neocloud.domain.allocation.planner import check_fits_site
 from neocloud.domain.billing.drafts import check_storable, headline_total
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.billing.periods import BillingPeriod
-from neocloud.domain.kernel.documents import SourceDocument
+from neocloud.domain.kernel.documents import SourceDocument, located
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.domain.kernel.text import check_text
@@ -52,6 +52,18 @@ def _numbers(notes: list[IssuedInvoice]) -> list[str]:
     return [n.number for n in notes]
 
 
+def _check_terms(uow: UnitOfWork, agreement: CapacityAgreement, doc: SourceDocument) -> None:
+    """What the file alone cannot say: the capacity fits the site (NotFound if there is no
+    such site), and every invoice the terms can produce can be stored."""
+    terms = agreement.terms
+    summary = uow.sites.summary(terms.site)
+    try:
+        check_fits_site(terms.capacity, summary)
+        check_storable(agreement)
+    except InvalidInput as exc:
+        raise located(exc, doc) from None
+
+
 @use_case("agreement.create")
 def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> CapacityAgreement:
     """A draft agreement from a validated document; the site must exist."""
@@ -59,9 +71,8 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
     with uow.write():
         if uow.agreements.exists(terms.key):
             raise Conflict(f"agreement {terms.key} already exists; amend it instead")
-        check_fits_site(terms.capacity, uow.sites.summary(terms.site))  # NotFound: no site
         agreement = CapacityAgreement.draft(terms, at=ctx.clock.now(), actor=ctx.actor)
-        check_storable(agreement)
+        _check_terms(uow, agreement, doc)
         uow.agreements.add(agreement)
         _audit(
             uow,
@@ -119,8 +130,7 @@ def amend_agreement(
         version = agreement.amend(
             terms, effective_from=start, at=ctx.clock.now(), actor=ctx.actor, note=note
         )
-        check_fits_site(terms.capacity, uow.sites.summary(terms.site))
-        check_storable(agreement)
+        _check_terms(uow, agreement, doc)
         after = terms_document(terms)["agreement"]
         assert isinstance(before, dict) and isinstance(after, dict)
         changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))

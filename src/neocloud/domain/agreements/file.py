@@ -26,6 +26,7 @@ from neocloud.domain.kernel.documents import Path, Reader, SourceDocument, path_
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval, parse_moment, resolve
 from neocloud.domain.kernel.money import MICRO_PLACES, MINOR_UNITS, Money
+from neocloud.domain.kernel.names import model_problem
 from neocloud.domain.kernel.quantities import MAX_GPUS, MAX_MW, Power, PowerBasis
 
 FORMAT_VERSION = 1
@@ -252,10 +253,14 @@ def _capacity(r: Reader, p: Path, raw: object) -> ContractedCapacity | None:
         return None
     if given[0] == "gpus":
         gpus = r.integer(p, m, "gpus", minimum=1, maximum=MAX_GPUS)
-        model = r.text(p, m, "gpu_model", max_length=63)
+        model = m.get("gpu_model")
+        problem = model_problem(model, path_text((*p, "gpu_model")))
         if model is None:
             r.problem((*p, "gpu_model"), None, "is required with gpus")
-        return ContractedCapacity(gpus=gpus, gpu_model=model) if gpus and model else None
+        elif problem is not None:
+            r.problem((*p, "gpu_model"), model, problem.message)
+            model = None
+        return ContractedCapacity(gpus=gpus, gpu_model=str(model)) if gpus and model else None
     mw = r.decimal(p, m, given[0], positive=True, maximum=MAX_MW)
     basis = PowerBasis.FACILITY if given[0] == "facility_mw" else PowerBasis.IT
     return ContractedCapacity(power=Power.from_mw(mw, basis)) if mw else None

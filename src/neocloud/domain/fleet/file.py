@@ -16,7 +16,7 @@ from neocloud.domain.fleet.inventory import BUILTIN_GPU_MODELS, GpuModel, Hall, 
 from neocloud.domain.fleet.racks import parse_explicit_rack, parse_rack_group
 from neocloud.domain.kernel.documents import Path, Reader, SourceDocument, path_text
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.money import MICRO_PLACES, Money, decimal_places
 from neocloud.domain.kernel.names import model_problem
 from neocloud.domain.kernel.quantities import KW_PER_MW, Power, PowerBasis, check_pue
 
@@ -218,10 +218,14 @@ def _pue(r: Reader, path: Path, m: Mapping[str, object]) -> Decimal | None:
     if m.get("pue") is None:
         return None  # reported as required
     try:
-        return check_pue(m.get("pue"))
+        pue = check_pue(m.get("pue"))
     except InvalidInput as exc:
         r.problem((*path, "pue"), m.get("pue"), exc.problems[0].message)
         return None
+    if decimal_places(pue) > MICRO_PLACES:
+        r.problem((*path, "pue"), pue, f"has more than {MICRO_PLACES} decimal places")
+        return None
+    return pue
 
 
 def _location(r: Reader, path: Path, raw: object) -> Location:

@@ -64,6 +64,28 @@ class SourceDocument:
         return self.name
 
 
+def path_of(field: str) -> Path:
+    """The path a field's text names: ``sites[0].pue`` -> ``("sites", 0, "pue")``."""
+    parts: list[str | int] = []
+    for piece in field.replace("]", "").split("."):
+        name, *indexes = piece.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(i) for i in indexes if i.isdigit())
+    return tuple(parts)
+
+
+def located(exc: InvalidInput, doc: SourceDocument) -> InvalidInput:
+    """``exc`` with each problem that has no location placed at its field in ``doc`` (for
+    checks made after the file was read: a contract against its site)."""
+    return InvalidInput(
+        [
+            p if p.location else Problem(p.field, p.value, p.message, doc.where(path_of(p.field)))
+            for p in exc.problems
+        ]
+    )
+
+
 _MISSING = object()
 
 
