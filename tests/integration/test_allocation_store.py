@@ -421,7 +421,7 @@ def test_twenty_concurrent_allocations_of_the_same_racks(postgres_url: str, tmp_
         winner = the_winner_holds_the_four_racks(app, outcomes)
         losers = {k: v for k, v in outcomes.items() if k != winner}
         assert set(losers) == set(keys) - {winner}
-        for key, refusal in losers.items():
+        for refusal in losers.values():
             assert type(refusal) is InsufficientCapacity, refusal
             assert str(refusal).endswith(planner_refusal(winner)), refusal
     finally:
