@@ -96,8 +96,8 @@ def test_duplicate_keys_are_refused_where_they_repeat() -> None:
 
 def test_nesting_is_limited_before_libyaml_can_recurse() -> None:
     assert problem("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)) == Problem(
-        "yaml", MAX_DEPTH + 1, f"nests deeper than {MAX_DEPTH}", "f.yaml:1"
-    )
+        "[0]" * MAX_DEPTH, MAX_DEPTH + 1, f"nests deeper than {MAX_DEPTH}", "f.yaml:1"
+    )  # the 33rd list, where it is: item 0 of item 0 ... 32 times
     parse_document("[" * MAX_DEPTH + "]" * MAX_DEPTH, "ok.yaml")  # at the limit: fine
 
 

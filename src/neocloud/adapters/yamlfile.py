@@ -194,7 +194,9 @@ class _Builder:
         if self._is_key_position():
             raise self.refuse(event, "yaml", "{...}", "a mapping key must be plain text")
         if len(self.stack) >= MAX_DEPTH:
-            raise self.refuse(event, "yaml", len(self.stack) + 1, f"nests deeper than {MAX_DEPTH}")
+            raise self.refuse(
+                event, self._field("yaml"), len(self.stack) + 1, f"nests deeper than {MAX_DEPTH}"
+            )
         self._count(event, 1)
         value: dict[str, object] | list[object] = (
             {} if isinstance(event, yaml.MappingStartEvent) else []

@@ -43,7 +43,7 @@ def parse_fleet(doc: SourceDocument) -> list[Site]:
         r.problem(("version",), top["version"], f"unsupported format version; use {FORMAT_VERSION}")
     file_models = _models(r, ("gpu_models",), top.get("gpu_models"), BUILTIN_GPU_MODELS)
     raw_sites = r.sequence(("sites",), top.get("sites"))
-    nodes = _nodes_described(raw_sites)
+    nodes = _nodes_described(raw_sites, top.get("gpu_models"))
     if nodes > MAX_NODES:
         r.problem(
             ("sites",),
@@ -66,22 +66,47 @@ def parse_fleet(doc: SourceDocument) -> list[Site]:
     return [site for site in sites if site is not None]
 
 
-def _nodes_described(raw_sites: list[object]) -> int:
+def _nodes_described(raw_sites: list[object], file_models: object) -> int:
     """How many nodes the file's rack groups and explicit racks make, read before anything
-    is built (a 1 KB file of large rack groups must not build millions of nodes first).
-    Rack groups whose node count is not given count as the largest built-in rack (18)."""
+    is built (a 1 KB file of large rack groups must not build millions of nodes first). A
+    group without ``nodes_per_rack`` counts its model's (from the file's ``gpu_models``, a
+    site's, or the built-in catalog), else the largest built-in rack (18)."""
     total = 0
     for site in raw_sites:
+        models = {**_per_rack(file_models), **_per_rack(_field(site, "gpu_models"))}
         for hall in _items(site, "halls"):
             for group in _items(hall, "rack_groups"):
-                count, per_rack = _count(group, "count", 0), _count(group, "nodes_per_rack", 18)
-                total += count * per_rack
+                model = _field(_field(group, "node"), "gpu_model")
+                default = _model_rack(model, models)
+                total += _count(group, "count", 0) * _count(group, "nodes_per_rack", default)
             total += sum(len(_items(rack, "nodes")) for rack in _items(hall, "racks"))
     return total
 
 
+def _model_rack(model: object, models: dict[str, int]) -> int:
+    """Nodes in a rack of ``model`` (the file's figure, the built-in one, else 18)."""
+    if not isinstance(model, str):
+        return 18
+    builtin = BUILTIN_GPU_MODELS.get(model)
+    return models.get(model) or (builtin.nodes_per_rack if builtin else 18)
+
+
+def _per_rack(models: object) -> dict[str, int]:
+    if not isinstance(models, dict):
+        return {}
+    return {
+        str(name): n
+        for name, fields in models.items()
+        if (n := _count(fields, "nodes_per_rack", 0))
+    }
+
+
+def _field(parent: object, key: str) -> object:
+    return parent.get(key) if isinstance(parent, dict) else None
+
+
 def _items(parent: object, key: str) -> list[object]:
-    found = parent.get(key) if isinstance(parent, dict) else None
+    found = _field(parent, key)
     return found if isinstance(found, list) else []
 
 
