@@ -54,7 +54,7 @@ class App:
                 raise InvalidInput.single(
                     "NEOCLOUD_HOME", str(self.settings.home), f"cannot be made: {exc.strerror}"
                 ) from None
-        return make_engine(self.settings.database_url)
+        return make_engine(self.settings.database_url, lock_timeout_s=self.settings.lock_timeout_s)
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine)

@@ -3,6 +3,8 @@
 NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file lives here
 NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
 NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
+NEOCLOUD_LOCK_TIMEOUT_S  seconds a command waits for a lock another command holds before it
+                       says the database is busy (default 30; 0.1 to 600)
 NEOCLOUD_LOG_LEVEL     DEBUG, INFO, WARNING or ERROR (default WARNING): the least severe log
                        record the CLI writes to standard error; INFO adds one record per use
                        case (its name, outcome, duration in ms and scalar arguments)
@@ -17,9 +19,11 @@ import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from neocloud.domain.kernel.errors import InvalidInput, Problem
+from neocloud.domain.kernel.money import to_decimal
 from neocloud.domain.kernel.text import check_text
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -32,6 +36,7 @@ class Settings:
     database_url: str
     actor: str
     now: str | None = None
+    lock_timeout_s: Decimal = Decimal(30)
 
     @property
     def embedded(self) -> bool:
@@ -49,7 +54,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     home = Path(env.get("NEOCLOUD_HOME") or Path.home() / ".neocloud").expanduser()
     url = env.get("NEOCLOUD_DATABASE_URL") or f"sqlite:///{home / 'neocloud.db'}"
     actor = check_text(env.get("NEOCLOUD_ACTOR") or _os_user(), "NEOCLOUD_ACTOR", max_length=200)
-    return Settings(home=home, database_url=url, actor=actor, now=env.get("NEOCLOUD_NOW") or None)
+    return Settings(
+        home=home,
+        database_url=url,
+        actor=actor,
+        now=env.get("NEOCLOUD_NOW") or None,
+        lock_timeout_s=_lock_timeout(env.get("NEOCLOUD_LOCK_TIMEOUT_S")),
+    )
+
+
+def _lock_timeout(text: str | None) -> Decimal:
+    if not text:
+        return Settings.lock_timeout_s
+    seconds = to_decimal(text, "NEOCLOUD_LOCK_TIMEOUT_S")
+    if not Decimal("0.1") <= seconds <= 600:
+        raise InvalidInput.single("NEOCLOUD_LOCK_TIMEOUT_S", text, "must be 0.1 to 600 seconds")
+    return seconds
 
 
 def load_log_settings(env: Mapping[str, str] | None = None) -> LogSettings:

@@ -127,6 +127,11 @@ def _connection_fault(text: str, where: str) -> NeocloudError | None:  # noqa: P
         )
     if "database or disk is full" in text or "no space left" in text:
         return Unavailable(f"the disk holding the database at {where} is full; free space")
+    if "disk i/o error" in text:
+        return Unavailable(
+            f"the disk holding the database at {where} could not be written or read (full, "
+            "or failing); nothing was written"
+        )
     if "file is not a database" in text or "malformed" in text:
         return InvalidInput.single(
             "NEOCLOUD_DATABASE_URL", where, "names a file that is not a neocloud database"

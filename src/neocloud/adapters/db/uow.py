@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -34,14 +35,15 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
-SQLITE_BUSY_TIMEOUT_S = 30
-LOCK_TIMEOUT_S = SQLITE_BUSY_TIMEOUT_S
+LOCK_TIMEOUT_S = 30
 """How long a command waits for a lock another holds before it says the database is busy
-(SQLite's busy timeout; PostgreSQL's lock_timeout)."""
+(SQLite's busy timeout; PostgreSQL's lock_timeout); NEOCLOUD_LOCK_TIMEOUT_S changes it."""
 DIALECTS = ("sqlite", "postgresql")
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, lock_timeout_s: Decimal | int = LOCK_TIMEOUT_S
+) -> Engine:
     """An engine for ``url`` (SQLite or PostgreSQL, else InvalidInput naming the URL).
     SQLite gets foreign keys on, WAL and a busy timeout; a file this process cannot write
     is opened read-only."""
@@ -50,27 +52,27 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         if parsed.get_backend_name() not in DIALECTS:
             raise unsupported_url(parsed.render_as_string(hide_password=True))
         if parsed.get_backend_name() == "sqlite":
-            engine = _sqlite_engine(parsed.database or "")
+            engine = _sqlite_engine(parsed.database or "", float(lock_timeout_s))
         else:
             engine = create_engine(
                 parsed,
                 pool_pre_ping=True,
                 pool_size=pool_size,
-                connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_S * 1000}"},
+                connect_args={"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}"},
             )
     speak_plainly(engine, parsed.render_as_string(hide_password=True))
     return engine
 
 
-def _sqlite_engine(path: str) -> Engine:
+def _sqlite_engine(path: str, timeout_s: float) -> Engine:
     file = Path(path)
     folder_ok = os.access(file.parent, os.W_OK)
     read_only = bool(path) and file.exists() and not (os.access(file, os.W_OK) and folder_ok)
     if read_only:  # immutable when no -wal or -shm file can be made beside it
         uri = f"file:{file.resolve()}?mode=ro" + ("" if folder_ok else "&immutable=1")
-        engine = create_engine(f"sqlite:///{path}", creator=lambda: _read_only(uri))
+        engine = create_engine(f"sqlite:///{path}", creator=lambda: _read_only(uri, timeout_s))
     else:
-        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": timeout_s})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: object, _record: object) -> None:
@@ -83,10 +85,10 @@ def _sqlite_engine(path: str) -> Engine:
     return engine
 
 
-def _read_only(uri: str) -> object:
+def _read_only(uri: str, timeout_s: float) -> object:
     import sqlite3  # noqa: PLC0415 - the dialect's own driver
 
-    return sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
+    return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
 
 
 class SqlUnitOfWork:
