@@ -26,7 +26,7 @@ text longer than its column                InvalidInput    (should be refused at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, event
@@ -114,51 +114,83 @@ def _translated(exc: SQLAlchemyError, where: str) -> NeocloudError | None:  # no
     return _connection_fault(text.lower(), where)
 
 
-def _connection_fault(text: str, where: str) -> NeocloudError | None:  # noqa: PLR0911
-    if "database is locked" in text or "database table is locked" in text:
-        return Unavailable(
+# (every phrase of one of the groups must be in the driver's message, lower-cased) -> error
+_FAULTS: tuple[tuple[tuple[tuple[str, ...], ...], Callable[[str, str], NeocloudError]], ...] = (
+    (
+        (("database is locked",), ("database table is locked",)),
+        lambda where, _: Unavailable(
             f"the database at {where} is busy: another neocloud command is writing to it; "
             f"{AGAIN} when it has finished"
-        )
-    if "readonly database" in text or "read-only transaction" in text:
-        return Forbidden(
+        ),
+    ),
+    (
+        (("readonly database",), ("read-only transaction",)),
+        lambda where, _: Forbidden(
             f"the database at {where} is read-only (its file or folder cannot be written): "
             "reading works; changing it needs write permission"
-        )
-    if "database or disk is full" in text or "no space left" in text:
-        return Unavailable(f"the disk holding the database at {where} is full; free space")
-    if "disk i/o error" in text:
-        return Unavailable(
+        ),
+    ),
+    (
+        (("database or disk is full",), ("no space left",)),
+        lambda where, _: Unavailable(
+            f"the disk holding the database at {where} is full; free space"
+        ),
+    ),
+    (
+        (("disk i/o error",),),
+        lambda where, _: Unavailable(
             f"the disk holding the database at {where} could not be written or read (full, "
             "or failing); nothing was written"
-        )
-    if "file is not a database" in text or "malformed" in text:
-        return InvalidInput.single(
+        ),
+    ),
+    (
+        (("file is not a database",), ("malformed",)),
+        lambda where, _: InvalidInput.single(
             "NEOCLOUD_DATABASE_URL", where, "names a file that is not a neocloud database"
-        )
-    if "unable to open database file" in text:
-        return NotFound(
+        ),
+    ),
+    (
+        (("unable to open database file",),),
+        lambda where, _: NotFound(
             f"cannot open the database at {where}: its folder does not exist or cannot be "
             "read; check NEOCLOUD_HOME / NEOCLOUD_DATABASE_URL, then run `neocloud init`"
-        )
-    if "does not exist" in text and "database" in text:
-        return NotFound(
+        ),
+    ),
+    (
+        (("database", "does not exist"),),
+        lambda where, _: NotFound(
             f"PostgreSQL has no database for {where}: create it (createdb) or fix "
             "NEOCLOUD_DATABASE_URL, then run `neocloud init`"
-        )
-    if ("role" in text and "does not exist" in text) or "authentication failed" in text:
-        return Forbidden(
+        ),
+    ),
+    (
+        (("role", "does not exist"), ("authentication failed",)),
+        lambda where, _: Forbidden(
             f"PostgreSQL refused the login for {where}: the role does not exist or the "
             "password is wrong; fix NEOCLOUD_DATABASE_URL"
-        )
-    unreachable = ("connection refused", "could not connect", "timeout", "resolve host")
-    if any(words in text for words in unreachable):
-        return Unavailable(
+        ),
+    ),
+    (
+        (("connection refused",), ("could not connect",), ("timeout",), ("resolve host",)),
+        lambda where, text: Unavailable(
             f"cannot reach PostgreSQL for {where}: is the server running and the host and "
             f"port right? ({_first_line(text)})"
-        )
-    if "connection" in text and ("failed" in text or "closed" in text):
-        return Unavailable(f"lost the connection to {where} ({_first_line(text)}); {AGAIN}")
+        ),
+    ),
+    (
+        (("connection", "failed"), ("connection", "closed")),
+        lambda where, text: Unavailable(
+            f"lost the connection to {where} ({_first_line(text)}); {AGAIN}"
+        ),
+    ),
+)
+
+
+def _connection_fault(text: str, where: str) -> NeocloudError | None:
+    """The first fault of :data:`_FAULTS` whose phrases the driver's message holds."""
+    for phrases, error in _FAULTS:
+        if any(all(p in text for p in group) for group in phrases):
+            return error(where, text)
     return None
 
 
