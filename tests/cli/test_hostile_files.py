@@ -221,10 +221,10 @@ def test_a_hundred_thousand_levels_and_a_large_file_are_refused_in_bounds(
         "[0][0][0][0][0][0][0][0][0][0][0]=33: nests deeper than 32\n",
     )
     large = tmp_path / "large.yaml"
-    large.write_text("#" * (8 * 2**20 + 1))
+    large.write_text("#" * (4 * 2**20 + 1))
     done = run(env, "fleet", "import", str(large))
     assert done.returncode == 2
-    assert "is larger than 8 MiB, the limit for a file" in done.stderr
+    assert "is larger than 4 MiB, the limit for a file" in done.stderr
     groups = tmp_path / "groups.yaml"  # 300 bytes that would make 2,000,000 nodes
     groups.write_text(
         (HOSTILE / "fleet.yaml")

@@ -160,7 +160,7 @@ def test_a_file_is_read_within_its_size_limit(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as err:
         read_document(big)
     assert err.value.problems[0] == Problem(
-        "file", str(big), "is larger than 8 MiB, the limit for a file"
+        "file", str(big), "is larger than 4 MiB, the limit for a file"
     )
 
 

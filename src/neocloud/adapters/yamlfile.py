@@ -30,9 +30,10 @@ import yaml.resolver
 from neocloud.domain.kernel.documents import Path, SourceDocument, path_text
 from neocloud.domain.kernel.errors import InvalidInput, Problem
 
-MAX_FILE_BYTES = 8 * 1024 * 1024
-"""8 MiB: the 28,160-node reference site written node by node is ~3 MB (fleet files group
-racks, so the example is 6 KB); a file at the limit imports in ~6 s (bench/hostile_input.py)."""
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""4 MiB: the 28,160-node reference site written out node by node is about 2.2 MB (fleet
+files group racks: the example is 6 KB); a file at the limit imports in about 7 s
+(bench/hostile_input.py)."""
 MAX_DEPTH = 32
 MAX_VALUES = 2_000_000
 
