@@ -190,3 +190,57 @@ def test_release_and_fail_node(allocated: dict[str, str]) -> None:
     assert code == 0 and "28,160 node holdings" in out
     code, out, _ = neocloud(allocated, "allocation", "show", "--site", "memphis-1", "--json")
     assert json.loads(out)["holdings"] == []
+
+
+DIGITS = "must be a whole number written in digits 0-9 (at most 12)"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--gpus", "-5", "--model", "H100"], f"gpus='-5': {DIGITS}"),
+        (["--gpus", "0", "--model", "H100"], "gpus=0: must be a whole number from 1 to 10,000,000"),
+        (["--gpus", "١٢", "--model", "H100"], f"gpus='١٢': {DIGITS}"),
+        (["--gpus", "10"], "model=None: say which GPU model the GPUs are"),
+        (
+            ["--gpus", "8", "--model", "H900"],
+            "model='H900': site memphis-1 has no GPUs of this model (it has: GB200, H100, H200)",
+        ),
+        (["--mw", "0"], "mw=0: must be more than 0 and at most 100,000"),
+        (["--mw", "-0"], "mw=0: must be more than 0 and at most 100,000"),
+        (["--mw", "1e400"], "mw='1e400': must be less than 9,000,000,000,000"),
+        (["--mw", "20", "--months", "0"], "months='0': must be 1 to 240"),
+    ],
+)
+def test_whatif_refuses_a_question_that_is_not_one(
+    loaded: dict[str, str], options: list[str], says: str
+) -> None:
+    start = ["--from", "2027-01-01T06:00:00Z"]
+    code, out, err = neocloud(
+        loaded, "allocation", "whatif", "--site", "memphis-1", *start, *options
+    )
+    assert (code, out, err) == (2, "", f"error: {says}\n")
+    code, _, err = neocloud(
+        loaded, "allocation", "whatif", "--site", "memphis-1", "--mw", "1",
+        "--from", "0001-01-01T00:00:00+05:00",
+    )  # fmt: skip
+    assert code == 2
+    assert err == "error: from='0001-01-01T00:00:00+05:00': must be in the years 2000 to 2199\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--overhead", "0"], "overhead='0': server overhead is 1 (GPUs only) to 3"),
+        (["--overhead", "1e400"], "overhead='1e400': must be less than 9,000,000,000,000"),
+        (["--gpus", str(10**40)], f"gpus='{10**40}': {DIGITS}"),
+        (["--mw", "100000.000001"], "mw=100000.000001: must be more than 0 and at most 100,000"),
+    ],
+)  # fmt: skip
+def test_conversions_refuse_impossible_figures(
+    cli_env: dict[str, str], options: list[str], says: str
+) -> None:
+    gpus = [] if any(o in options for o in ("--gpus", "--mw")) else ["--gpus", "8"]
+    command = ["capacity", "convert", "--model", "H100", "--pue", "1.2", *gpus, *options]
+    code, _, err = neocloud(cli_env, *command)
+    assert (code, err) == (2, f"error: {says}\n")

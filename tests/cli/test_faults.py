@@ -306,3 +306,13 @@ def test_where_nothing_can_be_written(exported: tuple[dict[str, str], Path]) -> 
         )
     assert Path("/dev/full").is_char_device()  # written to as a device, never replaced
     shutil.rmtree(out.parent / "missing", ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "now", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-12:00", "soon", "2026-11-01T00:00:00"]
+)
+def test_neocloud_now_at_the_edges_is_refused_by_every_command(
+    small: dict[str, str], now: str
+) -> None:
+    done = process({**small, "NEOCLOUD_NOW": now}, "fleet", "show")
+    assert done.returncode == 2 and done.stderr.startswith(f"error: NEOCLOUD_NOW='{now}': ")

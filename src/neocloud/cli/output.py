@@ -219,7 +219,9 @@ def count_option(text: str | None, field: str) -> int | None:
     from neocloud.domain.kernel.errors import InvalidInput
 
     if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        raise InvalidInput.single(field, text, "must be a whole number written in digits 0-9")
+        raise InvalidInput.single(
+            field, text, "must be a whole number written in digits 0-9 (at most 12)"
+        )
     return int(text)
 
 
