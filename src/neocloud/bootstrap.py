@@ -21,6 +21,10 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import UnitOfWork
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from neocloud.adapters.telemetry.sources import Batch
+    from neocloud.adapters.telemetry.store import ParquetStore
     from neocloud.domain.kernel.documents import SourceDocument
     from neocloud.services.context import Context
 
@@ -87,6 +91,22 @@ class App:
         from neocloud.adapters import yamlfile  # noqa: PLC0415 - PyYAML: only commands with files
 
         return yamlfile.read_document(path)
+
+    def telemetry_store(self) -> ParquetStore:
+        """The Parquet telemetry store (pyarrow, DuckDB: imported by telemetry commands only)."""
+        from neocloud.adapters.telemetry.store import ParquetStore  # noqa: PLC0415
+
+        return ParquetStore(self.settings.telemetry)
+
+    @staticmethod
+    def read_telemetry(
+        paths: list[Path], *, site: str | None, at: datetime | None, format: str | None
+    ) -> Batch:
+        """DCGM pages or bulk CSV/Parquet files as one batch (docs/TELEMETRY.md)."""
+        from neocloud.adapters.telemetry.sources import read_sources  # noqa: PLC0415
+
+        at_us = None if at is None else int(at.timestamp()) * 1_000_000 + at.microsecond
+        return read_sources(paths, site=site, at_us=at_us, format=format)
 
     @staticmethod
     def dump_yaml(data: object) -> str:

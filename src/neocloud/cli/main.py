@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from neocloud.cli import agreements, allocation, billing, capacity, fleet
+from neocloud.cli import agreements, allocation, billing, capacity, fleet, telemetry
 from neocloud.cli.output import console, handles_errors, make_app
 
 cli = typer.Typer(
@@ -26,6 +26,7 @@ cli.add_typer(agreements.cli, name="agreement")
 cli.add_typer(allocation.cli, name="allocation")
 cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
+cli.add_typer(telemetry.cli, name="telemetry")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

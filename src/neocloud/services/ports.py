@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.fleet.capacity import SiteSummary
     from neocloud.domain.fleet.inventory import Site
     from neocloud.domain.kernel.audit import AuditEntry
+    from neocloud.domain.metering.report import PartitionStatus, ReadReport, WriteReport
 
 
 class SiteRepository(Protocol):
@@ -28,6 +29,10 @@ class SiteRepository(Protocol):
 
     def exists(self, name: str) -> bool: ...
     def names(self) -> list[str]: ...
+    def node_names(self, name: str) -> frozenset[str]:
+        """The names of the site's nodes. Raises NotFound."""
+        ...
+
     def get(self, name: str) -> Site:
         """The whole site, halls to nodes. Raises NotFound."""
         ...
@@ -137,3 +142,22 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+
+
+class SampleBatch(Protocol):
+    """Telemetry read from sources, ready for the store (its rows stay in the adapter)."""
+
+    @property
+    def sites(self) -> list[str]: ...
+    @property
+    def report(self) -> ReadReport: ...
+
+
+class TelemetryStore(Protocol):
+    """The Parquet store (docs/TELEMETRY.md): append-only, deduplicated per sample."""
+
+    def append(self, batch: SampleBatch, known: dict[str, frozenset[str]]) -> WriteReport:
+        """Write what the batch adds; ``known`` = each site's node names (others unmatched)."""
+        ...
+
+    def status(self) -> list[PartitionStatus]: ...

@@ -23,7 +23,6 @@ import fcntl
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neocloud.adapters.telemetry.schema import METRIC_COLUMNS, NODE_MINUTES, SAMPLES
+from neocloud.adapters.telemetry.sources import Batch
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.metering.report import Partition, WriteReport
+from neocloud.domain.metering.report import Partition, PartitionStatus, WriteReport
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,18 +45,6 @@ EPOCH = date(1970, 1, 1)
 ROW_GROUP_ROWS = 1 << 20
 # energy counters and timestamps are sorted runs: delta encoding beats dictionaries there
 ENCODINGS = {"ts": "DELTA_BINARY_PACKED", "energy_mj": "DELTA_BINARY_PACKED"}
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionStatus:
-    site: str
-    day: str
-    files: int
-    rows: int
-    nodes: int
-    first: datetime | None
-    last: datetime | None
-    bytes: int
 
 
 def day_text(day_number: int) -> str:
@@ -161,15 +149,17 @@ class ParquetStore:
         for stale in self.partition(kind, site, day).glob(".*.tmp"):
             stale.unlink(missing_ok=True)
 
-    def append(self, batch: pa.Table, known: dict[str, frozenset[str]]) -> WriteReport:
+    def append(self, batch: Batch | pa.Table, known: dict[str, frozenset[str]]) -> WriteReport:
         """Write what ``batch`` adds to the store, partition by partition (site, UTC day).
 
         ``known`` gives each site's node names: kept samples for other hosts are counted
         as unmatched (and kept)."""
         report = WriteReport()
-        if batch.num_rows == 0:
+        rows = batch.table if isinstance(batch, Batch) else batch
+        if rows.num_rows == 0:
+            self.writable()
             return report
-        batch = batch.cast(SAMPLES)
+        batch = rows.cast(SAMPLES)
         with self.locked():
             for site, day, part in _partitions(batch):
                 self.remove_leftovers(SAMPLES_DIR, site, day)
@@ -184,14 +174,14 @@ class ParquetStore:
             con.register("batch", part)
             con.register("known", pa.table({"node": pa.array(sorted(known), pa.string())}))
             con.register("stored", _stored(con, existing, part))
-            con.execute(f"CREATE TEMP TABLE merged AS {_merge_sql()}")
-            counts = con.execute(_count_sql()).fetchone()
+            con.sql(f"CREATE TEMP TABLE merged AS {_merge_sql()}")
+            counts = con.sql(_count_sql()).fetchall()[0]
             new = con.sql(
                 "SELECT * EXCLUDE (dup, clash, repeated, differing) FROM merged "
                 f"WHERE {' OR '.join(f'{m} IS NOT NULL' for m in METRIC_COLUMNS)} "
                 "ORDER BY node, gpu NULLS FIRST, ts"
             ).to_arrow_table()
-            hosts = [r[0] for r in con.execute(_unmatched_hosts_sql()).fetchall()]
+            hosts = [r[0] for r in con.sql(_unmatched_hosts_sql()).fetchall()]
         assert counts is not None
         kept, dup, clash, repeated, differing, unmatched = (int(c or 0) for c in counts)
         report = WriteReport(
@@ -220,10 +210,10 @@ class ParquetStore:
             files = self.files(kind)
             if files:
                 listed = ", ".join(_quote(str(f)) for f in files)
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
+                con.sql(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
             else:
                 con.register(f"{view}_empty", schema.empty_table())
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM {view}_empty")
+                con.sql(f"CREATE VIEW {view} AS SELECT * FROM {view}_empty")
         return con
 
     def status(self, kind: str = SAMPLES_DIR) -> list[PartitionStatus]:
@@ -238,10 +228,10 @@ class ParquetStore:
                     continue
                 listed = ", ".join(_quote(str(f)) for f in files)
                 with _duckdb() as con:
-                    row = con.execute(
+                    row = con.sql(
                         f"SELECT count(*), count(DISTINCT node), min({time_column}), "
                         f"max({time_column}) FROM read_parquet([{listed}])"
-                    ).fetchone()
+                    ).fetchall()[0]
                 assert row is not None
                 result.append(
                     PartitionStatus(
@@ -357,7 +347,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con.sql("SET TimeZone = 'UTC'")
     return con
 
 

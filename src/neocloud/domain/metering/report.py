@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 MAX_LISTED = 100  # rejected lines and unmatched hosts listed one by one; all are counted
 
@@ -119,3 +120,17 @@ class IngestReport:
                 for p in w.partitions
             ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionStatus:
+    """What the store holds for one site and UTC day."""
+
+    site: str
+    day: str
+    files: int
+    rows: int
+    nodes: int
+    first: datetime | None
+    last: datetime | None
+    bytes: int

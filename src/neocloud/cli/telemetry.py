@@ -1,0 +1,153 @@
+"""``neocloud telemetry``: GPU telemetry into the Parquet store (docs/TELEMETRY.md)."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from neocloud.cli.output import console, emit_json, errors, handles_errors, make_app
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from neocloud.domain.metering.report import IngestReport, PartitionStatus
+
+cli = typer.Typer(help="GPU telemetry: ingest, scrape, simulate, status.", no_args_is_help=True)
+
+
+def instant(text: str | None, field: str) -> "datetime | None":
+    if text is None:
+        return None
+    from neocloud.domain.kernel.instants import parse_instant
+
+    return parse_instant(text, field)
+
+
+@cli.command("ingest")
+@handles_errors
+def ingest(
+    files: list[Path] = typer.Argument(..., help="DCGM exporter pages, CSV or Parquet files."),
+    site: str = typer.Option(None, "--site", help="The site the samples come from."),
+    at: str = typer.Option(None, "--at", help="Instant of pages without timestamps."),
+    format: str = typer.Option(None, "--format", help="dcgm | csv | parquet (default: by suffix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Read every file, then store what is new: duplicates once, bad lines reported.
+
+    Exits 2 when a line was rejected (after storing the rest), or when a file cannot be
+    read at all (then nothing is stored)."""
+    from neocloud.services import telemetry
+
+    when = instant(at, "--at")
+    with make_app() as app:
+        app.require_database()
+        named = telemetry.resolve_site(app.uow(), site)
+        batch = app.read_telemetry(list(files), site=named, at=when, format=format)
+        report = telemetry.ingest(app.uow(), app.telemetry_store(), batch)
+    show_report(report, as_json)
+
+
+def show_report(report: "IngestReport", as_json: bool) -> None:
+    """The report (JSON or one summary line, rejected lines, files written); exit 2 if any
+    line was rejected."""
+    data = report.as_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        out = console()
+        out.print(summary(report), markup=False)
+        for rejected in report.read.rejected:
+            out.print(f"  rejected {rejected}", markup=False)
+        if report.read.rejected_count > len(report.read.rejected):
+            more = report.read.rejected_count - len(report.read.rejected)
+            out.print(f"  ... and {more:,} more rejected", markup=False)
+        for name, count in sorted(report.read.ignored.items()):
+            out.print(f"  ignored {count:,} sample(s) of {name} (not in the store's schema)")
+        for p in report.written.partitions:
+            out.print(f"  wrote {p.file} ({p.rows:,} rows)", markup=False)
+    if not report.clean:
+        errors().print(
+            f"error: {report.read.rejected_count:,} line(s) rejected; the rest was stored",
+            markup=False,
+        )
+        raise typer.Exit(2)
+
+
+def summary(report: "IngestReport") -> str:
+    d = report.as_dict()
+    hosts = d["unmatched_host_count"]
+    return (
+        f"{len(report.read.sources)} source(s), {d['samples_read']:,} samples read: "
+        f"{d['kept']:,} kept, {d['duplicate']:,} duplicate ({d['conflicting']:,} conflicting), "
+        f"{d['rejected']:,} rejected, {d['unmatched']:,} unmatched ({hosts:,} unknown hosts)"
+    )
+
+
+@cli.command("status")
+@handles_errors
+def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """What the store holds per site and UTC day: rows, nodes, first/last sample, size."""
+    from neocloud.services import telemetry
+
+    with make_app() as app:
+        store = app.telemetry_store()
+        parts = telemetry.status(store)
+        where = str(store.root)
+    if as_json:
+        emit_json({"store": where, "partitions": [status_json(p) for p in parts]})
+        return
+    render_status(where, parts)
+
+
+def status_json(p: "PartitionStatus") -> dict[str, object]:
+    return {
+        "site": p.site,
+        "day": p.day,
+        "files": p.files,
+        "rows": p.rows,
+        "nodes": p.nodes,
+        "first": p.first.isoformat() if p.first else None,
+        "last": p.last.isoformat() if p.last else None,
+        "bytes": p.bytes,
+    }
+
+
+def render_status(where: str, parts: "list[PartitionStatus]") -> None:
+    from rich.table import Table
+
+    out = console()
+    if not parts:
+        out.print(f"the telemetry store at {where} is empty", markup=False)
+        return
+    table = Table(title=f"telemetry store {where}")
+    for name, justify in (
+        ("site", "left"),
+        ("day (UTC)", "left"),
+        ("rows", "right"),
+        ("nodes", "right"),
+        ("first sample", "left"),
+        ("last sample", "left"),
+        ("files", "right"),
+        ("size", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for p in parts:
+        table.add_row(
+            p.site,
+            p.day,
+            f"{p.rows:,}",
+            f"{p.nodes:,}",
+            f"{p.first:%H:%M:%S}" if p.first else "",
+            f"{p.last:%H:%M:%S}" if p.last else "",
+            str(p.files),
+            size_text(p.bytes),
+        )
+    out.print(table)
+
+
+def size_text(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)
