@@ -21,6 +21,7 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import UnitOfWork
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from neocloud.adapters.telemetry.sources import Batch
@@ -108,11 +109,90 @@ class App:
         at_us = None if at is None else int(at.timestamp()) * 1_000_000 + at.microsecond
         return read_sources(paths, site=site, at_us=at_us, format=format)
 
+    def scrape_telemetry(
+        self,
+        targets_file: Path,
+        *,
+        site: str,
+        concurrency: int,
+        timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        on_done: Callable[[], None] | None = None,
+    ) -> Batch:
+        """Fetch every target's page over HTTP (httpx) and read them as one batch."""
+        import asyncio  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import scrape  # noqa: PLC0415
+
+        targets = scrape.read_targets(targets_file)
+
+        def clock_us() -> int:
+            now = self.clock.now()
+            return int(now.timestamp()) * 1_000_000 + now.microsecond
+
+        fetched = asyncio.run(
+            scrape.fetch_all(
+                targets,
+                clock_us=clock_us,
+                concurrency=concurrency,
+                timeout_s=timeout_s,
+                retries=retries,
+                backoff_s=backoff_s,
+                on_done=on_done,
+            )
+        )
+        return scrape.to_batch(fetched, site=site)
+
+    @staticmethod
+    def agent_batch(
+        *, replay: Path | None, site: str, node: str, interval_s: float, samples: int | None
+    ) -> Batch:
+        """Sample the GPUs (NVML, or a capture replayed at its own pace) into a batch."""
+        import time  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import nvml  # noqa: PLC0415
+        from neocloud.adapters.telemetry.sources import Batch  # noqa: PLC0415
+        from neocloud.domain.metering.report import ReadReport  # noqa: PLC0415
+
+        source: nvml.GpuSource = nvml.ReplaySource(replay) if replay else nvml.NvmlSource()
+        wait: Callable[[float], None] = (lambda _: None) if replay else time.sleep
+        readings = [
+            r
+            for one in nvml.sample_loop(source, interval_s=interval_s, samples=samples, sleep=wait)
+            for r in one
+        ]
+        table = nvml.readings_table(readings, site=site, node=node)
+        name = str(replay) if replay else "nvml"
+        report = ReadReport(sources=[name], samples=_cells(table))
+        batch = Batch()
+        batch.extend(table, report)
+        return batch
+
+    @staticmethod
+    def write_samples(batch: Batch, path: Path) -> None:
+        """A batch as one Parquet file in the store's schema (for ``telemetry ingest``)."""
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        from neocloud.domain.kernel.errors import InvalidInput  # noqa: PLC0415
+
+        try:
+            pq.write_table(batch.table, path, compression="zstd")
+        except OSError as exc:
+            raise InvalidInput.single("--output", str(path), f"cannot be written: {exc}") from None
+
     @staticmethod
     def dump_yaml(data: object) -> str:
         from neocloud.adapters import yamlfile  # noqa: PLC0415
 
         return yamlfile.dump_document(data)
+
+
+def _cells(table: object) -> int:
+    from neocloud.adapters.telemetry.schema import METRIC_COLUMNS  # noqa: PLC0415
+
+    rows = table.num_rows  # type: ignore[attr-defined]
+    return sum(rows - table.column(m).null_count for m in METRIC_COLUMNS)  # type: ignore[attr-defined]
 
 
 def app(settings: Settings | None = None, clock: Clock | None = None) -> App:

@@ -7,6 +7,7 @@ and pygments, ~80 ms that every ``--help`` and usage error would pay before prin
 import inspect
 import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -47,6 +48,43 @@ def init() -> None:
     with make_app() as app:
         app.init_database()
         console().print(f"database ready at {app.describe_database()}")
+
+
+@cli.command()
+@handles_errors
+def agent(
+    replay: Path = typer.Option(None, "--replay", help="Replay an NVML capture directory."),
+    site: str = typer.Option(None, "--site", help="The site this machine belongs to."),
+    node: str = typer.Option(None, "--node", help="This machine's node name (default: host name)."),
+    interval: float = typer.Option(1.0, "--interval", min=0.01, help="Seconds between samples."),
+    samples: int = typer.Option(None, "--samples", min=1, help="Stop after N samples."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write a Parquet file instead."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Sample this machine's GPUs through NVML into the telemetry store (or a file)."""
+    import socket
+
+    from neocloud.cli.telemetry import show_report
+    from neocloud.services import telemetry
+
+    with make_app() as app:
+        named = site
+        if output is None:
+            app.require_database()
+            named = telemetry.resolve_site(app.uow(), site)
+        batch = app.agent_batch(
+            replay=replay,
+            site=named or "unknown",
+            node=node or socket.gethostname(),
+            interval_s=interval,
+            samples=samples,
+        )
+        if output is not None:
+            app.write_samples(batch, output)
+            console().print(f"wrote {batch.table.num_rows:,} rows to {output}")
+            return
+        report = telemetry.ingest(app.uow(), app.telemetry_store(), batch)
+    show_report(report, as_json)
 
 
 whole_first_lines(cli)

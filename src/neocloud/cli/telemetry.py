@@ -151,3 +151,37 @@ def size_text(size: int) -> str:
             return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
         size /= 1024  # type: ignore[assignment]
     return str(size)
+
+
+@cli.command("scrape")
+@handles_errors
+def scrape(
+    targets: Path = typer.Option(..., "--targets", help="One target a line: URL [NODE]."),
+    site: str = typer.Option(None, "--site", help="The site the targets belong to."),
+    concurrency: int = typer.Option(64, "--concurrency", min=1, help="Requests at a time."),
+    timeout: float = typer.Option(5.0, "--timeout", min=0.001, help="Seconds per request."),
+    retries: int = typer.Option(2, "--retries", min=0, help="Retries after a failure."),
+    backoff: float = typer.Option(0.5, "--backoff", min=0, help="First retry's wait (s), doubling."),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Fetch every target's DCGM exporter page once and store it (as `ingest` does)."""
+    from rich.progress import Progress
+
+    from neocloud.services import telemetry
+
+    with make_app() as app:
+        app.require_database()
+        named = telemetry.resolve_site(app.uow(), site)
+        with Progress(console=errors(), transient=True, disable=as_json) as progress:
+            task = progress.add_task("scraping", total=None)
+            batch = app.scrape_telemetry(
+                targets,
+                site=named,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                retries=retries,
+                backoff_s=backoff,
+                on_done=lambda: progress.advance(task),
+            )
+        report = telemetry.ingest(app.uow(), app.telemetry_store(), batch)
+    show_report(report, as_json)
