@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from neocloud.adapters.telemetry.simulator import SimReport
     from neocloud.adapters.telemetry.sources import Batch
     from neocloud.adapters.telemetry.store import ParquetStore
     from neocloud.domain.kernel.documents import SourceDocument
     from neocloud.services.context import Context
+    from neocloud.services.telemetry import SimulatedNode
 
 
 @dataclass
@@ -106,7 +108,7 @@ class App:
         """DCGM pages or bulk CSV/Parquet files as one batch (docs/TELEMETRY.md)."""
         from neocloud.adapters.telemetry.sources import read_sources  # noqa: PLC0415
 
-        at_us = None if at is None else int(at.timestamp()) * 1_000_000 + at.microsecond
+        at_us = None if at is None else _us(at)
         return read_sources(paths, site=site, at_us=at_us, format=format)
 
     def scrape_telemetry(
@@ -169,6 +171,60 @@ class App:
         batch.extend(table, report)
         return batch
 
+    def simulate_telemetry(
+        self,
+        *,
+        site: str,
+        nodes: list[SimulatedNode],
+        timezone: str,
+        start: datetime,
+        end: datetime,
+        seed: int,
+        resolution_s: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> SimReport:
+        """Simulated telemetry of the site straight into the store (docs/TELEMETRY.md)."""
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import simulator  # noqa: PLC0415
+
+        offset = start.astimezone(ZoneInfo(timezone)).utcoffset()
+        return simulator.simulate(
+            self.telemetry_store(),
+            site=site,
+            nodes=[simulator.SimNode(n.name, n.gpu_model, n.gpus, n.tdp_w) for n in nodes],
+            start_us=_us(start),
+            end_us=_us(end),
+            seed=seed,
+            resolution_s=resolution_s,
+            utc_offset_h=offset.total_seconds() / 3600 if offset else 0.0,
+            progress=progress,
+        )
+
+    @staticmethod
+    def simulated_pages(
+        *,
+        site: str,
+        nodes: list[SimulatedNode],
+        start: datetime,
+        end: datetime,
+        seed: int,
+        resolution_s: int,
+        directory: Path,
+    ) -> list[Path]:
+        """The same simulation as DCGM exporter pages, one file per instant."""
+        from neocloud.adapters.telemetry import simulator  # noqa: PLC0415
+
+        return simulator.write_pages(
+            directory,
+            site=site,
+            nodes=[simulator.SimNode(n.name, n.gpu_model, n.gpus, n.tdp_w) for n in nodes],
+            start_us=_us(start),
+            end_us=_us(end),
+            seed=seed,
+            resolution_s=resolution_s,
+        )
+
     @staticmethod
     def write_samples(batch: Batch, path: Path) -> None:
         """A batch as one Parquet file in the store's schema (for ``telemetry ingest``)."""
@@ -186,6 +242,10 @@ class App:
         from neocloud.adapters import yamlfile  # noqa: PLC0415
 
         return yamlfile.dump_document(data)
+
+
+def _us(instant: datetime) -> int:
+    return int(instant.timestamp()) * 1_000_000 + instant.microsecond
 
 
 def _cells(table: object) -> int:

@@ -185,3 +185,76 @@ def scrape(
             )
         report = telemetry.ingest(app.uow(), app.telemetry_store(), batch)
     show_report(report, as_json)
+
+
+RESOLUTIONS = {"1m": 60, "1h": 3600}
+
+
+@cli.command("simulate")
+@handles_errors
+def simulate(
+    site: str = typer.Option(..., "--site", help="The site to simulate (its nodes from the database)."),
+    start: str = typer.Option(..., "--from", help="Start instant (with a UTC offset)."),
+    end: str = typer.Option(..., "--to", help="End instant, not included."),
+    seed: int = typer.Option(..., "--seed", help="The same seed gives the same telemetry."),
+    resolution: str = typer.Option("1m", "--resolution", help="1m | 1h between samples."),
+    format: str = typer.Option("store", "--format", help="store | dcgm (pages, small runs)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Directory for --format dcgm."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Simulate the site's GPU telemetry: diurnal load, power from it, energy counters,
+    failures with critical Xids and silent nodes at DOMAIN.md's rates."""
+    from rich.progress import Progress
+
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.instants import Interval
+    from neocloud.services import telemetry
+
+    if resolution not in RESOLUTIONS:
+        raise InvalidInput.single("--resolution", resolution, "must be 1m or 1h")
+    if format not in ("store", "dcgm") or (format == "dcgm") != (output is not None):
+        raise InvalidInput.single("--format", format, "store, or dcgm with --output DIR")
+    span = Interval(instant(start, "--from"), instant(end, "--to"))  # type: ignore[arg-type]
+    with make_app() as app:
+        app.require_database()
+        nodes, timezone = telemetry.simulation_fleet(app.uow(), site)
+        common = {"site": site, "nodes": nodes, "start": span.start, "end": span.end, "seed": seed}
+        if format == "dcgm":
+            pages = app.simulated_pages(
+                **common, resolution_s=RESOLUTIONS[resolution], directory=output  # type: ignore[arg-type]
+            )
+            console().print(f"wrote {len(pages):,} DCGM page file(s) to {output}")
+            return
+        gpus = sum(n.gpus for n in nodes)
+        steps = int(span.duration.total_seconds()) // RESOLUTIONS[resolution]
+        with Progress(console=errors(), transient=True, disable=as_json) as progress:
+            task = progress.add_task("simulating", total=gpus * steps)
+            result = app.simulate_telemetry(
+                **common,  # type: ignore[arg-type]
+                timezone=timezone,
+                resolution_s=RESOLUTIONS[resolution],
+                progress=lambda rows: progress.advance(task, rows),
+            )
+    data = {
+        "site": site,
+        "nodes": len(nodes),
+        "gpus": gpus,
+        "rows": result.rows,
+        "rollup_rows": result.rollup_rows,
+        "gpu_failures": result.gpu_failures,
+        "silences": result.silences,
+        "skipped_days": result.skipped,
+        "files": [p.file for p in result.partitions],
+    }
+    if as_json:
+        emit_json(data)
+        return
+    if result.skipped and not result.partitions:
+        console().print(f"already simulated: {', '.join(result.skipped)} (nothing written)")
+        return
+    console().print(
+        f"simulated {len(nodes):,} nodes ({gpus:,} GPUs): {result.rows:,} rows, "
+        f"{result.rollup_rows:,} node-minute rows, {result.gpu_failures} GPU failures "
+        f"(critical Xid), {result.silences} silent nodes",
+        markup=False,
+    )

@@ -4,6 +4,7 @@ adapters' work, wired by ``bootstrap``; the store is reached through ``ports``."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from neocloud.domain.kernel.errors import InvalidInput, NotFound
@@ -49,3 +50,24 @@ def ingest(uow: UnitOfWork, store: TelemetryStore, batch: SampleBatch) -> Ingest
 
 def status(store: TelemetryStore) -> list[PartitionStatus]:
     return store.status()
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedNode:
+    name: str
+    gpu_model: str
+    gpus: int
+    tdp_w: float  # float: the simulator's model, nowhere near money
+
+
+def simulation_fleet(uow: UnitOfWork, site: str) -> tuple[list[SimulatedNode], str]:
+    """The site's nodes as the simulator needs them (in site order), and its time zone."""
+    with uow:
+        whole = uow.sites.get(site)
+    catalog = whole.catalog()
+    nodes = [
+        SimulatedNode(n.name, n.gpu_model, n.gpu_count, float(catalog[n.gpu_model].gpu_tdp_w))
+        for _, _, n in whole.nodes()
+        if n.gpu_count > 0
+    ]
+    return nodes, whole.timezone

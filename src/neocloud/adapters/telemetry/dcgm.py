@@ -227,3 +227,44 @@ def _table(
         **arrays,
     }
     return pa.table(columns, schema=SAMPLES)
+
+
+HELP = {
+    "DCGM_FI_DEV_POWER_USAGE": ("gauge", "Power draw (in W)."),
+    "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": (
+        "counter",
+        "Total energy consumption since boot (in mJ).",
+    ),
+    "DCGM_FI_DEV_GPU_UTIL": ("gauge", "GPU utilization (in %)."),
+    "DCGM_FI_DEV_MEM_COPY_UTIL": ("gauge", "Memory utilization (in %)."),
+    "DCGM_FI_DEV_FB_USED": ("gauge", "Framebuffer memory used (in MiB)."),
+    "DCGM_FI_DEV_FB_FREE": ("gauge", "Framebuffer memory free (in MiB)."),
+    "DCGM_FI_DEV_GPU_TEMP": ("gauge", "GPU temperature (in C)."),
+    "DCGM_FI_DEV_SM_CLOCK": ("gauge", "SM clock frequency (in MHz)."),
+    "DCGM_FI_DEV_XID_ERRORS": ("gauge", "Value of the last XID error encountered."),
+}
+
+
+def write_page(rows: pa.Table, *, with_timestamps: bool, model: str = "NVIDIA H200") -> str:
+    """Store rows (GPU rows only) as a DCGM exporter page, field by field as the exporter
+    writes them; a whole-number value is written without a fraction."""
+    data = rows.to_pydict()
+    out: list[str] = []
+    for name, (kind, text) in HELP.items():
+        column, factor = DCGM_FIELDS[name]
+        out.append(f"# HELP {name} {text}\n# TYPE {name} {kind}\n")
+        for k in range(rows.num_rows):
+            value, gpu = data[column][k], data["gpu"][k]
+            if value is None or gpu is None:
+                continue
+            shown = value / factor
+            number = f"{int(shown)}" if float(shown).is_integer() else f"{shown:.3f}".rstrip("0")
+            labels = (
+                f'gpu="{gpu}",UUID="{data["uuid"][k] or ""}",device="nvidia{gpu}",'
+                f'modelName="{model}",Hostname="{data["node"][k]}"'
+            )
+            stamp = ""
+            if with_timestamps:
+                stamp = f" {int(data['ts'][k].timestamp() * 1000)}"
+            out.append(f"{name}{{{labels}}} {number}{stamp}\n")
+    return "".join(out)
