@@ -23,7 +23,9 @@ WEEK_DAYS = 7
 
 
 def reference_nodes() -> list[SimNode]:
-    site = next(s for s in parse_fleet(read_document(EXAMPLES / "fleet.yaml")) if s.name == "memphis-1")
+    site = next(
+        s for s in parse_fleet(read_document(EXAMPLES / "fleet.yaml")) if s.name == "memphis-1"
+    )
     catalog = site.catalog()
     return [
         SimNode(n.name, n.gpu_model, n.gpu_count, float(catalog[n.gpu_model].gpu_tdp_w))
@@ -35,7 +37,9 @@ def main() -> None:
     days = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     nodes = reference_nodes()
     gpus = sum(n.gpus for n in nodes)
-    with tempfile.TemporaryDirectory(dir=Path.cwd() / ".bench" if (Path.cwd() / ".bench").is_dir() else None) as scratch:
+    with tempfile.TemporaryDirectory(
+        dir=Path.cwd() / ".bench" if (Path.cwd() / ".bench").is_dir() else None
+    ) as scratch:
         store = ParquetStore(Path(scratch))
         began = time.perf_counter()
         report = simulate(
@@ -53,9 +57,13 @@ def main() -> None:
     week_rows = gpus * WEEK_DAYS * 1440
     print(f"simulated {days} day(s) of memphis-1: {len(nodes):,} nodes, {gpus:,} GPUs at 1 min")
     print(f"  {report.rows:,} GPU rows + {report.rollup_rows:,} node-minute rows in {took:,.1f} s")
-    print(f"  {rate:,.0f} GPU rows/s; a week ({week_rows:,} rows) at this rate: {week_rows / rate / 60:,.1f} min")
-    print(f"  store {size / 2**30:,.2f} GiB, {size / (report.rows + report.rollup_rows):.2f} bytes/row; "
-          f"a week: ~{size / days * WEEK_DAYS / 2**30:,.1f} GiB")
+    print(
+        f"  {rate:,.0f} GPU rows/s; a week ({week_rows:,} rows) at this rate: {week_rows / rate / 60:,.1f} min"
+    )
+    print(
+        f"  store {size / 2**30:,.2f} GiB, {size / (report.rows + report.rollup_rows):.2f} bytes/row; "
+        f"a week: ~{size / days * WEEK_DAYS / 2**30:,.1f} GiB"
+    )
     print(f"  {report.gpu_failures} GPU failures (critical Xid), {report.silences} silent nodes")
 
 

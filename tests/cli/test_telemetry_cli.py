@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cli.test_cli import neocloud
 from tests.factories import fleet, site_document
@@ -16,8 +17,6 @@ FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nvml-h2
 @pytest.fixture
 def small(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """A database with site test-1: one hall of 2 H100 racks (r0001, r0002) of 8 nodes."""
-    import yaml
-
     assert neocloud(cli_env, "init")[0] == 0
     doc = fleet(site_document("test-1", racks=2)).data
     path = tmp_path / "fleet.yaml"
@@ -27,7 +26,9 @@ def small(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return cli_env
 
 
-def test_ingest_reports_kept_duplicate_rejected_and_unmatched(small: dict[str, str], tmp_path: Path):
+def test_ingest_reports_kept_duplicate_rejected_and_unmatched(
+    small: dict[str, str], tmp_path: Path
+):
     page = tmp_path / "page.prom"
     page.write_text(
         'DCGM_FI_DEV_POWER_USAGE{gpu="0",Hostname="stranger"} 500\n'
@@ -38,7 +39,12 @@ def test_ingest_reports_kept_duplicate_rejected_and_unmatched(small: dict[str, s
     code, out, err = neocloud(small, *args)
     report = json.loads(out)
     assert code == 2 and "1 line(s) rejected" in err
-    assert (report["kept"], report["duplicate"], report["rejected"], report["unmatched"]) == (1, 1, 1, 1)
+    assert (report["kept"], report["duplicate"], report["rejected"], report["unmatched"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert report["unmatched_hosts"] == ["stranger"]
     assert report["rejected_lines"][0]["line"] == 3
     code, out, _ = neocloud(small, *args)
@@ -46,14 +52,18 @@ def test_ingest_reports_kept_duplicate_rejected_and_unmatched(small: dict[str, s
 
 
 def test_ingest_of_a_missing_file_stores_nothing(small: dict[str, str], tmp_path: Path):
-    code, _, err = neocloud(small, "telemetry", "ingest", str(tmp_path / "nope.prom"), "--at", "2026-06-01T00:00:00Z")
+    code, _, err = neocloud(
+        small, "telemetry", "ingest", str(tmp_path / "nope.prom"), "--at", "2026-06-01T00:00:00Z"
+    )
     assert code == 2 and "cannot be read" in err
     code, out, _ = neocloud(small, "telemetry", "status", "--json")
     assert json.loads(out)["partitions"] == []
 
 
 def test_agent_replay_then_status(small: dict[str, str]):
-    code, out, err = neocloud(small, "agent", "--replay", str(FIXTURE), "--node", "r0001-n01", "--json")
+    code, out, err = neocloud(
+        small, "agent", "--replay", str(FIXTURE), "--node", "r0001-n01", "--json"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["kept"] == 118 * 9 and report["unmatched"] == 0
@@ -69,8 +79,8 @@ def test_agent_replay_then_status(small: dict[str, str]):
 
 
 def test_simulate_writes_the_site_and_a_rerun_writes_nothing(small: dict[str, str]):
-    args = ("telemetry", "simulate", "--site", "test-1", "--from", "2026-06-01T00:00:00Z")
-    args += ("--to", "2026-06-01T02:00:00Z", "--seed", "5", "--json")
+    args: tuple[str, ...] = ("telemetry", "simulate", "--site", "test-1", "--seed", "5")
+    args = (*args, "--from", "2026-06-01T00:00:00Z", "--to", "2026-06-01T02:00:00Z", "--json")
     code, out, err = neocloud(small, *args)
     assert code == 0, err
     result = json.loads(out)

@@ -4,15 +4,17 @@ refused whole, and the agent, scraper and simulator writing into it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pyarrow.parquet as pq
 import pytest
 
-from neocloud.adapters.telemetry import nvml, scrape, simulator, store as store_module
+from neocloud.adapters.telemetry import nvml, scrape, simulator
 from neocloud.adapters.telemetry.sources import read_sources
 from neocloud.adapters.telemetry.store import SAMPLES_DIR, ParquetStore
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
@@ -96,7 +98,7 @@ def test_a_crash_before_the_rename_leaves_nothing_visible_and_a_rerun_converges(
     def crash(*_: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(store_module.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(InvalidInput, match="cannot be written"):
         ingest(store, source)
     monkeypatch.undo()
@@ -174,13 +176,14 @@ def test_the_agent_replaying_the_h200_capture_meters_its_counter(tmp_path: Path)
     # the capture's first and last energy_mj, read from samples.csv by hand
     assert (first, last) == (2_491_085, 14_392_389)
     metered = con.sql(
-        "SELECT sum(d) FROM (SELECT energy_mj - lag(energy_mj) OVER (ORDER BY ts) AS d FROM samples)"
+        "SELECT sum(d) FROM "
+        "(SELECT energy_mj - lag(energy_mj) OVER (ORDER BY ts) AS d FROM samples)"
     ).fetchall()[0][0]
     assert abs(metered - (14_392_389 - 2_491_085)) <= 0.001 * (14_392_389 - 2_491_085)
 
 
 class Pages(BaseHTTPRequestHandler):
-    served: dict[str, list[tuple[int, str]]] = {}
+    served: ClassVar[dict[str, list[tuple[int, str]]]] = {}
 
     def do_GET(self) -> None:
         answers = self.served[self.path]
@@ -253,7 +256,7 @@ def test_the_simulator_is_deterministic_and_its_rollup_agrees_with_the_raw_rows(
     ).fetchall()[0]
     assert rolled == raw and first_minute is not None
     power = con.sql("SELECT min(power_w), max(power_w) FROM samples").fetchall()[0]
-    assert 82 <= power[0] and power[1] <= 700  # idle H100 draw to its TDP
+    assert power[0] >= 82 and power[1] <= 700  # idle H100 draw to its TDP
 
 
 def test_the_simulator_refuses_a_day_that_holds_other_telemetry(tmp_path: Path):
@@ -262,7 +265,12 @@ def test_the_simulator_refuses_a_day_that_holds_other_telemetry(tmp_path: Path):
     nodes = [simulator.SimNode("n1", "H100", 8, 700.0)]
     with pytest.raises(Conflict, match="already has telemetry"):
         simulator.simulate(
-            store, site="test-1", nodes=nodes, start_us=AT, end_us=AT + 3600 * 10**6, seed=1,
+            store,
+            site="test-1",
+            nodes=nodes,
+            start_us=AT,
+            end_us=AT + 3600 * 10**6,
+            seed=1,
             resolution_s=60,
         )
     assert len(store.files(SAMPLES_DIR)) == 1

@@ -32,7 +32,10 @@ def test_a_page_by_hand():
 
 
 def test_bad_lines_are_rejected_with_their_number_and_the_rest_kept():
-    text = 'ok 1\nbad line here\nx{a="b" 1\nx{a="\\q"} 1\nx 1_0\nx{a="1",a="2"} 3\n  y 2\nz abc\nfine{} 2\n'
+    text = (
+        'ok 1\nbad line here\nx{a="b" 1\nx{a="\\q"} 1\nx 1_0\nx{a="1",a="2"} 3\n'
+        "  y 2\nz abc\nfine{} 2\n"
+    )
     page = parse(text)
     assert page.names == ["ok", "fine"] and page.lines == [1, 9]
     assert [line for line, _, _ in page.rejected] == [2, 3, 4, 5, 6, 7, 8]
@@ -49,6 +52,7 @@ def test_a_label_value_may_hold_braces_and_spaces():
 
 # ---- differential: prometheus_client reads each line alone -------------------------------
 
+
 def reference(line: str) -> list[tuple[str, dict[str, str], float, float | None]] | None:
     """prometheus_client's reading of one line (untyped, so names are not munged), or
     None where it refuses it."""
@@ -56,7 +60,11 @@ def reference(line: str) -> list[tuple[str, dict[str, str], float, float | None]
         families = list(text_string_to_metric_families(line + "\n"))
     except (ValueError, IndexError, KeyError, TypeError):
         return None
-    return [(s.name, s.labels, float(s.value), s.timestamp) for f in families for s in f.samples]
+    return [
+        (s.name, s.labels, float(s.value), None if s.timestamp is None else float(s.timestamp))
+        for f in families
+        for s in f.samples
+    ]
 
 
 def ours(line: str) -> list[tuple[str, dict[str, str], float, float | None]] | None:
@@ -69,7 +77,10 @@ def ours(line: str) -> list[tuple[str, dict[str, str], float, float | None]] | N
     ]
 
 
-def same(a: list[tuple[str, dict[str, str], float, float | None]], b: list[tuple[str, dict[str, str], float, float | None]]) -> bool:
+def same(
+    a: list[tuple[str, dict[str, str], float, float | None]],
+    b: list[tuple[str, dict[str, str], float, float | None]],
+) -> bool:
     if len(a) != len(b):
         return False
     for (n1, l1, v1, t1), (n2, l2, v2, t2) in zip(a, b, strict=True):
@@ -99,7 +110,8 @@ def escape(text: str) -> str:
 def sample_lines(draw: st.DrawFn) -> str:
     labels = draw(st.dictionaries(label_names, label_values, max_size=5))
     block = ",".join(f'{k}="{escape(v)}"' for k, v in labels.items())
-    head = draw(names) + (f"{{{block}}}" if labels or draw(st.booleans()) else "")
+    braces: bool = bool(labels) or draw(st.booleans())
+    head = draw(names) + (f"{{{block}}}" if braces else "")
     stamp = draw(st.one_of(st.none(), st.integers(-(10**13), 10**13)))
     return f"{head} {draw(values)}" + ("" if stamp is None else f" {stamp}")
 
@@ -118,7 +130,9 @@ def test_generated_lines_read_as_prometheus_client_reads_them(lines: list[str]):
 
 def mutate(line: str, data: st.DataObject) -> str:
     position = data.draw(st.integers(0, len(line)))
-    junk = data.draw(st.text(st.sampled_from(list(' \t{}",=\\#_.e+-xN0') + ["\x00", "é"]), max_size=3))
+    junk = data.draw(
+        st.text(st.sampled_from([*list(' \t{}",=\\#_.e+-xN0'), "\x00", "é"]), max_size=3)
+    )
     cut = data.draw(st.integers(0, 2))
     return line[:position] + junk + line[position + cut :]
 

@@ -161,7 +161,9 @@ def scrape(
     concurrency: int = typer.Option(64, "--concurrency", min=1, help="Requests at a time."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.001, help="Seconds per request."),
     retries: int = typer.Option(2, "--retries", min=0, help="Retries after a failure."),
-    backoff: float = typer.Option(0.5, "--backoff", min=0, help="First retry's wait (s), doubling."),
+    backoff: float = typer.Option(
+        0.5, "--backoff", min=0, help="First retry's wait (s), doubling."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
 ) -> None:
     """Fetch every target's DCGM exporter page once and store it (as `ingest` does)."""
@@ -193,7 +195,9 @@ RESOLUTIONS = {"1m": 60, "1h": 3600}
 @cli.command("simulate")
 @handles_errors
 def simulate(
-    site: str = typer.Option(..., "--site", help="The site to simulate (its nodes from the database)."),
+    site: str = typer.Option(
+        ..., "--site", help="The site to simulate (its nodes from the database)."
+    ),
     start: str = typer.Option(..., "--from", help="Start instant (with a UTC offset)."),
     end: str = typer.Option(..., "--to", help="End instant, not included."),
     seed: int = typer.Option(..., "--seed", help="The same seed gives the same telemetry."),
@@ -221,7 +225,13 @@ def simulate(
         common = {"site": site, "nodes": nodes, "start": span.start, "end": span.end, "seed": seed}
         if format == "dcgm":
             pages = app.simulated_pages(
-                **common, resolution_s=RESOLUTIONS[resolution], directory=output  # type: ignore[arg-type]
+                site=site,
+                nodes=nodes,
+                start=span.start,
+                end=span.end,
+                seed=seed,
+                resolution_s=RESOLUTIONS[resolution],
+                directory=output,
             )
             console().print(f"wrote {len(pages):,} DCGM page file(s) to {output}")
             return

@@ -174,7 +174,9 @@ def _pivot(
     rows = int(row[-1]) + 1
     starts = np.flatnonzero(new_row)
     arrays = {
-        column: _metric_array(column, rows, row[~repeat & (columns == k)], values[~repeat & (columns == k)])
+        column: _metric_array(
+            column, rows, row[~repeat & (columns == k)], values[~repeat & (columns == k)]
+        )
         for k, column in enumerate(METRIC_COLUMNS)
     }
     table = _table(site, entity[starts], ts[starts], entities, arrays)

@@ -152,9 +152,9 @@ def _fast(
     chosen = [lines[i] for i in picked]
     at_brace = [braces[i] for i in picked]
     at_space = [spaces[i] for i in picked]
-    names = [line[:b] for line, b in zip(chosen, at_brace)]
-    blocks = [line[b + 1 : s] for line, b, s in zip(chosen, at_brace, at_space)]
-    values = [line[s + 1 :] for line, s in zip(chosen, at_space)]
+    names = [line[:b] for line, b in zip(chosen, at_brace, strict=False)]
+    blocks = [line[b + 1 : s] for line, b, s in zip(chosen, at_brace, at_space, strict=False)]
+    values = [line[s + 1 :] for line, s in zip(chosen, at_space, strict=False)]
     parsed = list(map(_BLOCKS.get, blocks))
     if None in parsed:
         for k in [k for k, p in enumerate(parsed) if p is None]:
@@ -181,7 +181,7 @@ def _fast(
 def _fast_checked(
     page: Page,
     picked: list[int],
-    names: tuple[str, ...],
+    names: list[str] | tuple[str, ...],
     parsed: list[Labels | None],
     values: list[str],
 ) -> list[int]:
@@ -325,7 +325,7 @@ def _why(line: str) -> str:
             parse_labels(_block_prefix(rest))
         except LabelError as exc:
             return str(exc)
-        if _block_prefix(rest) == rest or not rest.endswith(("}",)) and "}" not in rest:
+        if _block_prefix(rest) == rest or (not rest.endswith(("}",)) and "}" not in rest):
             return "unterminated label block"
         return "malformed value or timestamp after the labels"
     if not rest:

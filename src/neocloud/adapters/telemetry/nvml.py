@@ -11,6 +11,7 @@ the same loop.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import time
@@ -183,12 +184,10 @@ class NvmlSource:
         self.uuids = [pynvml.nvmlDeviceGetUUID(h) for h in self.handles]
         self.events = pynvml.nvmlEventSetCreate()
         for handle in self.handles:
-            try:
+            with contextlib.suppress(pynvml.NVMLError_NotSupported):
                 pynvml.nvmlDeviceRegisterEvents(
                     handle, pynvml.nvmlEventTypeXidCriticalError, self.events
                 )
-            except pynvml.NVMLError_NotSupported:
-                pass
 
     def read(self) -> list[GpuReading] | None:
         ts_us = int(self.clock() * 1_000_000)
@@ -225,7 +224,7 @@ class NvmlSource:
 
     def _xids(self) -> dict[int, int]:
         """Critical Xid events waiting since the last read: GPU index -> the last Xid."""
-        n, found = self.nvml, {}
+        n, found = self.nvml, dict[int, int]()
         while True:
             try:
                 event = n.nvmlEventSetWait_v2(self.events, 0)

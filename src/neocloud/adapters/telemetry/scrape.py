@@ -43,7 +43,9 @@ def read_targets(path: Path) -> list[Target]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise InvalidInput.single("--targets", str(path), f"cannot be read: {exc.strerror}") from None
+        raise InvalidInput.single(
+            "--targets", str(path), f"cannot be read: {exc.strerror}"
+        ) from None
     targets, problems = [], []
     for number, raw in enumerate(lines, start=1):
         words = raw.split("#", 1)[0].split()

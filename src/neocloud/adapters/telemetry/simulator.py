@@ -166,7 +166,7 @@ class _Writers:
         import os
 
         done = []
-        for (kind, day), (writer, temporary, rows) in sorted(self.open.items()):
+        for (_kind, day), (writer, temporary, rows) in sorted(self.open.items()):
             writer.close()
             with open(temporary, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -226,7 +226,9 @@ def _day(
     power = power.astype(np.float32)
     energy, increase = _counter(power, reset, step_s, state)
     raw = _raw_table(site, chunk, node_of, index, stamps, present, power, energy, util, xid)
-    minutes = _rollup(site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset)
+    minutes = _rollup(
+        site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset
+    )
     return raw, minutes
 
 
@@ -312,7 +314,9 @@ def _raw_table(
     rows = int(keep.sum())
     fb = (util * np.float32(120 * GIB)).astype(np.int64) // (2 * 1024 * 1024) * 2 * 1024 * 1024
     columns = {
-        "ts": pa.array(np.tile(stamps, len(node_of))[keep], pa.int64()).cast(SAMPLES.field("ts").type),
+        "ts": pa.array(np.tile(stamps, len(node_of))[keep], pa.int64()).cast(
+            SAMPLES.field("ts").type
+        ),
         "site": None,
         "node": pa.DictionaryArray.from_arrays(
             np.repeat(node_of.astype(np.int32), steps)[keep], pa.array([n.name for n in chunk])
@@ -372,9 +376,12 @@ def _rollup(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_util = (node_util / np.maximum(counted, 1)).astype(np.float32)
     columns = {
-        "minute": pa.array(np.tile(stamps, nodes)[keep], pa.int64()).cast(NODE_MINUTES.field("minute").type),
+        "minute": pa.array(np.tile(stamps, nodes)[keep], pa.int64()).cast(
+            NODE_MINUTES.field("minute").type
+        ),
         "node": pa.DictionaryArray.from_arrays(
-            np.repeat(np.arange(nodes, dtype=np.int32), steps)[keep], pa.array([n.name for n in chunk])
+            np.repeat(np.arange(nodes, dtype=np.int32), steps)[keep],
+            pa.array([n.name for n in chunk]),
         ),
         "gpus_reported": pa.array(counted.ravel()[keep].astype(np.int16)),
         "reported_mask": pa.array(reported.ravel()[keep].astype(np.int32)),

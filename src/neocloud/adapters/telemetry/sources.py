@@ -61,7 +61,7 @@ def read_sources(
     paths: list[Path], *, site: str | None, at_us: int | None, format: str | None = None
 ) -> Batch:
     """All sources into one batch; InvalidInput (nothing read) if any cannot be read."""
-    batch, problems = Batch(), []
+    batch, problems = Batch(), list[Problem]()
     for path in paths:
         try:
             table, report = read_one(path, site=site, at_us=at_us, format=format_of(path, format))
@@ -100,10 +100,15 @@ def _why(exc: OSError) -> str:
 
 
 def _csv(path: Path) -> pa.Table:
-    import pyarrow.csv as csv
+    from pyarrow import csv
 
     options = csv.ConvertOptions(
-        column_types={"ts": pa.string(), "node": pa.string(), "site": pa.string(), "uuid": pa.string()}
+        column_types={
+            "ts": pa.string(),
+            "node": pa.string(),
+            "site": pa.string(),
+            "uuid": pa.string(),
+        }
     )
     try:
         return csv.read_csv(path, convert_options=options)
@@ -157,9 +162,9 @@ def conform(
     for k in np.flatnonzero(bad).tolist():
         report.reject(source, k + first_line, str(reasons[k]))
     good = pa.array(~bad)
-    conformed = pa.table(
-        {n: columns[n].filter(good) for n in SAMPLES.names}, schema=_loose()
-    ).cast(SAMPLES)
+    conformed = pa.table({n: columns[n].filter(good) for n in SAMPLES.names}, schema=_loose()).cast(
+        SAMPLES
+    )
     cells = sum(conformed.num_rows - conformed.column(m).null_count for m in METRIC_COLUMNS)
     report.samples = cells
     return conformed, report
@@ -187,9 +192,9 @@ def _instants(column: pa.ChunkedArray, reasons: list[str | None]) -> pa.Array:
     aware = pc.match_substring_regex(text, r"(Z|[+-][0-9]{2}:?[0-9]{2})$")
     aware_np = aware.fill_null(False).to_numpy(zero_copy_only=False)
     _note(reasons, ~aware_np, "ts must be a date-time with a UTC offset, e.g. 2026-06-01T00:00:00Z")
-    parsed = []
     from datetime import datetime
 
+    parsed: list[datetime | None] = []
     for k, item in enumerate(text.to_pylist()):
         if not aware_np[k]:
             parsed.append(None)

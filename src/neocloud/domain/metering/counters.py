@@ -21,6 +21,7 @@ is flagged as such (:class:`EnergyMethod`).
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -73,7 +74,7 @@ def ordered(readings: Iterable[Reading], field: str = "energy_mj") -> list[Readi
 def increases(readings: Sequence[Reading]) -> list[tuple[int, int, int, bool]]:
     """``(from_us, to_us, increase, reset)`` for each consecutive pair of ordered readings."""
     steps = []
-    for before, after in zip(readings, readings[1:], strict=False):
+    for before, after in itertools.pairwise(readings):
         reset = after.value < before.value
         rise = after.value if reset else after.value - before.value
         steps.append((before.at_us, after.at_us, int(rise), reset))
@@ -118,7 +119,7 @@ def power_integral(readings: Iterable[Reading], start_us: int, end_us: int) -> G
     _check_interval(start_us, end_us)
     series = ordered(readings, "power_w")
     total, covered = Fraction(0), 0
-    for before, after in zip(series, series[1:], strict=False):
+    for before, after in itertools.pairwise(series):
         lo, hi = max(start_us, before.at_us), min(end_us, after.at_us)
         if lo >= hi:
             continue

@@ -116,8 +116,7 @@ class IngestReport:
                 for x in r.rejected
             ],
             "partitions": [
-                {"site": p.site, "day": p.day, "rows": p.rows, "file": p.file}
-                for p in w.partitions
+                {"site": p.site, "day": p.day, "rows": p.rows, "file": p.file} for p in w.partitions
             ],
         }
 

@@ -56,18 +56,46 @@ METRICS: tuple[Metric, ...] = (
     Metric("power_w", "W", Kind.GAUGE, G, "board power draw (IT power)"),
     Metric("energy_mj", "mJ", Kind.COUNTER, G, "total energy since driver load", whole=True),
     Metric("util_ratio", "1", Kind.GAUGE, G, "share of time a kernel ran", maximum=1),
-    Metric("mem_util_ratio", "1", Kind.GAUGE, G, "share of time memory was read or written", maximum=1),
+    Metric(
+        "mem_util_ratio", "1", Kind.GAUGE, G, "share of time memory was read or written", maximum=1
+    ),
     Metric("fb_used_bytes", "B", Kind.GAUGE, G, "frame buffer (HBM) used", whole=True),
     Metric("fb_free_bytes", "B", Kind.GAUGE, G, "frame buffer (HBM) free", whole=True),
     Metric("temp_c", "degC", Kind.GAUGE, G, "GPU temperature"),
     Metric("sm_clock_mhz", "MHz", Kind.GAUGE, G, "SM clock"),
-    Metric("xid", "Xid", Kind.EVENT, G, "Xid error reported (0: none)", whole=True, maximum=INT32_MAX),
+    Metric(
+        "xid", "Xid", Kind.EVENT, G, "Xid error reported (0: none)", whole=True, maximum=INT32_MAX
+    ),
     Metric("ecc_corrected", "errors", Kind.COUNTER, G, "volatile corrected ECC errors", whole=True),
-    Metric("ecc_uncorrected", "errors", Kind.COUNTER, G, "volatile uncorrected ECC errors", whole=True),
-    Metric("remapped_rows_correctable", "rows", Kind.COUNTER, G, "rows remapped (correctable)", whole=True),
-    Metric("remapped_rows_uncorrectable", "rows", Kind.COUNTER, G, "rows remapped (uncorrectable)", whole=True),
+    Metric(
+        "ecc_uncorrected", "errors", Kind.COUNTER, G, "volatile uncorrected ECC errors", whole=True
+    ),
+    Metric(
+        "remapped_rows_correctable",
+        "rows",
+        Kind.COUNTER,
+        G,
+        "rows remapped (correctable)",
+        whole=True,
+    ),
+    Metric(
+        "remapped_rows_uncorrectable",
+        "rows",
+        Kind.COUNTER,
+        G,
+        "rows remapped (uncorrectable)",
+        whole=True,
+    ),
     Metric("node_power_w", "W", Kind.GAUGE, N, "node power draw (IT power, BMC)"),
-    Metric("up", "1", Kind.GAUGE, N, "1: the node's exporter answered a scrape, 0: it did not", whole=True, maximum=1),
+    Metric(
+        "up",
+        "1",
+        Kind.GAUGE,
+        N,
+        "1: the node's exporter answered a scrape, 0: it did not",
+        whole=True,
+        maximum=1,
+    ),
 )
 BY_COLUMN = {m.column: m for m in METRICS}
 COLUMNS = tuple(m.column for m in METRICS)
