@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/allocation_plan.py
 	$(PY) bench/startup.py
 	$(PY) bench/hostile_input.py
+	$(PY) bench/telemetry_parse.py
+	$(PY) bench/telemetry_simulate.py
 
 # Mutation testing of the domain rules (docs/MUTATION.md); not part of `make test`.
 # make mutation MODULES="neocloud.domain.kernel.money src/neocloud/domain/billing/periods.py"

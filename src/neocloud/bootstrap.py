@@ -22,8 +22,15 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import UnitOfWork
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from neocloud.adapters.telemetry.simulator import SimReport
+    from neocloud.adapters.telemetry.sources import Batch
+    from neocloud.adapters.telemetry.store import ParquetStore
     from neocloud.domain.kernel.documents import SourceDocument
     from neocloud.services.context import Context
+    from neocloud.services.telemetry import SimulatedNode
 
 
 @dataclass
@@ -113,11 +120,164 @@ class App:
 
         return yamlfile.read_document(path)
 
+    def telemetry_store(self) -> ParquetStore:
+        """The Parquet telemetry store (pyarrow, DuckDB: imported by telemetry commands only)."""
+        from neocloud.adapters.telemetry.store import ParquetStore  # noqa: PLC0415
+
+        return ParquetStore(self.settings.telemetry)
+
+    @staticmethod
+    def read_telemetry(
+        paths: list[Path], *, site: str | None, at: datetime | None, format: str | None
+    ) -> Batch:
+        """DCGM pages or bulk CSV/Parquet files as one batch (docs/TELEMETRY.md)."""
+        from neocloud.adapters.telemetry.sources import read_sources  # noqa: PLC0415
+
+        at_us = None if at is None else _us(at)
+        return read_sources(paths, site=site, at_us=at_us, format=format)
+
+    def scrape_telemetry(
+        self,
+        targets_file: Path,
+        *,
+        site: str,
+        concurrency: int,
+        timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        on_done: Callable[[], None] | None = None,
+    ) -> Batch:
+        """Fetch every target's page over HTTP (httpx) and read them as one batch."""
+        import asyncio  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import scrape  # noqa: PLC0415
+
+        targets = scrape.read_targets(targets_file)
+
+        def clock_us() -> int:
+            now = self.clock.now()
+            return int(now.timestamp()) * 1_000_000 + now.microsecond
+
+        fetched = asyncio.run(
+            scrape.fetch_all(
+                targets,
+                clock_us=clock_us,
+                concurrency=concurrency,
+                timeout_s=timeout_s,
+                retries=retries,
+                backoff_s=backoff_s,
+                on_done=on_done,
+            )
+        )
+        return scrape.to_batch(fetched, site=site)
+
+    @staticmethod
+    def agent_batch(
+        *, replay: Path | None, site: str, node: str, interval_s: float, samples: int | None
+    ) -> Batch:
+        """Sample the GPUs (NVML, or a capture replayed at its own pace) into a batch."""
+        import time  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import nvml  # noqa: PLC0415
+        from neocloud.adapters.telemetry.sources import Batch  # noqa: PLC0415
+        from neocloud.domain.metering.report import ReadReport  # noqa: PLC0415
+
+        source: nvml.GpuSource = nvml.ReplaySource(replay) if replay else nvml.NvmlSource()
+        wait: Callable[[float], None] = (lambda _: None) if replay else time.sleep
+        readings = [
+            r
+            for one in nvml.sample_loop(source, interval_s=interval_s, samples=samples, sleep=wait)
+            for r in one
+        ]
+        table = nvml.readings_table(readings, site=site, node=node)
+        name = str(replay) if replay else "nvml"
+        report = ReadReport(sources=[name], samples=_cells(table))
+        batch = Batch()
+        batch.extend(table, report)
+        return batch
+
+    def simulate_telemetry(
+        self,
+        *,
+        site: str,
+        nodes: list[SimulatedNode],
+        timezone: str,
+        start: datetime,
+        end: datetime,
+        seed: int,
+        resolution_s: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> SimReport:
+        """Simulated telemetry of the site straight into the store (docs/TELEMETRY.md)."""
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        from neocloud.adapters.telemetry import simulator  # noqa: PLC0415
+
+        offset = start.astimezone(ZoneInfo(timezone)).utcoffset()
+        return simulator.simulate(
+            self.telemetry_store(),
+            site=site,
+            nodes=[simulator.SimNode(n.name, n.gpu_model, n.gpus, n.tdp_w) for n in nodes],
+            start_us=_us(start),
+            end_us=_us(end),
+            seed=seed,
+            resolution_s=resolution_s,
+            utc_offset_h=offset.total_seconds() / 3600 if offset else 0.0,
+            progress=progress,
+        )
+
+    @staticmethod
+    def simulated_pages(
+        *,
+        site: str,
+        nodes: list[SimulatedNode],
+        start: datetime,
+        end: datetime,
+        seed: int,
+        resolution_s: int,
+        directory: Path,
+    ) -> list[Path]:
+        """The same simulation as DCGM exporter pages, one file per instant."""
+        from neocloud.adapters.telemetry import simulator  # noqa: PLC0415
+
+        return simulator.write_pages(
+            directory,
+            site=site,
+            nodes=[simulator.SimNode(n.name, n.gpu_model, n.gpus, n.tdp_w) for n in nodes],
+            start_us=_us(start),
+            end_us=_us(end),
+            seed=seed,
+            resolution_s=resolution_s,
+        )
+
+    @staticmethod
+    def write_samples(batch: Batch, path: Path) -> None:
+        """A batch as one Parquet file in the store's schema (for ``telemetry ingest``)."""
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        from neocloud.domain.kernel.errors import InvalidInput  # noqa: PLC0415
+
+        try:
+            pq.write_table(batch.table, path, compression="zstd")
+        except OSError as exc:
+            raise InvalidInput.single("--output", str(path), f"cannot be written: {exc}") from None
+
     @staticmethod
     def dump_yaml(data: object) -> str:
         from neocloud.adapters import yamlfile  # noqa: PLC0415
 
         return yamlfile.dump_document(data)
+
+
+def _us(instant: datetime) -> int:
+    return int(instant.timestamp()) * 1_000_000 + instant.microsecond
+
+
+def _cells(table: object) -> int:
+    from neocloud.adapters.telemetry.schema import METRIC_COLUMNS  # noqa: PLC0415
+
+    rows = table.num_rows  # type: ignore[attr-defined]
+    return sum(rows - table.column(m).null_count for m in METRIC_COLUMNS)  # type: ignore[attr-defined]
 
 
 def app(settings: Settings | None = None, clock: Clock | None = None) -> App:

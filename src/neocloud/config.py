@@ -1,6 +1,7 @@
 """Settings from the environment (``NEOCLOUD_*``), with embedded defaults.
 
 NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file lives here
+NEOCLOUD_TELEMETRY_DIR the telemetry store (Parquet files; default $NEOCLOUD_HOME/telemetry)
 NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
 NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
 NEOCLOUD_LOCK_TIMEOUT_S  seconds a command waits for a lock another command holds before it
@@ -37,6 +38,12 @@ class Settings:
     actor: str
     now: str | None = None
     lock_timeout_s: Decimal = Decimal(30)
+    telemetry_dir: Path | None = None
+
+    @property
+    def telemetry(self) -> Path:
+        """Where the telemetry store lives (docs/TELEMETRY.md)."""
+        return self.telemetry_dir or self.home / "telemetry"
 
     @property
     def embedded(self) -> bool:
@@ -54,11 +61,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     home = Path(env.get("NEOCLOUD_HOME") or Path.home() / ".neocloud").expanduser()
     url = env.get("NEOCLOUD_DATABASE_URL") or f"sqlite:///{home / 'neocloud.db'}"
     actor = check_text(env.get("NEOCLOUD_ACTOR") or _os_user(), "NEOCLOUD_ACTOR", max_length=200)
+    telemetry = env.get("NEOCLOUD_TELEMETRY_DIR")
     return Settings(
         home=home,
         database_url=url,
         actor=actor,
         now=env.get("NEOCLOUD_NOW") or None,
+        telemetry_dir=Path(telemetry).expanduser() if telemetry else None,
         lock_timeout_s=_lock_timeout(env.get("NEOCLOUD_LOCK_TIMEOUT_S")),
     )
 

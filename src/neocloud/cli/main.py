@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from neocloud.cli import agreements, allocation, audit, billing, capacity, fleet
+from neocloud.cli import agreements, allocation, audit, billing, capacity, fleet, telemetry
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
 
 cli = typer.Typer(
@@ -27,6 +27,7 @@ cli.add_typer(allocation.cli, name="allocation")
 cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
 cli.add_typer(audit.cli, name="audit")
+cli.add_typer(telemetry.cli, name="telemetry")
 
 
 def whole_first_lines(app: typer.Typer) -> None:
@@ -47,6 +48,9 @@ def init() -> None:
     with make_app() as app:
         app.init_database()
         console().print(f"database ready at {app.describe_database()}")
+
+
+cli.command("agent")(telemetry.agent)
 
 
 whole_first_lines(cli)

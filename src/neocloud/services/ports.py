@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.fleet.capacity import SiteSummary
     from neocloud.domain.fleet.inventory import Site
     from neocloud.domain.kernel.audit import AuditEntry
+    from neocloud.domain.metering.report import PartitionStatus, ReadReport, WriteReport
 
 
 class SiteRepository(Protocol):
@@ -34,6 +35,10 @@ class SiteRepository(Protocol):
 
     def exists(self, name: str) -> bool: ...
     def names(self) -> list[str]: ...
+    def node_names(self, name: str) -> frozenset[str]:
+        """The names of the site's nodes. Raises NotFound."""
+        ...
+
     def get(self, name: str) -> Site:
         """The whole site, halls to nodes. Raises NotFound."""
         ...
@@ -154,3 +159,22 @@ class UnitOfWork(Protocol):
         """A part of the transaction that an error inside undoes alone (SAVEPOINT): the
         rest stays, to be committed or not with the whole."""
         ...
+
+
+class SampleBatch(Protocol):
+    """Telemetry read from sources, ready for the store (its rows stay in the adapter)."""
+
+    @property
+    def sites(self) -> list[str]: ...
+    @property
+    def report(self) -> ReadReport: ...
+
+
+class TelemetryStore(Protocol):
+    """The Parquet store (docs/TELEMETRY.md): append-only, deduplicated per sample."""
+
+    def append(self, batch: SampleBatch, known: dict[str, frozenset[str]]) -> WriteReport:
+        """Write what the batch adds; ``known`` = each site's node names (others unmatched)."""
+        ...
+
+    def status(self) -> list[PartitionStatus]: ...

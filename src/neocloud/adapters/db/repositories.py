@@ -77,6 +77,11 @@ class SqlSiteRepository:
     def names(self) -> list[str]:
         return list(self.connection.scalars(select(sites.c.name).order_by(sites.c.name)))
 
+    def node_names(self, name: str) -> frozenset[str]:
+        """The names of the site's nodes (telemetry matches hosts against them)."""
+        query = select(nodes.c.name).where(nodes.c.site_id == self._id(name))
+        return frozenset(self.connection.scalars(query))
+
     def add(self, site: Site) -> None:
         new_id = self.connection.execute(
             insert(sites).values(name=site.name, **_header(site)).returning(sites.c.id)

@@ -1,0 +1,54 @@
+"""The store's Arrow schemas: raw samples (one wide row per GPU, or per node, per instant)
+and the node-minute rollup. Every file in the store has exactly one of these schemas."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from neocloud.domain.metering.samples import METRICS, Metric
+
+TS = pa.timestamp("us", tz="UTC")
+NAME = pa.dictionary(pa.int32(), pa.string())
+
+_TYPES = {
+    "power_w": pa.float32(),
+    "util_ratio": pa.float32(),
+    "mem_util_ratio": pa.float32(),
+    "temp_c": pa.float32(),
+    "sm_clock_mhz": pa.float32(),
+    "node_power_w": pa.float32(),
+    "xid": pa.int32(),
+    "up": pa.int8(),
+}
+
+
+def metric_type(metric: Metric) -> pa.DataType:
+    return _TYPES.get(metric.column, pa.int64())
+
+
+KEY_FIELDS = [
+    pa.field("ts", TS, nullable=False),
+    pa.field("site", NAME, nullable=False),
+    pa.field("node", NAME, nullable=False),
+    pa.field("gpu", pa.int16()),  # null: a node-level row
+    pa.field("uuid", NAME),
+]
+SAMPLES = pa.schema(KEY_FIELDS + [pa.field(m.column, metric_type(m)) for m in METRICS])
+METRIC_COLUMNS = [m.column for m in METRICS]
+
+NODE_MINUTES = pa.schema(
+    [
+        pa.field("minute", TS, nullable=False),
+        pa.field("site", NAME, nullable=False),
+        pa.field("node", NAME, nullable=False),
+        pa.field("gpus_reported", pa.int16(), nullable=False),
+        pa.field("reported_mask", pa.int32(), nullable=False),
+        pa.field("critical_xid_mask", pa.int32(), nullable=False),
+        pa.field("xid_max", pa.int32()),
+        pa.field("energy_mj", pa.int64()),
+        pa.field("energy_resets", pa.int16(), nullable=False),
+        pa.field("power_w", pa.float32()),
+        pa.field("util_ratio", pa.float32()),
+        pa.field("samples", pa.int32(), nullable=False),
+    ]
+)

@@ -1,0 +1,165 @@
+"""The exposition parser, by hand and against prometheus_client line by line."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+
+from neocloud.adapters.telemetry.exposition import parse
+
+PAGE = """# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).
+# TYPE DCGM_FI_DEV_POWER_USAGE gauge
+DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-a",Hostname="n1"} 690.5
+DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-b",Hostname="n1"} NaN 1700000000000
+up +Inf
+esc{a="x\\\\y\\"z\\nw"} -1e3
+"""
+
+
+def test_a_page_by_hand():
+    page = parse(PAGE)
+    assert page.names == ["DCGM_FI_DEV_POWER_USAGE"] * 2 + ["up", "esc"]
+    assert page.labels[0] == (("gpu", "0"), ("UUID", "GPU-a"), ("Hostname", "n1"))
+    assert page.values[0] == 690.5 and math.isnan(page.values[1]) and page.values[2] == math.inf
+    assert page.timestamps == [None, 1_700_000_000_000, None, None]
+    assert page.labels[3] == (("a", 'x\\y"z\nw'),) and page.values[3] == -1000
+    assert page.lines == [3, 4, 5, 6]
+    assert page.types == {"DCGM_FI_DEV_POWER_USAGE": "gauge"}
+    assert page.rejected == []
+
+
+def test_bad_lines_are_rejected_with_their_number_and_the_rest_kept():
+    text = (
+        'ok 1\nbad line here\nx{a="b" 1\nx{a="\\q"} 1\nx 1_0\nx{a="1",a="2"} 3\n'
+        "  y 2\nz abc\nfine{} 2\n"
+    )
+    page = parse(text)
+    assert page.names == ["ok", "fine"] and page.lines == [1, 9]
+    assert [line for line, _, _ in page.rejected] == [2, 3, 4, 5, 6, 7, 8]
+    reasons = dict((line, reason) for line, reason, _ in page.rejected)
+    assert "escape" in reasons[4] and "twice" in reasons[6] and "whitespace" in reasons[7]
+    assert "not a number" in reasons[8]
+
+
+def test_a_label_value_may_hold_braces_and_spaces():
+    page = parse('m{a="} 5"} 7\nm{a="x y"} 1 2\n')
+    assert page.labels == [(("a", "} 5"),), (("a", "x y"),)]
+    assert page.values == [7, 1] and page.timestamps == [None, 2]
+
+
+# ---- differential: prometheus_client reads each line alone -------------------------------
+
+
+def reference(line: str) -> list[tuple[str, dict[str, str], float, float | None]] | None:
+    """prometheus_client's reading of one line (untyped, so names are not munged), or
+    None where it refuses it."""
+    try:
+        families = list(text_string_to_metric_families(line + "\n"))
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
+    return [
+        (s.name, s.labels, float(s.value), None if s.timestamp is None else float(s.timestamp))
+        for f in families
+        for s in f.samples
+    ]
+
+
+def ours(line: str) -> list[tuple[str, dict[str, str], float, float | None]] | None:
+    page = parse(line + "\n")
+    if page.rejected:
+        return None
+    return [
+        (n, dict(lab), v, None if t is None else t / 1000)
+        for n, lab, v, t in zip(page.names, page.labels, page.values, page.timestamps, strict=True)
+    ]
+
+
+def same(
+    a: list[tuple[str, dict[str, str], float, float | None]],
+    b: list[tuple[str, dict[str, str], float, float | None]],
+) -> bool:
+    if len(a) != len(b):
+        return False
+    for (n1, l1, v1, t1), (n2, l2, v2, t2) in zip(a, b, strict=True):
+        values = v1 == v2 or (math.isnan(v1) and math.isnan(v2))
+        if n1 != n2 or l1 != l2 or not values or t1 != t2:
+            return False
+    return True
+
+
+names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,20}", fullmatch=True)
+label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,12}", fullmatch=True).filter(
+    lambda n: not n.startswith("__")
+)
+label_values = st.text(st.characters(codec="utf-8", exclude_characters="\r"), max_size=12)
+values = st.one_of(
+    st.integers(-(10**15), 10**15).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["NaN", "+Inf", "-Inf", "1e3", ".5", "-0"]),
+)
+
+
+def escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@st.composite
+def sample_lines(draw: st.DrawFn) -> str:
+    labels = draw(st.dictionaries(label_names, label_values, max_size=5))
+    block = ",".join(f'{k}="{escape(v)}"' for k, v in labels.items())
+    braces: bool = bool(labels) or draw(st.booleans())
+    head = draw(names) + (f"{{{block}}}" if braces else "")
+    stamp = draw(st.one_of(st.none(), st.integers(-(10**13), 10**13)))
+    return f"{head} {draw(values)}" + ("" if stamp is None else f" {stamp}")
+
+
+@given(st.lists(sample_lines(), min_size=1, max_size=30))
+@settings(max_examples=300)
+def test_generated_lines_read_as_prometheus_client_reads_them(lines: list[str]):
+    page = parse("\n".join(lines) + "\n")
+    assert page.rejected == []
+    assert len(page) == len(lines)
+    for line in lines:
+        theirs, mine = reference(line), ours(line)
+        assert theirs is not None and mine is not None
+        assert same(mine, theirs), line
+
+
+def mutate(line: str, data: st.DataObject) -> str:
+    position = data.draw(st.integers(0, len(line)))
+    junk = data.draw(
+        st.text(st.sampled_from([*list(' \t{}",=\\#_.e+-xN0'), "\x00", "é"]), max_size=3)
+    )
+    cut = data.draw(st.integers(0, 2))
+    return line[:position] + junk + line[position + cut :]
+
+
+@given(sample_lines(), st.data())
+@settings(max_examples=600)
+def test_mutated_lines_what_we_accept_prometheus_client_reads_alike(line: str, data: st.DataObject):
+    """Fuzzed lines: we never crash; a line we accept, prometheus_client accepts and reads
+    the same way. (It is laxer: it takes lines we refuse, e.g. a second value.)"""
+    broken = mutate(line, data).replace("\n", " ")
+    mine = ours(broken)
+    if mine is not None and mine:
+        theirs = reference(broken)
+        assert theirs is not None and same(mine, theirs), broken
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=500)
+def test_any_text_parses_without_crashing_and_every_line_is_accounted_for(text: str):
+    page = parse(text)
+    lines = text.split("\n")
+    if text.endswith("\n") or not text:
+        lines.pop()
+    sample_lines_ = set(page.lines)
+    rejected = {line for line, _, _ in page.rejected}
+    assert not sample_lines_ & rejected
+    for number, line in enumerate(lines, start=1):
+        if number in sample_lines_ or number in rejected:
+            continue
+        assert line.strip(" \t") == "" or line.startswith("#"), (number, line)
