@@ -19,7 +19,7 @@ from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
 from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
-from neocloud.services.ports import UnitOfWork
+from neocloud.services.ports import Meter, UnitOfWork
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from neocloud.domain.kernel.documents import SourceDocument
     from neocloud.services.context import Context
     from neocloud.services.telemetry import SimulatedNode
+
+
+MAX_HOSTS = 200_000  # as many as a fleet file may hold
 
 
 @dataclass
@@ -119,6 +122,31 @@ class App:
         from neocloud.adapters import yamlfile  # noqa: PLC0415 - PyYAML: only commands with files
 
         return yamlfile.read_document(path)
+
+    @staticmethod
+    def expand_hostlist(text: str, field: str) -> list[str]:
+        """Node names from a Slurm host list (``h1-r[0001-0004]-n[01-08]``)."""
+        import hostlist  # noqa: PLC0415 - python-hostlist
+
+        try:
+            names: list[str] = hostlist.expand_hostlist(text)
+        except hostlist.BadHostlist as exc:
+            raise InvalidInput.single(field, text, f"is not a host list: {exc}") from None
+        if len(names) > MAX_HOSTS:
+            raise InvalidInput.single(field, text, f"names more than {MAX_HOSTS:,} nodes")
+        return names
+
+    def meter(self, engine: str = "duckdb") -> Meter:
+        """The metering queries on DuckDB (embedded) or Spark (``neocloud[spark]``)."""
+        if engine == "spark":
+            from neocloud.adapters.telemetry.spark import SparkMeter  # noqa: PLC0415
+
+            return SparkMeter(self.telemetry_store())
+        if engine != "duckdb":
+            raise InvalidInput.single("engine", engine, "must be duckdb or spark")
+        from neocloud.adapters.telemetry.metering import DuckDbMeter  # noqa: PLC0415
+
+        return DuckDbMeter(self.telemetry_store())
 
     def telemetry_store(self) -> ParquetStore:
         """The Parquet telemetry store (pyarrow, DuckDB: imported by telemetry commands only)."""

@@ -31,8 +31,11 @@ def deal(loaded: dict[str, str]) -> dict[str, str]:
 
 
 def close(env: dict[str, str], *periods: str) -> None:
+    """Closes with availability recorded by hand (these tests meter nothing)."""
     for period in periods:
-        code, _out, err = neocloud(env, "billing", "close", period)
+        code, _out, err = neocloud(
+            env, "billing", "close", period, "--availability-source", "manual"
+        )
         assert code == 0, err
 
 
@@ -68,8 +71,27 @@ def test_invoice_formats(deal: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_closing_a_month_not_ended_is_refused(deal: dict[str, str]) -> None:
-    code, _, err = neocloud(deal, "billing", "close", "2026-11")
+    code, _, err = neocloud(deal, "billing", "close", "2026-11", "--availability-source", "manual")
     assert code == 2 and "has not ended" in err
+
+
+def test_an_sla_month_without_telemetry_is_not_invoiced_unless_told_manual(
+    deal: dict[str, str],
+) -> None:
+    code, out, err = neocloud(deal, "billing", "close", "2026-05")
+    assert (code, out) == (4, "")
+    assert err == (
+        "error: memphis-lease not invoiced: memphis-lease held no nodes in 2026-05 (allocation "
+        "history), so its availability cannot be metered: allocate it, record the "
+        "availability by hand, or close with the manual availability source\n"
+    )
+    code, _, err = neocloud(deal, "billing", "close", "2026-05", "--availability-source", "hourly")
+    assert (code, err) == (
+        2,
+        "error: availability_source='hourly': must be one of auto, metered, manual\n",
+    )
+    code, out, _ = neocloud(deal, "billing", "close", "2026-05", "--availability-source", "manual")
+    assert code == 0 and "issued INV-neocloud-000001" in out
 
 
 def test_notice_and_value(deal: dict[str, str]) -> None:

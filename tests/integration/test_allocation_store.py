@@ -241,7 +241,12 @@ def test_a_failed_node_is_replaced_from_the_tenants_spares(app: App) -> None:
             "allocation.fail_node",
             "node",
             "test-1/r0002-n05",
-            {"at": "2027-03-01T00:00:00+00:00", "holder": "deal-1", "replacement": "r0005-n01"},
+            {
+                "at": "2027-03-01T00:00:00+00:00",
+                "failed_at": "2027-03-01T00:00:00+00:00",  # not given: the swap's instant
+                "holder": "deal-1",
+                "replacement": "r0005-n01",
+            },
         )
     ]
     tenant_nodes = {

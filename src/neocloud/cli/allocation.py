@@ -245,9 +245,15 @@ def release(agreement: str, at: str = typer.Option(..., "--at")) -> None:
 @cli.command("fail-node")
 @handles_errors
 def fail_node(
-    node: str, site: str = typer.Option(..., "--site"), at: str = typer.Option(None, "--at")
+    node: str,
+    site: str = typer.Option(..., "--site"),
+    at: str = typer.Option(None, "--at", help="When the spare takes over (now if omitted)."),
+    failed_at: str = typer.Option(
+        None, "--failed-at", help="When the node failed (the swap's instant if omitted)."
+    ),
 ) -> None:
-    """A node failed: swap in a spare of the same model; the node goes to maintenance."""
+    """A node failed: swap in a spare of the same model; the node goes to maintenance.
+    Metering counts it down from the failure to the swap."""
     from neocloud.domain.kernel.instants import parse_instant
     from neocloud.services import allocation as service
 
@@ -259,6 +265,7 @@ def fail_node(
             site,
             node,
             parse_instant(at, "at") if at is not None else None,
+            failed_at=parse_instant(failed_at, "failed_at") if failed_at is not None else None,
         )
     console().print(
         f"{failed.node} -> maintenance; {spare.node} ({spare.rack}) now serves "

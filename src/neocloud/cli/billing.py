@@ -27,15 +27,31 @@ invoice_cli = typer.Typer(help="Issued invoices and credit notes.", no_args_is_h
 @handles_errors
 def close(
     period: str = typer.Argument(..., help="The month to close, YYYY-MM."),
+    availability_source: str = typer.Option(
+        "auto",
+        "--availability-source",
+        help="SLA availability: auto (recorded by hand, else metered from telemetry), "
+        "metered, or manual (only what was recorded by hand).",
+    ),
+    engine: str = typer.Option("duckdb", "--engine", help="Metering on duckdb or spark."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Issue one invoice per billable agreement for a month that has ended (idempotent)."""
+    """Issue one invoice per billable agreement for a month that has ended (idempotent).
+    SLA credits take the availability metered from telemetry unless told otherwise."""
+    from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.render.invoices import invoice_data
     from neocloud.services import billing as service
 
+    sources = [s.value for s in service.AvailabilitySource]
+    if availability_source not in sources:
+        raise InvalidInput.single(
+            "availability_source", availability_source, f"must be one of {', '.join(sources)}"
+        )
+    source = service.AvailabilitySource(availability_source)
     with make_app() as app:
         app.require_database()
-        report = service.close_month(app.uow(), app.context(), period)
+        meter = None if source is service.AvailabilitySource.MANUAL else app.meter(engine)
+        report = service.close_month(app.uow(), app.context(), period, meter=meter, source=source)
     if as_json:
         emit_json(
             {

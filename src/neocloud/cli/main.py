@@ -10,7 +10,16 @@ import sys
 
 import typer
 
-from neocloud.cli import agreements, allocation, audit, billing, capacity, fleet, telemetry
+from neocloud.cli import (
+    agreements,
+    allocation,
+    audit,
+    billing,
+    capacity,
+    fleet,
+    metering,
+    telemetry,
+)
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
 
 cli = typer.Typer(
@@ -28,6 +37,8 @@ cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
 cli.add_typer(audit.cli, name="audit")
 cli.add_typer(telemetry.cli, name="telemetry")
+cli.add_typer(metering.cli, name="metering")
+cli.add_typer(metering.maintenance_cli, name="maintenance")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

@@ -67,3 +67,11 @@ def value_agreement(
         billed = [i.total for i in uow.invoices.list(key)]
     when = resolve(as_of, agreement.terms.billing_timezone, "as_of") if as_of else ctx.clock.now()
     return deal_value(agreement, when, billed)
+
+
+@use_case("agreement.recorded_availability")
+def recorded_availability(uow: UnitOfWork, key: str, period: str) -> tuple[Decimal, str] | None:
+    """The availability recorded for the agreement's month and where it came from."""
+    with uow:
+        uow.agreements.get(key)
+        return uow.agreements.recorded_availability(key, period)

@@ -204,18 +204,40 @@ def release(uow: UnitOfWork, ctx: Context, key: str, at: datetime) -> int:
 
 @use_case("allocation.fail_node")
 def fail_node(
-    uow: UnitOfWork, ctx: Context, site: str, node: str, at: datetime | None = None
+    uow: UnitOfWork,
+    ctx: Context,
+    site: str,
+    node: str,
+    at: datetime | None = None,
+    *,
+    failed_at: datetime | None = None,
 ) -> tuple[Holding, Holding]:
-    """A node failed: its tenant gets a spare of the same model from its own spare racks;
-    the failed node goes to maintenance (rules: ``changes.swap_failed_node``). Returns the
-    two new holdings (failed node, replacement); both moves are recorded."""
+    """A node failed at ``failed_at`` and is swapped at ``at`` (both now if not given): its
+    tenant gets a spare of the same model from its own spare racks; the failed node goes
+    to maintenance (rules: ``changes.swap_failed_node``). The failure is recorded: metering
+    counts the node down from the failure to the swap. Returns the two new holdings
+    (failed node, replacement); both moves are recorded."""
     at = require_utc(at, "at") if at else ctx.clock.now()
+    failed_at = require_utc(failed_at, "failed_at") if failed_at else at
+    if failed_at > at:
+        raise InvalidInput.single(
+            "failed_at", failed_at.isoformat(), f"is after the swap ({at.isoformat()})"
+        )
     with uow.write():
         uow.sites.lock(site)
-        failed = failed_holding(node, uow.allocations.node_history(site, node), at)
+        history = uow.allocations.node_history(site, node)
+        failed = failed_holding(node, history, at)
+        if failed_at < failed.holding.start:
+            raise InvalidInput.single(
+                "failed_at",
+                failed_at.isoformat(),
+                f"is before {failed.holding.holder} held the node "
+                f"({failed.holding.start.isoformat()})",
+            )
         spares = uow.allocations.held_by(site, HolderKind.SPARE, failed.holding.holder)
         swap = swap_failed_node(failed, spares, at)
         uow.allocations.apply(site, swap.changes)
+        uow.metering.add_failure(site, node, failed.holding.holder, failed_at, at)
         uow.audit.record(
             ctx.audit(
                 "allocation.fail_node",
@@ -223,6 +245,7 @@ def fail_node(
                 f"{site}/{node}",
                 {
                     "at": at.isoformat(),
+                    "failed_at": failed_at.isoformat(),
                     "holder": swap.replacement.holder,
                     "replacement": swap.replacement.node,
                 },

@@ -3,7 +3,9 @@ already invoiced when an agreement changes under it."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from neocloud.domain.agreements.model import BILLABLE, CapacityAgreement, Status
@@ -20,10 +22,12 @@ from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.text import check_text
 from neocloud.services.context import Context
+from neocloud.services.metering import metered_availability
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
-    from neocloud.services.ports import UnitOfWork
+    from neocloud.domain.metering.availability import Availability
+    from neocloud.services.ports import Meter, UnitOfWork
 
 AUDIT_ACTION = {
     DocumentKind.INVOICE: "invoice.issue",
@@ -88,8 +92,53 @@ def _open_periods(agreement: CapacityAgreement, through: str, issued: set[str]) 
     return out
 
 
+class AvailabilitySource(enum.StrEnum):
+    """Where a close takes an SLA's availability from: ``auto`` a figure recorded by hand,
+    else telemetry (refused when it covers too little); ``metered`` telemetry only (a
+    figure recorded by hand still wins: it is an audited override); ``manual`` only what
+    was recorded by hand (none: no credit)."""
+
+    AUTO = "auto"
+    METERED = "metered"
+    MANUAL = "manual"
+
+
+Metered = dict[tuple[str, str], "Availability | NeocloudError"]
+
+
+def _meter_months(uow: UnitOfWork, meter: Meter, period: str) -> Metered:
+    """Metered availability of every (agreement with an SLA, month through ``period`` not
+    invoiced yet) without a figure recorded by hand; a month that cannot be metered keeps
+    the reason, for the close to report."""
+    with uow:
+        wanted = []
+        for key in uow.agreements.all_keys():
+            agreement = uow.agreements.get(key)
+            if agreement.status not in BILLABLE or agreement.terms.sla is None:
+                continue
+            issued = {i.period for i in uow.invoices.list(key) if i.period}
+            for label in _open_periods(agreement, period, issued):
+                recorded = uow.agreements.recorded_availability(key, label)
+                if recorded is None or recorded[1] != "manual":
+                    wanted.append((key, label))
+    found: Metered = {}
+    for key, label in wanted:
+        try:
+            found[key, label] = metered_availability(uow, meter, key, label)
+        except NeocloudError as exc:
+            found[key, label] = exc
+    return found
+
+
 @use_case("billing.close_month")
-def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
+def close_month(
+    uow: UnitOfWork,
+    ctx: Context,
+    period: str,
+    *,
+    meter: Meter | None = None,
+    source: AvailabilitySource = AvailabilitySource.AUTO,
+) -> CloseReport:
     """Invoice every billable agreement through ``period`` (YYYY-MM), in one transaction.
 
     Months are invoiced in order: an earlier month still open for an agreement is invoiced
@@ -102,10 +151,15 @@ def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
     zone, a document it would issue is refused) is reported in ``failed`` with why, its
     part undone (a savepoint: its numbers go to the next invoices, so none is skipped), and
     the others are invoiced.
+
+    SLA availability (``source``): without a ``meter``, only figures recorded by hand.
     """
     BillingPeriod.parse(period, "UTC")  # the field's own check, before anything is read
     report = CloseReport(period)
     due: list[tuple[str, str, CapacityAgreement]] = []
+    metered: Metered = {}
+    if meter is not None and source is not AvailabilitySource.MANUAL:
+        metered = _meter_months(uow, meter, period)
     with uow.write():
         for key in uow.agreements.all_keys():
             try:
@@ -118,11 +172,42 @@ def close_month(uow: UnitOfWork, ctx: Context, period: str) -> CloseReport:
                 continue  # its later months wait for the one that failed
             try:
                 with uow.savepoint():
+                    _take_metered(uow, ctx, agreement.key, label, metered.get((key, label)))
                     report.issued.append(_invoice(uow, ctx, agreement, label))
             except NeocloudError as exc:
                 report.failed[key] = exc
         uow.commit()
     return report
+
+
+def _take_metered(
+    uow: UnitOfWork, ctx: Context, key: str, label: str, found: Availability | NeocloudError | None
+) -> None:
+    """Record the month's metered availability (unless a figure was recorded by hand since
+    it was metered), or refuse the month with why it could not be metered."""
+    if found is None:
+        return
+    recorded = uow.agreements.recorded_availability(key, label)
+    if recorded is not None and recorded[1] == "manual":
+        return
+    if isinstance(found, NeocloudError):
+        raise found
+    ratio = found.ratio
+    assert ratio is not None  # metered_availability refuses a month with nothing required
+    uow.agreements.record_availability(key, label, ratio, ctx.clock.now(), "metered")
+    uow.audit.record(
+        ctx.audit(
+            "agreement.availability",
+            "agreement",
+            key,
+            {
+                "period": label,
+                "availability_ratio": str(ratio),
+                "source": "metered",
+                "coverage_ratio": str(found.coverage_ratio),
+            },
+        )
+    )
 
 
 def _months_due(
@@ -159,10 +244,12 @@ def _invoice(
     uow: UnitOfWork, ctx: Context, agreement: CapacityAgreement, label: str
 ) -> IssuedInvoice:
     billing_period = BillingPeriod.parse(label, agreement.terms.billing_timezone)
+    ratio, source = _availability(uow, agreement.key, label)
     draft = draft_invoice(
         agreement,
         billing_period,
-        availability_ratio=uow.agreements.availability(agreement.key, label),
+        availability_ratio=ratio,
+        availability_source=source,
         prepaid_drawn=prepayment_drawn(uow.invoices.list(agreement.key), before=label),
     )
     assert draft is not None  # an open period lies inside the service window
@@ -177,6 +264,11 @@ def _invoice(
     )
 
 
+def _availability(uow: UnitOfWork, key: str, label: str) -> tuple[Decimal | None, str | None]:
+    recorded = uow.agreements.recorded_availability(key, label)
+    return (None, None) if recorded is None else recorded
+
+
 def rebill(
     uow: UnitOfWork, ctx: Context, agreement: CapacityAgreement, reason: str
 ) -> list[IssuedInvoice]:
@@ -189,10 +281,12 @@ def rebill(
     issued = []
     for invoice in invoices:
         label = str(invoice.period)
+        ratio, source = _availability(uow, agreement.key, label)
         redrafted = draft_invoice(
             agreement,
             BillingPeriod.parse(label, agreement.terms.billing_timezone),
-            availability_ratio=uow.agreements.availability(agreement.key, label),
+            availability_ratio=ratio,
+            availability_source=source,
             prepaid_drawn=prepayment_drawn(documents, before=label),
         )
         change = correction(invoice, documents, redrafted, reason)

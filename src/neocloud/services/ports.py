@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.fleet.capacity import SiteSummary
     from neocloud.domain.fleet.inventory import Site
     from neocloud.domain.kernel.audit import AuditEntry
+    from neocloud.domain.kernel.instants import Interval
+    from neocloud.domain.metering.availability import Failure, Held, Observed, UnitPlan, Window
+    from neocloud.domain.metering.metered import DownRun, Usage
     from neocloud.domain.metering.report import PartitionStatus, ReadReport, WriteReport
 
 
@@ -73,13 +76,19 @@ class AgreementRepository(Protocol):
         """Raises NotFound. ``for_update`` locks the agreement until the transaction ends."""
         ...
 
+    def record_availability(
+        self, key: str, period: str, ratio: Decimal, at: datetime, source: str = "manual"
+    ) -> None: ...
+    def recorded_availability(self, key: str, period: str) -> tuple[Decimal, str] | None:
+        """The figure recorded for the period and where it came from (manual, metered)."""
+        ...
+
     def availabilities(self, key: str) -> list[tuple[str, Decimal, datetime]]:
         """(period, ratio, recorded at) for every period with a recorded availability."""
         ...
 
     def record_release(self, key: str, site: str, at: datetime, reason: str) -> None: ...
     def releases(self, site: str | None = None) -> list[tuple[str, str, datetime, str]]: ...
-    def record_availability(self, key: str, period: str, ratio: Decimal, at: datetime) -> None: ...
     def availability(self, key: str, period: str) -> Decimal | None: ...
 
 
@@ -128,6 +137,34 @@ class AllocationRepository(Protocol):
         ...
 
 
+class MeteringRecords(Protocol):
+    """Maintenance windows, node failures and the holdings metering judges."""
+
+    def add_window(self, site: str, window: Window, actor: str) -> int: ...
+    def windows(self, site: str, during: Interval | None = None) -> list[Window]: ...
+    def add_failure(
+        self, site: str, node: str, holder: str, failed_at: datetime, swapped_at: datetime
+    ) -> None: ...
+    def failures(self, holder: str, during: Interval) -> list[Failure]: ...
+    def held(self, site: str, holder: str, during: Interval) -> list[Held]:
+        """The nodes ``holder`` (an agreement) holds during ``during``, spares not."""
+        ...
+
+
+class Meter(Protocol):
+    """The metering queries over the telemetry store (DuckDB, or Spark): docs/METERING.md."""
+
+    engine: str
+
+    def prepare(self, site: str, during: Interval, critical_xids: frozenset[int]) -> None:
+        """Make sure the rollups of the days ``during`` touches describe their samples."""
+        ...
+
+    def observe(self, site: str, plan: UnitPlan, grace_s: int) -> Observed: ...
+    def usage(self, site: str, held: Sequence[Held], period: Interval) -> Usage: ...
+    def explain(self, site: str, plan: UnitPlan, grace_s: int) -> list[DownRun]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -141,6 +178,8 @@ class UnitOfWork(Protocol):
     def invoices(self) -> InvoiceRepository: ...
     @property
     def allocations(self) -> AllocationRepository: ...
+    @property
+    def metering(self) -> MeteringRecords: ...
 
     def write(self) -> Self:
         """This unit changes something: take the locks that keep concurrent writers from

@@ -172,19 +172,27 @@ class SqlAgreementRepository:
             query = query.where(c.site == site)
         return [tuple(r) for r in self.connection.execute(query)]
 
-    def record_availability(self, key: str, period: str, ratio: Decimal, at: datetime) -> None:
+    def record_availability(
+        self, key: str, period: str, ratio: Decimal, at: datetime, source: str = "manual"
+    ) -> None:
         c = availability.c
+        values = {"availability_ratio": ratio, "recorded_at": at, "source": source}
         updated = self.connection.execute(
-            update(availability)
-            .where(c.agreement_key == key, c.period == period)
-            .values(availability_ratio=ratio, recorded_at=at)
+            update(availability).where(c.agreement_key == key, c.period == period).values(values)
         )
         if not updated.rowcount:
             self.connection.execute(
-                insert(availability).values(
-                    agreement_key=key, period=period, availability_ratio=ratio, recorded_at=at
-                )
+                insert(availability).values(agreement_key=key, period=period, **values)
             )
+
+    def recorded_availability(self, key: str, period: str) -> tuple[Decimal, str] | None:
+        """The figure recorded for the period and where it came from (manual, metered)."""
+        c = availability.c
+        query = select(c.availability_ratio, c.source).where(
+            c.agreement_key == key, c.period == period
+        )
+        row = self.connection.execute(query).first()
+        return None if row is None else (row[0], str(row[1]))
 
     def availability(self, key: str, period: str) -> Decimal | None:
         c = availability.c

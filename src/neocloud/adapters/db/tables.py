@@ -193,6 +193,7 @@ availability = Table(  # measured availability of an agreement's capacity for on
     Column("period", String(7), primary_key=True),
     col("availability_ratio", ExactDecimal),
     col("recorded_at", UTCDateTime),
+    name(20, "source", server_default="manual"),  # manual | metered
 )
 
 document_sequences = Table(  # the last number issued per operator and kind: no gap, no repeat
@@ -251,4 +252,32 @@ allocations = Table(
     Index("ix_allocations_holder", "holder_kind", "holder_key"),
     Index("ix_allocations_rack", "rack_id"),
     CheckConstraint("ends_at IS NULL OR starts_at < ends_at", name="half_open"),
+)
+
+maintenance_windows = Table(  # maintenance announced for some of a site's nodes
+    "maintenance_windows",
+    metadata,
+    key(),
+    col("site", String(63), ForeignKey("sites.name")),
+    col("nodes", JSON),  # the node names, expanded
+    col("starts_at", UTCDateTime),
+    col("ends_at", UTCDateTime),
+    col("announced_at", UTCDateTime),
+    name(200, "reason"),
+    name(200, "actor"),
+    CheckConstraint("starts_at < ends_at", name="half_open"),
+    Index("ix_maintenance_site", "site", "starts_at"),
+)
+
+node_failures = Table(  # a held node failed at failed_at and was swapped for a spare
+    "node_failures",
+    metadata,
+    key(),
+    col("site", String(63), ForeignKey("sites.name")),
+    name(column="node"),
+    name(column="holder_key"),
+    col("failed_at", UTCDateTime),
+    col("swapped_at", UTCDateTime),
+    CheckConstraint("failed_at <= swapped_at", name="ordered"),
+    Index("ix_node_failures_holder", "holder_key"),
 )

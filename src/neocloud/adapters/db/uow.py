@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.agreements import SqlAgreementRepository
     from neocloud.adapters.db.allocations import SqlAllocationRepository
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
+    from neocloud.adapters.db.metering import SqlMeteringRecords
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
 
 LOCK_TIMEOUT_S = 30
@@ -109,7 +110,7 @@ class SqlUnitOfWork:
             except BaseException:
                 self.connection.close()
                 raise
-        for name in ("sites", "audit", "agreements", "invoices", "allocations"):
+        for name in ("sites", "audit", "agreements", "invoices", "allocations", "metering"):
             self.__dict__.pop(name, None)  # repositories of an earlier transaction
         return self
 
@@ -145,6 +146,12 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.allocations import SqlAllocationRepository  # noqa: PLC0415
 
         return SqlAllocationRepository(self.connection)
+
+    @cached_property
+    def metering(self) -> SqlMeteringRecords:
+        from neocloud.adapters.db.metering import SqlMeteringRecords  # noqa: PLC0415
+
+        return SqlMeteringRecords(self.connection)
 
     def __exit__(
         self,

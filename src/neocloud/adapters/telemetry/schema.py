@@ -38,7 +38,8 @@ METRIC_COLUMNS = [m.column for m in METRICS]
 
 NODE_MINUTES = pa.schema(
     [
-        pa.field("minute", TS, nullable=False),
+        pa.field("minute", TS, nullable=False),  # the start of the row's span
+        pa.field("span_s", pa.int32(), nullable=False),  # 60, or a coarser simulation's step
         pa.field("site", NAME, nullable=False),
         pa.field("node", NAME, nullable=False),
         pa.field("gpus_reported", pa.int16(), nullable=False),

@@ -82,7 +82,7 @@ def simulate(
         todo = _check_partitions(store, site, days, tag, report)
         if not todo:
             return report
-        writers = _Writers(store, site, tag, resolution_s == 60)
+        writers = _Writers(store, site, tag, rollup=True)
         try:
             for block, first in enumerate(range(0, len(nodes), BLOCK_NODES)):
                 chunk = nodes[first : first + BLOCK_NODES]
@@ -227,7 +227,7 @@ def _day(
     energy, increase = _counter(power, reset, step_s, state)
     raw = _raw_table(site, chunk, node_of, index, stamps, present, power, energy, util, xid)
     minutes = _rollup(
-        site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset
+        site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset, step_s
     )
     return raw, minutes
 
@@ -354,8 +354,10 @@ def _rollup(
     xid: np.ndarray,
     increase: np.ndarray,
     reset: np.ndarray,
+    step_s: float,
 ) -> pa.Table:
-    """One row per node and minute: which GPUs reported, which had a critical Xid, the
+    """One row per node and step (a minute, or the simulation's coarser step: ``span_s``):
+    which GPUs reported, which had a critical Xid, the
     energy counted by readings in that minute (an increase belongs to its later reading),
     node GPU power and mean utilisation."""
     starts = np.concatenate([[0], np.cumsum(per_node)[:-1]])
@@ -383,6 +385,7 @@ def _rollup(
             np.repeat(np.arange(nodes, dtype=np.int32), steps)[keep],
             pa.array([n.name for n in chunk]),
         ),
+        "span_s": pa.array(np.full(rows, int(step_s), dtype=np.int32)),
         "gpus_reported": pa.array(counted.ravel()[keep].astype(np.int16)),
         "reported_mask": pa.array(reported.ravel()[keep].astype(np.int32)),
         "critical_xid_mask": pa.array(critical.ravel()[keep].astype(np.int32)),

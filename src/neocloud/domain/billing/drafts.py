@@ -256,6 +256,7 @@ def draft_invoice(
     *,
     availability_ratio: Decimal | None,
     prepaid_drawn: Decimal,
+    availability_source: str | None = None,
 ) -> InvoiceDraft | None:
     """The invoice for ``period``, or None if nothing is billable in it.
 
@@ -271,7 +272,7 @@ def draft_invoice(
         agreement.service_end == period.interval.end
     )
     charges = sum((x.amount for x in lines), Decimal(0))
-    lines += _sla_credit(terms, availability_ratio, charges, period)
+    lines += _sla_credit(terms, availability_ratio, charges, period, availability_source)
     lines += _termination_fee(agreement, final)
     lines += _prepayment(agreement, period, lines, prepaid_drawn, final)
     return InvoiceDraft(
@@ -280,7 +281,11 @@ def draft_invoice(
 
 
 def _sla_credit(
-    terms: AgreementTerms, availability: Decimal | None, charges: Decimal, period: BillingPeriod
+    terms: AgreementTerms,
+    availability: Decimal | None,
+    charges: Decimal,
+    period: BillingPeriod,
+    source: str | None = None,
 ) -> list[InvoiceLine]:
     if terms.sla is None or availability is None:
         return []
@@ -290,8 +295,9 @@ def _sla_credit(
     return [
         _line(
             LineKind.SLA_CREDIT,
-            f"SLA credit {period}: availability "
-            f"{plain(availability * 100)} % < target {plain(terms.sla.availability_target * 100)}"
+            f"SLA credit {period}: availability {plain(availability * 100)} %"
+            f"{f' ({source})' if source else ''} < target "
+            f"{plain(terms.sla.availability_target * 100)}"
             f" %, {plain(share * 100)} % of the period's charges",
             -charges * share,
             terms.currency,

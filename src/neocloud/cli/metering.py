@@ -1,0 +1,250 @@
+"""``neocloud metering`` and ``neocloud maintenance``: what telemetry says an agreement got,
+why units were down, and the maintenance that SLAs exclude."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from neocloud.cli.output import console, emit_json, handles_errors, make_app
+
+if TYPE_CHECKING:
+    from neocloud.domain.metering.metered import Metering
+
+cli = typer.Typer(help="Metering: availability, GPU-hours and energy from telemetry.",
+                  no_args_is_help=True)  # fmt: skip
+maintenance_cli = typer.Typer(help="Maintenance windows announced for nodes.", no_args_is_help=True)
+
+ENGINE_HELP = "duckdb (embedded) or spark (neocloud[spark], Java 17)."
+
+
+def metering_json(m: Metering) -> dict[str, object]:
+    a = m.availability
+    return {
+        "agreement": m.agreement,
+        "period": m.period,
+        "site": m.site,
+        "engine": m.engine,
+        "unit": a.plan.unit.value,
+        "availability_ratio": a.ratio,
+        "coverage_ratio": a.coverage_ratio,
+        "covered": a.covered,
+        "held_unit_s": a.plan.held_unit_s,
+        "excluded_unit_s": a.plan.excluded_unit_s,
+        "required_unit_s": a.required_unit_s,
+        "available_unit_s": a.available_unit_s,
+        "down_unit_s": {cause.value: value for cause, value in a.down_unit_s.items()},
+        "held_gpu_hours": m.held_gpu_hours,
+        "gpu_energy_kwh": m.gpu_kwh,
+        "it_energy_kwh": m.it_kwh,
+        "facility_energy_kwh": m.facility_kwh,
+        "server_overhead": m.server_overhead,
+        "pue": m.pue,
+        "util_ratio": m.usage.util_ratio,
+    }
+
+
+def _hours(unit_s: object) -> str:
+    from decimal import Decimal
+
+    return f"{Decimal(str(unit_s)) / 3600:,.2f}"
+
+
+def render_metering(m: Metering, recorded: tuple[object, str] | None) -> None:
+    from rich.table import Table
+
+    a = m.availability
+    unit = a.plan.unit.value
+    table = Table(show_header=False, title=f"{m.agreement} {m.period} ({m.engine})",
+                  title_justify="left")  # fmt: skip
+    table.add_column()
+    table.add_column(justify="right")
+    ratio = "-" if a.ratio is None else f"{a.ratio * 100:.4f} %"
+    table.add_row(f"availability (per {unit})", ratio)
+    table.add_row("telemetry coverage", f"{a.coverage_ratio * 100:.2f} %"
+                  + ("" if a.covered else " (too little to meter)"))  # fmt: skip
+    table.add_row(f"held {unit}-hours", _hours(a.plan.held_unit_s))
+    table.add_row("  excluded: announced maintenance", _hours(a.plan.excluded_unit_s))
+    table.add_row("  required", _hours(a.required_unit_s))
+    table.add_row("  available", _hours(a.available_unit_s))
+    for cause, value in a.down_unit_s.items():
+        table.add_row(f"  down: {cause.value}", _hours(value))
+    table.add_row("held GPU-hours", f"{m.held_gpu_hours:,.2f}")
+    table.add_row("GPU energy (board counters)", f"{m.gpu_kwh:,.3f} kWh")
+    table.add_row(f"IT energy (x overhead {m.server_overhead})", f"{m.it_kwh:,.3f} kWh")
+    table.add_row(f"facility energy (x PUE {m.pue})", f"{m.facility_kwh:,.3f} kWh")
+    util = m.usage.util_ratio
+    table.add_row("mean GPU utilisation", "-" if util is None else f"{util * 100:.2f} %")
+    console().print(table)
+    if recorded is not None and a.ratio is not None and recorded[0] != a.ratio:
+        console().print(
+            f"recorded for the invoice: {recorded[0]} ({recorded[1]}); telemetry now says "
+            f"{a.ratio}: `neocloud agreement availability {m.agreement} {m.period} {a.ratio}` "
+            "would re-bill the month by a credit or debit note"
+        )
+
+
+@cli.command("show")
+@handles_errors
+def show(
+    agreement: str = typer.Option(..., "--agreement"),
+    period: str = typer.Option(..., "--period", help="YYYY-MM, the agreement's billing month."),
+    engine: str = typer.Option("duckdb", "--engine", help=ENGINE_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Availability, held GPU-hours and energy of an agreement in a month, from telemetry
+    (with what was recorded for its invoice, if that differs)."""
+    from neocloud.services import agreement_views, metering
+
+    with make_app() as app:
+        app.require_database()
+        found = metering.meter_agreement(app.uow(), app.meter(engine), agreement, period)
+        recorded = agreement_views.recorded_availability(app.uow(), agreement, period)
+    if as_json:
+        data = metering_json(found)
+        data["recorded"] = None if recorded is None else {
+            "availability_ratio": recorded[0], "source": recorded[1]}  # fmt: skip
+        emit_json(data)
+        return
+    render_metering(found, recorded)
+
+
+@cli.command("explain")
+@handles_errors
+def explain(
+    agreement: str = typer.Option(..., "--agreement"),
+    period: str = typer.Option(..., "--period", help="YYYY-MM, the agreement's billing month."),
+    engine: str = typer.Option("duckdb", "--engine", help=ENGINE_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Which GPUs (or nodes) were down, when and why; which minutes maintenance excluded;
+    which failures counted."""
+    from rich.table import Table
+
+    from neocloud.services import metering
+
+    with make_app() as app:
+        app.require_database()
+        found = metering.explain(app.uow(), app.meter(engine), agreement, period)
+    unit = found.metering.availability.plan.unit.value
+    if as_json:
+        emit_json(
+            {
+                **metering_json(found.metering),
+                "down": [
+                    {"node": d.node, "cause": d.cause.value, "first": d.first.isoformat(),
+                     "last": d.last.isoformat(), "unit_s": d.unit_s}
+                    for d in found.down
+                ],
+                "excluded": [
+                    {"node": n, "from": i.start.isoformat(), "to": i.end.isoformat(), "why": w}
+                    for n, i, w in found.excluded
+                ],
+                "failed": [
+                    {"node": n, "from": i.start.isoformat(), "to": i.end.isoformat()}
+                    for n, i in found.failed
+                ],
+            }
+        )  # fmt: skip
+        return
+    render_metering(found.metering, None)
+    down = Table("node", "cause", "from", "to", f"{unit}-minutes down",
+                 title="down (telemetry)", title_justify="left")  # fmt: skip
+    for d in found.down:
+        down.add_row(d.node, d.cause.value, d.first.isoformat(), d.last.isoformat(),
+                     f"{d.unit_s / 60:,.1f}")  # fmt: skip
+    for node, when in found.failed:
+        down.add_row(node, "failed", when.start.isoformat(), when.end.isoformat(), "(all)")
+    console().print(down)
+    if found.excluded:
+        out = Table("node", "from", "to", "why", title="excluded (announced maintenance)",
+                    title_justify="left")  # fmt: skip
+        for node, when, why in found.excluded:
+            out.add_row(node, when.start.isoformat(), when.end.isoformat(), why)
+        console().print(out)
+
+
+@cli.command("run")
+@handles_errors
+def run(
+    period: str = typer.Option(..., "--period", help="YYYY-MM"),
+    site: str = typer.Option(None, "--site", help="Only this site's agreements."),
+    engine: str = typer.Option("duckdb", "--engine", help=ENGINE_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Meter every agreement (of a site) in a month: rollups brought up to date, then one
+    line per agreement."""
+    from rich.table import Table
+
+    from neocloud.services import agreement_views, metering
+
+    with make_app() as app:
+        app.require_database()
+        meter = app.meter(engine)
+        keys = [a.key for a in agreement_views.list_agreements(app.uow(), site=site)]
+        found = [metering.meter_agreement(app.uow(), meter, key, period) for key in keys]
+    if as_json:
+        emit_json([metering_json(m) for m in found])
+        return
+    table = Table("agreement", "availability", "coverage", "held GPU-h", "facility kWh",
+                  title=f"{period} on {engine}", title_justify="left")  # fmt: skip
+    for m in found:
+        a = m.availability
+        table.add_row(m.agreement, "-" if a.ratio is None else f"{a.ratio * 100:.4f} %",
+                      f"{a.coverage_ratio * 100:.2f} %", f"{m.held_gpu_hours:,.1f}",
+                      f"{m.facility_kwh:,.1f}")  # fmt: skip
+    console().print(table)
+
+
+@maintenance_cli.command("announce")
+@handles_errors
+def announce(
+    site: str = typer.Option(..., "--site"),
+    nodes: str = typer.Option(
+        ..., "--nodes", help="A Slurm host list, e.g. h1-r[0001-0004]-n[01-08]."
+    ),
+    start: str = typer.Option(..., "--from", help="Start: a date or an instant with offset."),
+    end: str = typer.Option(..., "--to", help="End (excluded)."),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Announce maintenance now: an SLA excludes it when announced its notice hours ahead."""
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.services import metering
+
+    with make_app() as app:
+        app.require_database()
+        window = metering.announce_maintenance(
+            app.uow(), app.context(), site, app.expand_hostlist(nodes, "nodes"),
+            start=parse_instant(start, "from"), end=parse_instant(end, "to"), reason=reason,
+        )  # fmt: skip
+    console().print(
+        f"maintenance of {len(window.nodes):,} node(s) of {site} from "
+        f"{window.interval.start.isoformat()} to {window.interval.end.isoformat()}, announced "
+        f"{window.announced_at.isoformat()}"
+    )
+
+
+@maintenance_cli.command("list")
+@handles_errors
+def list_(
+    site: str = typer.Option(..., "--site"), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """The site's maintenance windows, with when each was announced."""
+    from rich.table import Table
+
+    from neocloud.services import metering
+
+    with make_app() as app:
+        app.require_database()
+        windows = metering.maintenance_windows(app.uow(), site)
+    if as_json:
+        emit_json([{"nodes": sorted(w.nodes), "from": w.interval.start.isoformat(),
+                    "to": w.interval.end.isoformat(), "announced_at": w.announced_at.isoformat(),
+                    "reason": w.reason} for w in windows])  # fmt: skip
+        return
+    table = Table("from", "to", "nodes", "announced", "reason")
+    for w in windows:
+        table.add_row(w.interval.start.isoformat(), w.interval.end.isoformat(),
+                      f"{len(w.nodes):,}", w.announced_at.isoformat(), w.reason)  # fmt: skip
+    console().print(table)

@@ -1,0 +1,73 @@
+"""What metering says of an agreement in a billing period: its units' availability, the
+GPU-hours it held, the energy its nodes used, and why units were down.
+
+Energy: the GPUs' own counters (board energy, mJ) are the measurement; IT energy is that
+times the node's server overhead (CPU, memory, NICs, PSU losses: DOMAIN.md §2), facility
+energy is IT x the site's PUE. Each figure is labelled with what it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from neocloud.domain.metering.availability import Availability, Cause
+
+MJ_PER_KWH = Decimal(3_600_000_000)
+KWH = Decimal("0.001")  # energy to the watt-hour
+
+
+@dataclass(frozen=True)
+class Usage:
+    """GPU board energy (counters, mJ) and mean utilisation over what was held."""
+
+    gpu_energy_mj: Decimal
+    util_ratio: Decimal | None
+    rows_read: int
+    rows_without_energy: int
+
+
+@dataclass(frozen=True)
+class DownRun:
+    """A node's unit time down for one cause in the period: when first and last, how much."""
+
+    node: str
+    cause: Cause
+    first: datetime
+    last: datetime
+    unit_s: Decimal
+
+
+@dataclass(frozen=True)
+class Metering:
+    agreement: str
+    period: str
+    site: str
+    availability: Availability
+    usage: Usage
+    server_overhead: Decimal
+    pue: Decimal
+    engine: str
+
+    @property
+    def held_gpu_hours(self) -> Decimal:
+        """GPU-hours of the nodes held in the period (every GPU, whatever the unit)."""
+        return self.availability.plan.held_gpu_s / 3600
+
+    @property
+    def gpu_kwh(self) -> Decimal:
+        return (self.usage.gpu_energy_mj / MJ_PER_KWH).quantize(KWH, ROUND_HALF_UP)
+
+    @property
+    def it_kwh(self) -> Decimal:
+        """IT energy: GPU energy x server overhead (an estimate of the whole node's draw)."""
+        return (self.usage.gpu_energy_mj / MJ_PER_KWH * self.server_overhead).quantize(
+            KWH, ROUND_HALF_UP
+        )
+
+    @property
+    def facility_kwh(self) -> Decimal:
+        return (self.usage.gpu_energy_mj / MJ_PER_KWH * self.server_overhead * self.pue).quantize(
+            KWH, ROUND_HALF_UP
+        )
