@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the reference deal end to end on the embedded database (SQLite under .demo/):
-# the fleet, the capacity math, the agreement from signature through its first invoices.
+# the fleet, the capacity math, the agreement from signature through its first invoices,
+# with telemetry simulated and metered: the SLA credit comes from what the GPUs reported.
 # The clock is fixed at midnight on 2026-11-01 in Memphis (NEOCLOUD_NOW), so October has
 # ended there and the output is the same whenever the demo runs.
 set -euo pipefail
@@ -40,8 +41,21 @@ step "... or 2,000 H100 at Atlanta?" \
   --from 2027-01-01T00:00:00-05:00 --months 12
 step "What Slurm must enforce (reservations and the tenant's partition)" \
   bash -c "$nc allocation export --site memphis-1 --format slurm | cut -c 1-160"
-step "August availability fell short of the 99 % SLA" \
-  $nc agreement availability memphis-lease 2026-08 0.985
+NEOCLOUD_NOW=2026-08-01T09:00:00-05:00 step \
+  "On 2026-08-01, maintenance of 100 racks of hall 1 for 5-6 August is announced (the SLA asks 48 h)" \
+  $nc maintenance announce --site memphis-1 --nodes 'h1-r[0001-0100]-n[01-08]' \
+  --from 2026-08-05T00:00:00Z --to 2026-08-07T00:00:00Z --reason "firmware update"
+step "Six months of the site's GPU telemetry, simulated at one reading a day (the demo's
+   resolution; real exporters report every minute), failures and silent nodes at DOMAIN.md's
+   rates, the maintenance, and hall 2 losing power for two days in August, unannounced" \
+  $nc telemetry simulate --site memphis-1 --from 2026-05-01T05:00:00Z \
+  --to 2026-11-01T05:00:00Z --seed 7 --resolution 1d --rollup-only \
+  --outage 'h2-r[0001-0850]-n[01-08]' --outage-from 2026-08-12T00:00:00Z \
+  --outage-to 2026-08-14T00:00:00Z
+step "August metered: availability below the 99 % SLA; the maintenance excluded" \
+  $nc metering show --agreement memphis-lease --period 2026-08
+step "Why: the nodes and GPUs down in August, and what maintenance excluded" \
+  bash -c "$nc metering explain --agreement memphis-lease --period 2026-08 | tail -n 38"
 for month in 05 06 07 08 09 10; do
   step "Close 2026-$month" $nc billing close 2026-$month
 done
@@ -49,7 +63,7 @@ step "Closing a month again changes nothing" $nc billing close 2026-10
 step "Invoices issued" $nc invoice list
 step "May: the first commissioning month, at the assumed half price" \
   $nc invoice show INV-neocloud-000001
-step "August: the SLA credit" $nc invoice show INV-neocloud-000004
+step "August: the SLA credit from the metered availability" $nc invoice show INV-neocloud-000004
 $nc invoice show INV-neocloud-000001 --html -o "$NEOCLOUD_HOME/INV-neocloud-000001.html"
 echo "(printable invoice: $NEOCLOUD_HOME/INV-neocloud-000001.html)"
 step "What the deal is worth on 2026-11-01, and what the 90-day clause makes enforceable" \

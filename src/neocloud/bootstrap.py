@@ -22,7 +22,7 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import Meter, UnitOfWork
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from neocloud.adapters.telemetry.simulator import SimReport
@@ -235,8 +235,11 @@ class App:
         seed: int,
         resolution_s: int,
         progress: Callable[[int], None] | None = None,
+        outages: Sequence[tuple[frozenset[str], datetime, datetime]] = (),
+        raw: bool = True,
     ) -> SimReport:
-        """Simulated telemetry of the site straight into the store (docs/TELEMETRY.md)."""
+        """Simulated telemetry of the site straight into the store (docs/TELEMETRY.md);
+        the nodes of each outage (nodes, from, to) report nothing during it."""
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
         from neocloud.adapters.telemetry import simulator  # noqa: PLC0415
@@ -252,6 +255,8 @@ class App:
             resolution_s=resolution_s,
             utc_offset_h=offset.total_seconds() / 3600 if offset else 0.0,
             progress=progress,
+            outages=[simulator.Outage(n, _us(a), _us(b)) for n, a, b in outages],
+            raw=raw,
         )
 
     @staticmethod

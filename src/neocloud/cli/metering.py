@@ -3,6 +3,7 @@ why units were down, and the maintenance that SLAs exclude."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -70,7 +71,8 @@ def render_metering(m: Metering, recorded: tuple[object, str] | None) -> None:
     table.add_row("  available", _hours(a.available_unit_s))
     for cause, value in a.down_unit_s.items():
         table.add_row(f"  down: {cause.value}", _hours(value))
-    table.add_row("held GPU-hours", f"{m.held_gpu_hours:,.2f}")
+    if a.plan.unit.value != "gpu":
+        table.add_row("held GPU-hours", f"{m.held_gpu_hours:,.2f}")
     table.add_row("GPU energy (board counters)", f"{m.gpu_kwh:,.3f} kWh")
     table.add_row(f"IT energy (x overhead {m.server_overhead})", f"{m.it_kwh:,.3f} kWh")
     table.add_row(f"facility energy (x PUE {m.pue})", f"{m.facility_kwh:,.3f} kWh")
@@ -116,12 +118,11 @@ def explain(
     agreement: str = typer.Option(..., "--agreement"),
     period: str = typer.Option(..., "--period", help="YYYY-MM, the agreement's billing month."),
     engine: str = typer.Option("duckdb", "--engine", help=ENGINE_HELP),
+    everything: bool = typer.Option(False, "--all", help="Every row, not the first 12."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Which GPUs (or nodes) were down, when and why; which minutes maintenance excluded;
     which failures counted."""
-    from rich.table import Table
-
     from neocloud.services import metering
 
     with make_app() as app:
@@ -149,20 +150,35 @@ def explain(
         )  # fmt: skip
         return
     render_metering(found.metering, None)
-    down = Table("node", "cause", "from", "to", f"{unit}-minutes down",
-                 title="down (telemetry)", title_justify="left")  # fmt: skip
-    for d in found.down:
-        down.add_row(d.node, d.cause.value, d.first.isoformat(), d.last.isoformat(),
-                     f"{d.unit_s / 60:,.1f}")  # fmt: skip
-    for node, when in found.failed:
-        down.add_row(node, "failed", when.start.isoformat(), when.end.isoformat(), "(all)")
-    console().print(down)
-    if found.excluded:
-        out = Table("node", "from", "to", "why", title="excluded (announced maintenance)",
-                    title_justify="left")  # fmt: skip
-        for node, when, why in found.excluded:
-            out.add_row(node, when.start.isoformat(), when.end.isoformat(), why)
-        console().print(out)
+    rows: list[tuple[str, str, str, str, str]] = [
+        (d.node, d.cause.value, d.first.isoformat(), d.last.isoformat(), f"{d.unit_s / 60:,.1f}")
+        for d in found.down
+    ]
+    rows += [
+        (n, "failed", w.start.isoformat(), w.end.isoformat(), "(all)") for n, w in found.failed
+    ]
+    _table(("node", "cause", "from", "to", f"{unit}-minutes down"), rows, "down", everything)
+    excluded = [(n, w.start.isoformat(), w.end.isoformat(), why) for n, w, why in found.excluded]
+    if excluded:
+        _table(("node", "from", "to", "why"), excluded, "excluded (announced maintenance)",
+               everything)  # fmt: skip
+
+
+SHOWN = 12
+
+
+def _table(
+    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], title: str, everything: bool
+) -> None:
+    """Rows as a table: the first SHOWN and a count of the rest unless ``everything``."""
+    from rich.table import Table
+
+    table = Table(*header, title=f"{title}: {len(rows):,}", title_justify="left")
+    for row in rows if everything else rows[:SHOWN]:
+        table.add_row(*row)
+    console().print(table)
+    if len(rows) > SHOWN and not everything:
+        console().print(f"... and {len(rows) - SHOWN:,} more (--all lists them, --json too)")
 
 
 @cli.command("run")

@@ -189,7 +189,7 @@ def scrape(
     show_report(report, as_json)
 
 
-RESOLUTIONS = {"1m": 60, "1h": 3600}
+RESOLUTIONS = {"1m": 60, "1h": 3600, "1d": 86_400}
 
 
 @cli.command("simulate")
@@ -201,27 +201,48 @@ def simulate(
     start: str = typer.Option(..., "--from", help="Start instant (with a UTC offset)."),
     end: str = typer.Option(..., "--to", help="End instant, not included."),
     seed: int = typer.Option(..., "--seed", help="The same seed gives the same telemetry."),
-    resolution: str = typer.Option("1m", "--resolution", help="1m | 1h between samples."),
+    resolution: str = typer.Option("1m", "--resolution", help="1m | 1h | 1d between samples."),
+    rollup_only: bool = typer.Option(
+        False, "--rollup-only", help="Write only the node rollup metering reads (no raw rows)."
+    ),
+    outage: str = typer.Option(
+        None, "--outage", help="Nodes (a host list) that report nothing from --outage-from."
+    ),
+    outage_from: str = typer.Option(None, "--outage-from", help="Start of the outage."),
+    outage_to: str = typer.Option(None, "--outage-to", help="End of the outage (excluded)."),
     format: str = typer.Option("store", "--format", help="store | dcgm (pages, small runs)."),
     output: Path = typer.Option(None, "--output", "-o", help="Directory for --format dcgm."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Simulate the site's GPU telemetry: diurnal load, power from it, energy counters,
-    failures with critical Xids and silent nodes at DOMAIN.md's rates."""
+    failures with critical Xids and silent nodes at DOMAIN.md's rates. Nodes in announced
+    maintenance (`maintenance announce`) and in --outage report nothing meanwhile."""
     from rich.progress import Progress
 
     from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.kernel.instants import Interval
-    from neocloud.services import telemetry
+    from neocloud.services import metering, telemetry
 
     if resolution not in RESOLUTIONS:
-        raise InvalidInput.single("--resolution", resolution, "must be 1m or 1h")
+        raise InvalidInput.single("resolution", resolution, "must be 1m, 1h or 1d")
     if format not in ("store", "dcgm") or (format == "dcgm") != (output is not None):
         raise InvalidInput.single("--format", format, "store, or dcgm with --output DIR")
     span = Interval(instant(start, "--from"), instant(end, "--to"))  # type: ignore[arg-type]
     with make_app() as app:
         app.require_database()
         nodes, timezone = telemetry.simulation_fleet(app.uow(), site)
+        outages = [
+            (w.nodes, w.interval.start, w.interval.end)
+            for w in metering.maintenance_windows(app.uow(), site)
+            if w.interval.overlaps(span)
+        ]
+        if outage is not None or outage_from is not None or outage_to is not None:
+            if outage is None or outage_from is None or outage_to is None:
+                raise InvalidInput.single(
+                    "outage", outage, "give --outage, --outage-from and --outage-to together"
+                )
+            lost = Interval(instant(outage_from, "outage_from"), instant(outage_to, "outage_to"))  # type: ignore[arg-type]
+            outages.append((frozenset(app.expand_hostlist(outage, "outage")), lost.start, lost.end))
         common = {"site": site, "nodes": nodes, "start": span.start, "end": span.end, "seed": seed}
         if format == "dcgm":
             pages = app.simulated_pages(
@@ -244,6 +265,8 @@ def simulate(
                 timezone=timezone,
                 resolution_s=RESOLUTIONS[resolution],
                 progress=lambda rows: progress.advance(task, rows),
+                outages=outages,
+                raw=not rollup_only,
             )
     data = {
         "site": site,
@@ -264,7 +287,7 @@ def simulate(
         return
     console().print(
         f"simulated {len(nodes):,} nodes ({gpus:,} GPUs): {result.rows:,} rows, "
-        f"{result.rollup_rows:,} node-minute rows, {result.gpu_failures} GPU failures "
+        f"{result.rollup_rows:,} node rollup rows, {result.gpu_failures} GPU failures "
         f"(critical Xid), {result.silences} silent nodes",
         markup=False,
     )

@@ -9,7 +9,7 @@ the next within a run; the same seed, site, interval and resolution give the sam
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,27 +73,48 @@ def simulate(
     resolution_s: int,
     utc_offset_h: float = 0.0,
     progress: Callable[[int], None] | None = None,
+    outages: Sequence[Outage] = (),
+    raw: bool = True,
 ) -> SimReport:
-    """Write ``[start_us, end_us)`` of the site's telemetry into the store."""
+    """Write ``[start_us, end_us)`` of the site's telemetry into the store: raw rows and the
+    rollup, or (``raw=False``) the rollup alone, which is all metering reads. Nodes of an
+    ``outage`` report nothing during it (maintenance, a lost power feed)."""
     report = SimReport()
     days = list(_days(start_us, end_us))
-    tag = f"sim-{seed}-{start_us}-{end_us}-{resolution_s}"
+    tag = f"sim-{seed}-{start_us}-{end_us}-{resolution_s}" + ("" if raw else "-rollup")
     with store.locked():
-        todo = _check_partitions(store, site, days, tag, report)
+        todo = _check_partitions(store, site, days, tag, report, raw)
         if not todo:
             return report
-        writers = _Writers(store, site, tag, rollup=True)
+        writers = _Writers(store, site, tag, rollup=True, raw=raw)
         try:
-            for block, first in enumerate(range(0, len(nodes), BLOCK_NODES)):
-                chunk = nodes[first : first + BLOCK_NODES]
-                state = _initial_state(chunk, seed, block)
-                for day, lo, hi in days:
-                    stamps = np.arange(_align(lo, resolution_s), hi, resolution_s * US_PER_S)
-                    rows = _day(site, chunk, stamps, seed, block, day, state, utc_offset_h, report)
-                    if day in todo:
-                        writers.write(day, *rows)
+            size = _block_nodes(resolution_s)
+            chunks = [nodes[i : i + size] for i in range(0, len(nodes), size)]
+            statics = [_Statics.of(chunk) for chunk in chunks]
+            states = [_initial_state(chunk, seed, b) for b, chunk in enumerate(chunks)]
+            for day, lo, hi in days:
+                stamps = np.arange(_align(lo, resolution_s), hi, resolution_s * US_PER_S)
+                if not len(stamps):  # a coarse step that falls in another day
+                    continue
+                raws, rollups = [], []
+                for block, chunk in enumerate(chunks):
+                    silent = _silent(chunk, stamps, outages)
+                    table, minutes = _day(
+                        site, chunk, stamps, seed, block, day, states[block], utc_offset_h,
+                        report, silent, raw, resolution_s, statics[block],
+                    )  # fmt: skip
+                    raws += [] if table is None else [table]
+                    rollups += [] if minutes is None else [minutes]
                     if progress:
                         progress(len(chunk) * len(stamps))
+                if day in todo:
+                    writers.write(
+                        day,
+                        pa.concat_tables(raws, promote_options="permissive") if raws else None,
+                        pa.concat_tables(rollups, promote_options="permissive")
+                        if rollups
+                        else None,
+                    )
             report.partitions = writers.close()
         except BaseException:
             writers.abort()
@@ -115,15 +136,42 @@ def _align(instant_us: int, resolution_s: int) -> int:
     return -(-instant_us // step) * step
 
 
+@dataclass(frozen=True)
+class Outage:
+    """Nodes that report nothing during ``[start_us, end_us)``."""
+
+    nodes: frozenset[str]
+    start_us: int
+    end_us: int
+
+
+def _silent(chunk: list[SimNode], stamps: np.ndarray, outages: Sequence[Outage]) -> np.ndarray:
+    """(node, step) -> in an outage."""
+    silent = np.zeros((len(chunk), len(stamps)), dtype=bool)
+    for outage in outages:
+        during = (stamps >= outage.start_us) & (stamps < outage.end_us)
+        if not during.any():
+            continue
+        for i, node in enumerate(chunk):
+            if node.name in outage.nodes:
+                silent[i] |= during
+    return silent
+
+
 def _check_partitions(
-    store: ParquetStore, site: str, days: list[tuple[int, int, int]], tag: str, report: SimReport
+    store: ParquetStore,
+    site: str,
+    days: list[tuple[int, int, int]],
+    tag: str,
+    report: SimReport,
+    raw: bool = True,
 ) -> set[int]:
     """Days to write: a day this run already wrote is skipped (a rerun converges); a day
     holding other telemetry is refused rather than mixed with invented samples."""
     todo = set()
     for day, _, _ in days:
         text = day_text(day)
-        files = store.files(SAMPLES_DIR, site, [text])
+        files = store.files(SAMPLES_DIR, site, [text]) + store.files(ROLLUP_DIR, site, [text])
         if any(f.name == f"{tag}.parquet" for f in files):
             report.skipped.append(text)
             continue
@@ -141,12 +189,15 @@ class _Writers:
     """One open Parquet writer per day and kind, each writing a hidden temporary file that
     is renamed into place when the run ends (nothing visible if it fails)."""
 
-    def __init__(self, store: ParquetStore, site: str, tag: str, rollup: bool) -> None:
-        self.store, self.site, self.tag, self.rollup = store, site, tag, rollup
+    def __init__(
+        self, store: ParquetStore, site: str, tag: str, *, rollup: bool, raw: bool = True
+    ) -> None:
+        self.store, self.site, self.tag, self.rollup, self.raw = store, site, tag, rollup, raw
         self.open: dict[tuple[str, int], tuple[pq.ParquetWriter, Path, int]] = {}
 
-    def write(self, day: int, raw: pa.Table, minutes: pa.Table | None) -> None:
-        self._write(SAMPLES_DIR, day, raw)
+    def write(self, day: int, raw: pa.Table | None, minutes: pa.Table | None) -> None:
+        if self.raw and raw is not None:
+            self._write(SAMPLES_DIR, day, raw)
         if self.rollup and minutes is not None:
             self._write(ROLLUP_DIR, day, minutes)
 
@@ -183,6 +234,36 @@ class _Writers:
             temporary.unlink(missing_ok=True)
 
 
+def _block_nodes(resolution_s: int) -> int:
+    """Nodes simulated together: BLOCK_NODES at one minute; more at coarser steps, so a
+    block is always about as many GPU-steps (each block costs a fixed overhead too)."""
+    steps_per_day = max(1, 86_400 // resolution_s)
+    return max(BLOCK_NODES, BLOCK_NODES * 1440 // steps_per_day)
+
+
+@dataclass(frozen=True)
+class _Statics:
+    """What a block of nodes is, computed once for every day simulated."""
+
+    per_node: np.ndarray
+    node_of: np.ndarray
+    index: np.ndarray
+    tdp: np.ndarray
+    idle: np.ndarray
+
+    @classmethod
+    def of(cls, chunk: list[SimNode]) -> _Statics:
+        per_node = np.array([n.gpus for n in chunk], dtype=np.int64)
+        idle = [rules.idle_power_w(n.gpu_model, n.tdp_w) for n in chunk]
+        return cls(
+            per_node,
+            np.repeat(np.arange(len(chunk)), per_node),
+            np.concatenate([np.arange(g) for g in per_node]).astype(np.int16),
+            np.repeat(np.array([n.tdp_w for n in chunk], np.float32), per_node),
+            np.repeat(np.array(idle, np.float32), per_node),
+        )
+
+
 def _initial_state(chunk: list[SimNode], seed: int, block: int) -> _State:
     gpus = sum(n.gpus for n in chunk)
     rng = np.random.default_rng([seed, block, 0])
@@ -201,15 +282,15 @@ def _day(
     state: _State,
     utc_offset_h: float,
     report: SimReport,
-) -> tuple[pa.Table, pa.Table | None]:
+    silent: np.ndarray | None = None,
+    raw: bool = True,
+    resolution_s: int = 60,
+    statics: _Statics | None = None,
+) -> tuple[pa.Table | None, pa.Table | None]:
     rng = np.random.default_rng([seed, block, day + 1])
-    per_node = np.array([n.gpus for n in chunk], dtype=np.int64)
-    node_of = np.repeat(np.arange(len(chunk)), per_node)
-    index = np.concatenate([np.arange(g) for g in per_node]).astype(np.int16)
-    tdp = np.repeat(np.array([n.tdp_w for n in chunk], np.float32), per_node)
-    idle = np.repeat(
-        np.array([rules.idle_power_w(n.gpu_model, n.tdp_w) for n in chunk], np.float32), per_node
-    )
+    fixed = statics or _Statics.of(chunk)
+    per_node, node_of, index = fixed.per_node, fixed.node_of, fixed.index
+    tdp, idle = fixed.tdp, fixed.idle
     gpus, steps = len(node_of), len(stamps)
     hours = ((stamps / 3.6e9) + utc_offset_h) % 24
     diurnal = np.array([rules.diurnal_util(h) for h in hours.tolist()], np.float32)
@@ -220,16 +301,22 @@ def _day(
     xid = np.zeros((gpus, steps), dtype=np.int32)
     present = np.ones((gpus, steps), dtype=bool)
     reset = np.zeros((gpus, steps), dtype=bool)
-    step_s = (stamps[1] - stamps[0]) / US_PER_S if steps > 1 else 60.0
+    step_s = float(resolution_s)
     _failures(rng, per_node, node_of, steps, step_s, util, xid, present, reset, report)
+    if silent is not None and silent.any():
+        present &= ~silent[node_of]
     power = np.rint((idle[:, None] + (tdp - idle)[:, None] * util) * 10) / np.float32(10)
     power = power.astype(np.float32)
     energy, increase = _counter(power, reset, step_s, state)
-    raw = _raw_table(site, chunk, node_of, index, stamps, present, power, energy, util, xid)
+    table = (
+        _raw_table(site, chunk, node_of, index, stamps, present, power, energy, util, xid)
+        if raw
+        else None
+    )
     minutes = _rollup(
         site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset, step_s
     )
-    return raw, minutes
+    return table, minutes
 
 
 def _failures(
