@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
 
+from neocloud.adapters.telemetry.metering import DuckDbMeter
+from neocloud.adapters.telemetry.store import ParquetStore
+from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.metering.availability import Held, Unit, plan_units
 from tests.cli.test_cli import neocloud
 from tests.factories import fleet, site_document
 
@@ -76,6 +82,24 @@ def test_agent_replay_then_status(small: dict[str, str]):
         1,
     )
     assert partition["first"] == "2026-11-28T01:35:20.012000+00:00"
+
+
+def test_the_h200_capture_meters_to_its_counter_delta(small: dict[str, str]) -> None:
+    """Replayed, rolled up by the store's SQL and metered: the GPU energy is the counter's
+    own delta, 14,392,389 - 2,491,085 = 11,901,304 mJ (first and last rows of the capture),
+    within 0.1 % (here exactly: no reset, every increase inside the holding)."""
+    code, _, err = neocloud(small, "agent", "--replay", str(FIXTURE), "--node", "r0001-n01")
+    assert code == 0, err
+    store = ParquetStore(Path(small["NEOCLOUD_HOME"]) / "telemetry")
+    day = Interval(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
+    meter = DuckDbMeter(store)
+    meter.prepare("test-1", day, frozenset({79}))
+    plan = plan_units([Held("r0001-n01", 1, day.start, None)], period=day, unit=Unit.GPU)
+    observed, usage = meter.measure("test-1", plan, 300)
+    delta = 14_392_389 - 2_491_085
+    assert abs(usage.gpu_energy_mj - delta) <= Decimal(delta) / 1000
+    assert usage.gpu_energy_mj == delta
+    assert observed.reported_unit_s == 60  # the capture's 31 s fall in one minute's row
 
 
 def test_simulate_writes_the_site_and_a_rerun_writes_nothing(small: dict[str, str]):

@@ -80,15 +80,27 @@ def rollup_rows() -> pa.Table:
             critical.append(bad)
             energy.append(bin(mask).count("1") * MJ_PER_GPU_MINUTE)
         minute += timedelta(minutes=1)
+    return table_of(minutes, nodes, reported, critical, energy)
+
+
+def table_of(
+    minutes: list[datetime],
+    nodes: list[str],
+    reported: list[int],
+    critical: list[int],
+    energy: list[int],
+    site: str = "test-1",
+) -> pa.Table:
+    """Rollup rows of one minute each, with 1 kW and half utilisation per reporting GPU."""
     count = len(minutes)
     return pa.table(
         {
             "minute": pa.array(minutes, pa.timestamp("us", tz="UTC")),
             "span_s": pa.array([60] * count, pa.int32()),
             "site": pa.DictionaryArray.from_arrays(
-                pa.array([0] * count, pa.int32()), pa.array(["test-1"])
+                pa.array([0] * count, pa.int32()), pa.array([site])
             ),
-            "node": pa.array(nodes).dictionary_encode(),
+            "node": pa.array(nodes, pa.string()).dictionary_encode(),
             "gpus_reported": pa.array([bin(m).count("1") for m in reported], pa.int16()),
             "reported_mask": pa.array(reported, pa.int32()),
             "critical_xid_mask": pa.array(critical, pa.int32()),

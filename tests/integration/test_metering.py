@@ -13,9 +13,11 @@ from neocloud.adapters.telemetry.metering import DuckDbMeter
 from neocloud.adapters.telemetry.store import ParquetStore
 from neocloud.bootstrap import App
 from neocloud.domain.billing.drafts import LineKind
+from neocloud.domain.billing.invoices import DocumentKind
 from neocloud.domain.kernel.errors import Conflict
 from neocloud.domain.metering.availability import Cause
-from neocloud.services import agreements, billing, metering
+from neocloud.domain.metering.report import Late
+from neocloud.services import agreements, billing, metering, telemetry
 from neocloud.services.billing import AvailabilitySource
 from neocloud.services.context import Context
 from tests.integration import metering_case as case
@@ -185,3 +187,38 @@ def test_maintenance_must_name_nodes_the_site_has(app: App) -> None:
         )  # fmt: skip
     assert err.value.problems[0].message == "names no node of site test-1"
     assert str(err.value.problems[0].value) == "nope-1"
+
+
+def test_late_telemetry_for_an_invoiced_month_is_flagged_and_proposes_a_note(
+    app: App, meter: DuckDbMeter, tmp_path: Path
+) -> None:
+    """June invoiced at 99.99 % typed by hand (no credit); then a page of A's GPU 0 from
+    15 June lands: kept, flagged against June's invoice. Billing June at the metered
+    99.5519 % instead would credit 10 % of the fee: 123,456.79 (see above)."""
+    ctx = case.setup(app)
+    before_june(app, ctx)
+    agreements.record_availability(app.uow(), ctx, "deal-1", "2027-06", Decimal("0.9999"))
+    closed = billing.close_month(app.uow(), ctx, "2027-06", source=AvailabilitySource.MANUAL)
+    june = next(i for i in closed.issued if i.period == "2027-06")
+    assert june.total.amount == case.FEE  # 99.99 % >= the 99.9 % target: no credit
+    page = tmp_path / "late.prom"
+    page.write_text(f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",Hostname="{case.A}"}} 50\n')
+    stamp = datetime(2027, 6, 15, tzinfo=UTC)
+    batch = app.read_telemetry([page], site="test-1", at=stamp, format=None)
+    report = telemetry.ingest(app.uow(), app.telemetry_store(), batch)
+    assert report.written.kept == 1  # kept, not refused
+    assert report.late == (Late("deal-1", "2027-06", june.number, "2027-06-15", 1),)
+    assert report.as_dict()["late"] == [
+        {"agreement": "deal-1", "period": "2027-06", "invoice": june.number,
+         "day": "2027-06-15", "nodes": 1}
+    ]  # fmt: skip
+    july = app.read_telemetry([page], site="test-1", at=datetime(2027, 7, 15, tzinfo=UTC),
+                              format=None)  # fmt: skip
+    assert telemetry.ingest(app.uow(), app.telemetry_store(), july).late == ()  # not invoiced
+    proposal = billing.propose_correction(app.uow(), "deal-1", "2027-06", Decimal("0.995519"))
+    assert proposal is not None
+    assert (proposal.invoice, proposal.kind) == (june.number, DocumentKind.CREDIT_NOTE)
+    assert proposal.total.amount == Decimal("-123456.79")
+    assert billing.propose_correction(app.uow(), "deal-1", "2027-06", Decimal("0.9999")) is None
+    with app.uow() as uow:  # proposing issued nothing
+        assert [d.number for d in uow.invoices.list("deal-1")][-1] == june.number

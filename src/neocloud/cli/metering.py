@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from neocloud.cli.output import console, emit_json, handles_errors, make_app
+from neocloud.cli.output import console, emit_json, handles_errors, make_app, number_option
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from neocloud.domain.metering.metered import Metering
+    from neocloud.domain.metering.site_use import SiteHour
+    from neocloud.services.billing import Proposal
 
 cli = typer.Typer(help="Metering: availability, GPU-hours and energy from telemetry.",
                   no_args_is_help=True)  # fmt: skip
@@ -52,7 +56,9 @@ def _hours(unit_s: object) -> str:
     return f"{Decimal(str(unit_s)) / 3600:,.2f}"
 
 
-def render_metering(m: Metering, recorded: tuple[object, str] | None) -> None:
+def render_metering(
+    m: Metering, recorded: tuple[object, str] | None, proposal: Proposal | None = None
+) -> None:
     from rich.table import Table
 
     a = m.availability
@@ -80,10 +86,17 @@ def render_metering(m: Metering, recorded: tuple[object, str] | None) -> None:
     table.add_row("mean GPU utilisation", "-" if util is None else f"{util * 100:.2f} %")
     console().print(table)
     if recorded is not None and a.ratio is not None and recorded[0] != a.ratio:
+        note = (
+            "would not change what is billed"
+            if proposal is None
+            else f"would re-bill {proposal.invoice} by a {proposal.kind.value.replace('_', ' ')}"
+            f" of {proposal.total}"
+        )
         console().print(
             f"recorded for the invoice: {recorded[0]} ({recorded[1]}); telemetry now says "
             f"{a.ratio}: `neocloud agreement availability {m.agreement} {m.period} {a.ratio}` "
-            "would re-bill the month by a credit or debit note"
+            f"{note}",
+            markup=False,
         )
 
 
@@ -97,19 +110,29 @@ def show(
 ) -> None:
     """Availability, held GPU-hours and energy of an agreement in a month, from telemetry
     (with what was recorded for its invoice, if that differs)."""
-    from neocloud.services import agreement_views, metering
+    from neocloud.services import agreement_views, billing, metering
 
     with make_app() as app:
         app.require_database()
         found = metering.meter_agreement(app.uow(), app.meter(engine), agreement, period)
         recorded = agreement_views.recorded_availability(app.uow(), agreement, period)
+        ratio = found.availability.ratio
+        proposal = (
+            billing.propose_correction(app.uow(), agreement, period, ratio)
+            if ratio is not None and found.availability.covered and recorded
+            and recorded[0] != ratio
+            else None
+        )  # fmt: skip
     if as_json:
         data = metering_json(found)
         data["recorded"] = None if recorded is None else {
             "availability_ratio": recorded[0], "source": recorded[1]}  # fmt: skip
+        data["proposed_note"] = None if proposal is None else {
+            "invoice": proposal.invoice, "kind": proposal.kind.value,
+            "total": proposal.total.amount, "currency": proposal.total.currency}  # fmt: skip
         emit_json(data)
         return
-    render_metering(found, recorded)
+    render_metering(found, recorded, proposal)
 
 
 @cli.command("explain")
@@ -264,3 +287,70 @@ def list_(
         table.add_row(w.interval.start.isoformat(), w.interval.end.isoformat(),
                       f"{len(w.nodes):,}", w.announced_at.isoformat(), w.reason)  # fmt: skip
     console().print(table)
+
+
+@cli.command("site")
+@handles_errors
+def site_use(
+    site: str = typer.Option(..., "--site"),
+    start: str = typer.Option(..., "--from", help="On a UTC hour: a date or an instant."),
+    end: str = typer.Option(..., "--to", help="On a UTC hour (excluded)."),
+    by: str = typer.Option("hour", "--by", help="hour or day (UTC days)."),
+    busy_util: str = typer.Option(
+        "0.05", "--busy-util", help="Mean GPU utilisation from which a pool node-hour is busy."
+    ),
+    engine: str = typer.Option("duckdb", "--engine", help=ENGINE_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+    as_csv: bool = typer.Option(False, "--csv"),
+) -> None:
+    """The site's GPU-hours hour by hour (or day by day): leased, spare and maintenance
+    from the allocation history; the rest, the operator's own pool, internal (busy), idle
+    or unreported from telemetry."""
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.instants import Interval, parse_instant
+    from neocloud.services import metering
+
+    if by not in ("hour", "day"):
+        raise InvalidInput.single("--by", by, "must be hour or day")
+    period = Interval(parse_instant(start, "from"), parse_instant(end, "to"))
+    ratio = number_option(busy_util, "busy_util")
+    with make_app() as app:
+        app.require_database()
+        hours = metering.site_use(app.uow(), app.meter(engine), site, period, ratio)
+    rows = _by_day(hours) if by == "day" else [
+        (h.hour.isoformat(), h.installed, h.leased, h.spare, h.maintenance, h.internal, h.idle,
+         h.unreported) for h in hours]  # fmt: skip
+    header = ("hour" if by == "hour" else "day", "installed", "leased", "spare", "maintenance",
+              "internal", "idle", "unreported")  # fmt: skip
+    if as_json:
+        emit_json({"site": site, "by": by, "busy_util_ratio": ratio, "unit": "GPU-hours",
+                   "rows": [dict(zip(header, r, strict=True)) for r in rows]})  # fmt: skip
+        return
+    if as_csv:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        console().print(buffer.getvalue(), end="", markup=False, highlight=False, soft_wrap=True)
+        return
+    from rich.table import Table
+
+    table = Table(*header, title=f"{site}: GPU-hours by {by} (UTC)", title_justify="left")
+    for row in rows:
+        table.add_row(str(row[0]), *(f"{x:,.1f}" for x in row[1:]))
+    console().print(table)
+
+
+def _by_day(hours: Sequence[SiteHour]) -> list[tuple[object, ...]]:
+    from decimal import Decimal
+
+    days: dict[str, list[Decimal]] = {}
+    for h in hours:
+        figures = [h.installed, h.leased, h.spare, h.maintenance, h.internal, h.idle, h.unreported]
+        day = days.setdefault(h.hour.date().isoformat(), [Decimal(0)] * 7)
+        for i, x in enumerate(figures):
+            day[i] += x
+    return [(day, *figures) for day, figures in days.items()]

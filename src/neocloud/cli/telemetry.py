@@ -65,6 +65,13 @@ def show_report(report: "IngestReport", as_json: bool) -> None:
             out.print(f"  ignored {count:,} sample(s) of {name} (not in the store's schema)")
         for p in report.written.partitions:
             out.print(f"  wrote {p.file} ({p.rows:,} rows)", markup=False)
+        for x in report.late:
+            out.print(
+                f"  late: {x.nodes:,} node(s) of {x.agreement} on {x.day}, in {x.period}, "
+                f"already invoiced ({x.invoice}); the invoice stands: `neocloud metering show "
+                f"--agreement {x.agreement} --period {x.period}` says what a note would change",
+                markup=False,
+            )
     if not report.clean:
         errors().print(
             f"error: {report.read.rejected_count:,} line(s) rejected; the rest was stored",

@@ -302,6 +302,44 @@ def rebill(
     return issued
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The note that metering the month again would issue (nothing is issued)."""
+
+    invoice: str
+    kind: DocumentKind
+    total: Money
+
+
+@use_case("billing.propose")
+def propose_correction(uow: UnitOfWork, key: str, period: str, ratio: Decimal) -> Proposal | None:
+    """What a credit or debit note would change on ``key``'s invoice for ``period`` if the
+    month were billed at availability ``ratio`` (metered now); None when not invoiced or
+    nothing would change."""
+    with uow:
+        agreement = uow.agreements.get(key)
+        documents = uow.invoices.list(key)
+    invoice = next(
+        (d for d in documents if d.kind is DocumentKind.INVOICE and d.period == period), None
+    )
+    if invoice is None:
+        return None
+    redrafted = draft_invoice(
+        agreement,
+        BillingPeriod.parse(period, agreement.terms.billing_timezone),
+        availability_ratio=ratio,
+        availability_source="metered",
+        prepaid_drawn=prepayment_drawn(documents, before=period),
+    )
+    change = correction(invoice, documents, redrafted, "metered again")
+    if change is None:
+        return None
+    kind, lines = change
+    return Proposal(
+        invoice.number, kind, Money(sum((x.amount for x in lines), Decimal(0)), invoice.currency)
+    )
+
+
 @use_case("invoice.list")
 def list_invoices(uow: UnitOfWork, agreement_key: str | None = None) -> list[IssuedInvoice]:
     with uow:

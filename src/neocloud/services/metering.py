@@ -23,6 +23,7 @@ from neocloud.domain.metering.availability import (
     plan_units,
 )
 from neocloud.domain.metering.metered import DownRun, Metering
+from neocloud.domain.metering.site_use import SiteHour, hours_of, split_by_hour
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:
@@ -84,8 +85,7 @@ def meter_agreement(
     s = _subject(uow, key, period)
     site = s.agreement.terms.site
     meter.prepare(site, s.period.interval, rules.critical_xids)
-    observed = meter.observe(site, s.plan, rules.silence_grace_s)
-    usage = meter.usage(site, s.held, s.period.interval)
+    observed, usage = meter.measure(site, s.plan, rules.silence_grace_s)
     return Metering(
         key,
         s.period.label,
@@ -142,6 +142,25 @@ def metered_availability(
             "hand, or close with the manual availability source"
         )
     return availability
+
+
+@use_case("metering.site")
+def site_use(
+    uow: UnitOfWork, meter: Meter, site: str, period: Interval, busy_util_ratio: Decimal
+) -> list[SiteHour]:
+    """The site's GPU-hours hour by hour: leased, spare, maintenance (allocation history),
+    and the rest, internal, idle or unreported (telemetry): docs/METERING.md."""
+    if not Decimal(0) < busy_util_ratio <= 1:
+        raise InvalidInput.single("busy_util", str(busy_util_ratio), "must be above 0, at most 1")
+    hours_of(period)
+    with uow:
+        nodes = uow.metering.nodes(site)  # NotFound: no such site
+        holdings = uow.metering.holdings(site, period)
+    meter.prepare(site, period, RULES.critical_xids)
+    pool = meter.site_use(
+        site, period, nodes, [(n, s, e) for n, _, s, e in holdings], busy_util_ratio
+    )
+    return split_by_hour(period, nodes, holdings, pool)
 
 
 # -- maintenance windows ------------------------------------------------------------------

@@ -150,6 +150,16 @@ class MeteringRecords(Protocol):
         """The nodes ``holder`` (an agreement) holds during ``during``, spares not."""
         ...
 
+    def nodes(self, site: str) -> list[tuple[str, int]]:
+        """Every node of the site with its GPUs."""
+        ...
+
+    def holdings(
+        self, site: str, during: Interval
+    ) -> list[tuple[str, str, datetime, datetime | None]]:
+        """Every holding overlapping ``during``: node, holder kind, start, end."""
+        ...
+
 
 class Meter(Protocol):
     """The metering queries over the telemetry store (DuckDB, or Spark): docs/METERING.md."""
@@ -160,9 +170,22 @@ class Meter(Protocol):
         """Make sure the rollups of the days ``during`` touches describe their samples."""
         ...
 
-    def observe(self, site: str, plan: UnitPlan, grace_s: int) -> Observed: ...
-    def usage(self, site: str, held: Sequence[Held], period: Interval) -> Usage: ...
+    def measure(self, site: str, plan: UnitPlan, grace_s: int) -> tuple[Observed, Usage]:
+        """What telemetry says of the plan's segments, and the energy and utilisation of
+        everything it held (segments, excluded and failed stretches alike)."""
+        ...
+
     def explain(self, site: str, plan: UnitPlan, grace_s: int) -> list[DownRun]: ...
+    def site_use(
+        self,
+        site: str,
+        period: Interval,
+        nodes: Sequence[tuple[str, int]],
+        holdings: Sequence[tuple[str, datetime, datetime | None]],
+        busy_util_ratio: Decimal,
+    ) -> dict[int, tuple[int, int]]:
+        """Per UTC hour (epoch µs): busy and idle GPU-µs of the nodes nobody holds."""
+        ...
 
 
 class UnitOfWork(Protocol):

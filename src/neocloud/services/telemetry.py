@@ -5,10 +5,14 @@ adapters' work, wired by ``bootstrap``; the store is reached through ``ports``."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from neocloud.domain.billing.invoices import DocumentKind
+from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.errors import InvalidInput, NotFound
-from neocloud.domain.metering.report import IngestReport
+from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.metering.report import IngestReport, Late, Partition
 
 if TYPE_CHECKING:
     from neocloud.domain.metering.report import PartitionStatus
@@ -42,10 +46,40 @@ def known_nodes(uow: UnitOfWork, sites: list[str]) -> dict[str, frozenset[str]]:
 
 
 def ingest(uow: UnitOfWork, store: TelemetryStore, batch: SampleBatch) -> IngestReport:
-    """Store what the batch adds (duplicates once, unknown hosts kept and counted)."""
+    """Store what the batch adds (duplicates once, unknown hosts kept and counted), and
+    flag what landed in months already invoiced."""
     known = known_nodes(uow, batch.sites)
     written = store.append(batch, known)
-    return IngestReport(batch.report, written)
+    return IngestReport(batch.report, written, tuple(late(uow, written.partitions)))
+
+
+def late(uow: UnitOfWork, partitions: list[Partition]) -> list[Late]:
+    """The invoiced months that samples just written fall in, for nodes their agreement
+    held when the samples were taken (the invoice stands; metering the month again says
+    what a credit or debit note would change)."""
+    if not partitions:
+        return []
+    flagged = []
+    with uow:
+        invoices = [d for d in uow.invoices.list() if d.kind is DocumentKind.INVOICE and d.period]
+        terms = {key: uow.agreements.get(key).terms for key in {d.agreement_key for d in invoices}}
+        for p in partitions:
+            if p.first is None or p.last is None:
+                continue
+            written = Interval(p.first, p.last + timedelta(microseconds=1))
+            for invoice in invoices:
+                t = terms[invoice.agreement_key]
+                month = BillingPeriod.parse(str(invoice.period), t.billing_timezone).interval
+                overlap = month.intersection(written)
+                if t.site != p.site or overlap is None:
+                    continue
+                held = {h.node for h in uow.metering.held(p.site, invoice.agreement_key, overlap)}
+                if held & p.nodes:
+                    flagged.append(
+                        Late(invoice.agreement_key, str(invoice.period), invoice.number, p.day,
+                             len(held & p.nodes))
+                    )  # fmt: skip
+    return flagged
 
 
 def status(store: TelemetryStore) -> list[PartitionStatus]:

@@ -79,3 +79,29 @@ class SqlMeteringRecords:
             .order_by(n.name, a.starts_at)
         )
         return [Held(name, gpus, s, e) for name, gpus, s, e in self.connection.execute(query)]
+
+    def nodes(self, site: str) -> list[tuple[str, int]]:
+        """Every node of the site with its GPUs."""
+        query = select(nodes.c.name, nodes.c.gpu_count).where(
+            nodes.c.site_id == site_id(self.connection, site)
+        )
+        return [
+            (name, gpus) for name, gpus in self.connection.execute(query.order_by(nodes.c.name))
+        ]
+
+    def holdings(
+        self, site: str, during: Interval
+    ) -> list[tuple[str, str, datetime, datetime | None]]:
+        """Every holding of the site's nodes overlapping ``during``: node, holder kind
+        (agreement, spare, maintenance), start, end."""
+        a, n = allocations.c, nodes.c
+        query = (
+            select(n.name, a.holder_kind, a.starts_at, a.ends_at)
+            .join(nodes, n.id == a.node_id)
+            .where(
+                a.site_id == site_id(self.connection, site),
+                a.starts_at < during.end,
+                or_(a.ends_at.is_(None), a.ends_at > during.start),
+            )
+        )
+        return [(name, kind, s, e) for name, kind, s, e in self.connection.execute(query)]

@@ -15,17 +15,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from neocloud.adapters.telemetry.schema import NODE_MINUTES
-from neocloud.adapters.telemetry.store import ROLLUP_DIR, SAMPLES_DIR, ParquetStore, day_text
+from neocloud.adapters.telemetry.schema import NODE_HOURS, NODE_MINUTES
+from neocloud.adapters.telemetry.store import (
+    HOURS_DIR,
+    ROLLUP_DIR,
+    SAMPLES_DIR,
+    ParquetStore,
+    day_text,
+)
 from neocloud.domain.kernel.instants import Interval
-from neocloud.domain.metering.availability import Cause, Held, Observed, Unit, UnitPlan
+from neocloud.domain.metering.availability import Cause, Observed, Unit, UnitPlan
 from neocloud.domain.metering.metered import DownRun, Usage
 
 if TYPE_CHECKING:
@@ -125,12 +133,67 @@ def _rollup_from(files: list[Path], site: str, day: str, critical_xids: frozense
         FROM g GROUP BY node, t0 ORDER BY node, t0
     """
     with _duckdb() as con:
-        table = con.sql(sql).arrow()
+        table = con.sql(sql).to_arrow_table()
     site_column = pa.DictionaryArray.from_arrays(
         pa.array([0] * table.num_rows, pa.int32()), pa.array([site])
     )
     table = table.append_column("site", site_column)
     return table.select(NODE_MINUTES.names).cast(NODE_MINUTES)
+
+
+def hours_name(minute_files: Iterable[Path]) -> str:
+    """The node-hour rollup's name: made from these node-minute files (names and sizes)."""
+    listed = sorted(f"{f.name}:{f.stat().st_size}" for f in minute_files)
+    return "from-" + hashlib.sha256("\n".join(listed).encode()).hexdigest()[:16] + ".parquet"
+
+
+def ensure_hour_rollups(store: ParquetStore, site: str, days: Sequence[str]) -> list[str]:
+    """Write the node-hour rollup of every day whose node-minute files changed since it was
+    made (written once per state of the minutes, then reused); returns the days built."""
+    built = []
+    with store.locked():
+        for day in days:
+            minutes = store.files(ROLLUP_DIR, site, [day])
+            old = store.files(HOURS_DIR, site, [day])
+            name = hours_name(minutes)
+            if not minutes or [f.name for f in old] == [name]:
+                continue
+            store.write_file(HOURS_DIR, site, day, _hours_from(minutes, site), name=name)
+            for stale in old:
+                if stale.name != name:
+                    stale.unlink()
+            built.append(day)
+    return built
+
+
+def _hours_from(files: list[Path], site: str) -> pa.Table:
+    """Per node and UTC hour; a row spanning more than an hour (a coarse simulation) is
+    spread evenly over its hours."""
+    listed = ", ".join(_quote(str(f)) for f in files)
+    sql = f"""
+        WITH m AS (
+            SELECT CAST(node AS VARCHAR) AS node, epoch_us(minute) AS t, span_s,
+                   gpus_reported, bit_count(reported_mask & ~critical_xid_mask) AS up,
+                   util_ratio, energy_mj
+            FROM read_parquet([{listed}])
+        ), spread AS (
+            SELECT node, t + CAST(k AS BIGINT) * 1000000 AS t, least(span_s - k, 3600) AS s,
+                   span_s, gpus_reported, up, util_ratio, energy_mj
+            FROM m, unnest(range(0, span_s, 3600)) AS r(k)
+        )
+        SELECT make_timestamp(t // 3600000000 * 3600000000) AS hour, node,
+               sum(gpus_reported * s) AS reported_gpu_s, sum(up * s) AS up_gpu_s,
+               sum(util_ratio * gpus_reported * s) AS util_gpu_s,
+               sum(energy_mj * CAST(s AS DOUBLE) / span_s) AS energy_mj,
+               count(*) AS minute_rows
+        FROM spread GROUP BY ALL ORDER BY node, hour
+    """
+    with _duckdb() as con:
+        table = con.sql(sql).to_arrow_table()
+    site_column = pa.DictionaryArray.from_arrays(
+        pa.array([0] * table.num_rows, pa.int32()), pa.array([site])
+    )
+    return table.append_column("site", site_column).select(NODE_HOURS.names).cast(NODE_HOURS)
 
 
 # -- the queries ------------------------------------------------------------------------
@@ -142,34 +205,82 @@ NM_DUCKDB = """
     FROM read_parquet([{files}])
 """
 
-OBSERVE = """
-WITH seg_rows AS (
-    SELECT s.seg_id, s.gpus, s.units, s.lo, s.hi,
-           greatest(m.t0, s.lo) AS a, least(m.t0 + m.span, s.hi) AS b,
-           m.reported_mask & s.full_mask AS rep, m.critical_xid_mask & s.full_mask AS crit
-    FROM segments s JOIN nm m
-      ON m.node = s.node AND m.t0 < s.hi AND m.t0 + m.span > s.lo
-), judged AS (
-    SELECT seg_id, gpus, units, b - a AS d,
-           bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g,
-           gpus - bit_count(rep) AS miss_g,
-           a - coalesce(lag(b) OVER (PARTITION BY seg_id ORDER BY a), lo) AS gap
-    FROM seg_rows
-), tails AS (
-    SELECT s.seg_id, s.units, s.hi - coalesce(max(r.b), s.lo) AS gap
-    FROM segments s LEFT JOIN seg_rows r ON r.seg_id = s.seg_id
-    GROUP BY s.seg_id, s.units, s.hi, s.lo
-), gaps AS (
-    SELECT units, gap FROM judged WHERE gap > 0
-    UNION ALL SELECT units, gap FROM tails WHERE gap > 0
-)
-SELECT 'reported' AS what, sum(units * d) AS unit_us FROM judged
-UNION ALL SELECT 'up', sum({up}) FROM judged
-UNION ALL SELECT 'xid', sum({xid}) FROM judged
-UNION ALL SELECT 'missing', sum({missing}) FROM judged
-UNION ALL SELECT 'silent', sum(units * greatest(gap - {grace}, 0)) FROM gaps
-UNION ALL SELECT 'grace', sum(units * least(gap, {grace})) FROM gaps
+# Every rollup row a piece of the plan overlaps, cut to the piece (a, b) and judged: GPUs up
+# (reported, no critical Xid), with a critical Xid, and missing (not reported).
+_ROWS = """
+r AS (
+    SELECT p.seg_id, p.node, p.counted, p.gpus, p.units,
+           greatest(m.t0, p.lo) AS a, least(m.t0 + m.span, p.hi) AS b, m.span,
+           m.reported_mask & p.full_mask AS rep, m.critical_xid_mask & p.full_mask AS crit,
+           m.energy_mj, m.gpus_reported, m.util_ratio
+    FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
+), j AS (
+    SELECT seg_id, node, counted, gpus, units, a, b, b - a AS d, span, energy_mj,
+           gpus_reported, util_ratio, bit_count(rep & ~crit) AS up_g,
+           bit_count(rep & crit) AS xid_g, gpus - bit_count(rep) AS miss_g
+    FROM r
+)"""
+
+# One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window).
+# Energy: the rows' whole readings less the share of those a piece cuts (at its ends).
+# Silence is what the rows leave uncovered: before the first, after the last, and inside
+# (covered < last - first); only pieces with more silence inside than a grace go to GAPS.
+MEASURE = f"""
+WITH {_ROWS}
+SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
+       sum(counted * units * d) AS reported_us, sum(counted * ({{up}})) AS up_us,
+       sum(counted * ({{xid}})) AS xid_us, sum(counted * ({{missing}})) AS missing_us,
+       sum(energy_mj) AS energy_mj,
+       sum(energy_mj * CAST(span - d AS DOUBLE) / span) FILTER (WHERE d < span) AS cut_mj,
+       sum(util_ratio * gpus_reported * d) AS util_gpu_us,
+       sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
+       count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read
+FROM j GROUP BY seg_id
 """
+
+# Each silence inside a piece (between two rows), for the pieces MEASURE found one in.
+GAPS = """
+WITH r AS (
+    SELECT p.seg_id, p.node, p.units, greatest(m.t0, p.lo) AS a,
+           least(m.t0 + m.span, p.hi) AS b
+    FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
+), g AS (
+    SELECT seg_id, node, units, a, lag(b) OVER (PARTITION BY seg_id ORDER BY a) AS before
+    FROM r
+)
+SELECT seg_id, node, units, before AS gap_lo, a AS gap_hi FROM g WHERE a > before
+"""
+
+# Which nodes had GPUs with critical Xids or missing, when first and last, how much.
+DOWN = f"""
+WITH {_ROWS}
+SELECT node, 'xid' AS cause, min(a) AS first_us, max(b) AS last_us, sum({{xid}}) AS unit_us
+FROM j WHERE counted = 1 AND xid_g > 0 GROUP BY node
+UNION ALL
+SELECT node, 'missing', min(a), max(b), sum({{missing}})
+FROM j WHERE counted = 1 AND up_g + xid_g < gpus GROUP BY node
+"""
+
+# The site's unheld nodes hour by hour: busy when their GPUs' mean utilisation reached the
+# threshold, idle otherwise (reporting); the hours a holding takes are not theirs.
+SITE_USE = """
+WITH nh AS (
+    SELECT node, t0, reported_gpu_s, util_gpu_s FROM hours WHERE t0 >= {lo} AND t0 < {hi}
+), taken AS (
+    SELECT n.node, n.t0, sum(least(n.t0 + 3600000000, h.hi) - greatest(n.t0, h.lo)) AS held_us
+    FROM nh n JOIN holdings h ON h.node = n.node AND h.lo < n.t0 + 3600000000 AND h.hi > n.t0
+    GROUP BY n.node, n.t0
+), judged AS (
+    SELECT n.t0, g.gpus * (3600000000 - coalesce(t.held_us, 0)) AS pool_gpu_us,
+           CASE WHEN n.reported_gpu_s > 0 AND n.util_gpu_s >= {busy} * n.reported_gpu_s
+                THEN 1 ELSE 0 END AS busy
+    FROM nh n JOIN nodes g ON g.node = n.node
+    LEFT JOIN taken t ON t.node = n.node AND t.t0 = n.t0
+)
+SELECT t0, sum(busy * pool_gpu_us) AS busy_gpu_us, sum((1 - busy) * pool_gpu_us) AS idle_gpu_us
+FROM judged GROUP BY t0
+"""
+
 GPU_TERMS = {"up": "up_g * d", "xid": "xid_g * d", "missing": "miss_g * d"}
 NODE_TERMS = {
     "up": "CASE WHEN up_g = gpus THEN d ELSE 0 END",
@@ -177,104 +288,199 @@ NODE_TERMS = {
     "missing": "CASE WHEN up_g < gpus AND xid_g = 0 THEN d ELSE 0 END",
 }
 
-USAGE = """
-SELECT sum(m.energy_mj * CAST(least(m.t0 + m.span, h.hi) - greatest(m.t0, h.lo) AS DOUBLE)
-           / m.span) AS energy_mj,
-       sum(m.util_ratio * m.gpus_reported * (least(m.t0 + m.span, h.hi) - greatest(m.t0, h.lo)))
-           / sum(m.gpus_reported * (least(m.t0 + m.span, h.hi) - greatest(m.t0, h.lo)))
-           AS util_ratio,
-       sum(CASE WHEN m.energy_mj IS NULL THEN 1 ELSE 0 END) AS rows_without_energy,
-       count(*) AS rows_read
-FROM held h JOIN nm m ON m.node = h.node AND m.t0 < h.hi AND m.t0 + m.span > h.lo
-"""
 
-EXPLAIN = """
-WITH seg_rows AS (
-    SELECT s.seg_id, s.node, s.gpus, s.units, s.lo, s.hi,
-           greatest(m.t0, s.lo) AS a, least(m.t0 + m.span, s.hi) AS b,
-           m.reported_mask & s.full_mask AS rep, m.critical_xid_mask & s.full_mask AS crit
-    FROM segments s JOIN nm m
-      ON m.node = s.node AND m.t0 < s.hi AND m.t0 + m.span > s.lo
-), judged AS (
-    SELECT node, gpus, units, a, b, b - a AS d,
-           bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g,
-           gpus - bit_count(rep) AS miss_g,
-           a - coalesce(lag(b) OVER (PARTITION BY seg_id ORDER BY a), lo) AS gap
-    FROM seg_rows
-), down AS (
-    SELECT node, 'xid' AS cause, a, b, {xid} AS unit_us FROM judged WHERE xid_g > 0
-    UNION ALL SELECT node, 'missing', a, b, {missing} FROM judged WHERE up_g + xid_g < gpus
-    UNION ALL SELECT node, 'silent', a - gap + {grace}, a, units * (gap - {grace})
-        FROM judged WHERE gap > {grace}
-    UNION ALL SELECT s.node, 'silent', coalesce(max(r.b), s.lo) + {grace}, s.hi,
-           s.units * (s.hi - coalesce(max(r.b), s.lo) - {grace})
-        FROM segments s LEFT JOIN seg_rows r ON r.seg_id = s.seg_id
-        GROUP BY s.seg_id, s.node, s.units, s.hi, s.lo
-        HAVING s.hi - coalesce(max(r.b), s.lo) > {grace}
-)
-SELECT node, cause, min(a) AS first_us, max(b) AS last_us, sum(unit_us) AS unit_us
-FROM down WHERE unit_us > 0 GROUP BY node, cause ORDER BY node, cause
-"""
+def terms(plan: UnitPlan) -> dict[str, str]:
+    return NODE_TERMS if plan.unit is Unit.NODE else GPU_TERMS
 
 
-def observe_sql(plan: UnitPlan, grace_s: int) -> str:
-    terms = NODE_TERMS if plan.unit is Unit.NODE else GPU_TERMS
-    return OBSERVE.format(grace=grace_s * US, **terms)
-
-
-def explain_sql(plan: UnitPlan, grace_s: int) -> str:
-    terms = NODE_TERMS if plan.unit is Unit.NODE else GPU_TERMS
-    return EXPLAIN.format(grace=grace_s * US, xid=terms["xid"], missing=terms["missing"])
-
-
-def segments_table(plan: UnitPlan) -> pa.Table:
-    rows = [(i, s.node, s.gpus, plan.units_of(s.gpus), us(s.interval.start), us(s.interval.end))
-            for i, s in enumerate(plan.segments)]  # fmt: skip
+def pieces_table(plan: UnitPlan) -> pa.Table:
+    """The plan's pieces: its segments (counted: judged by telemetry), then its excluded
+    and failed stretches (read for energy and utilisation only); together what was held."""
+    rows = [(s.node, s.gpus, plan.units_of(s.gpus), s.interval, 1) for s in plan.segments]
+    rows += [(x.node, 0, 0, x.interval, 0) for x in (*plan.excluded, *plan.failed)]
     return pa.table(
         {
-            "seg_id": pa.array([r[0] for r in rows], pa.int64()),
-            "node": pa.array([r[1] for r in rows], pa.string()),
-            "gpus": pa.array([r[2] for r in rows], pa.int64()),
-            "units": pa.array([r[3] for r in rows], pa.int64()),
-            "lo": pa.array([r[4] for r in rows], pa.int64()),
-            "hi": pa.array([r[5] for r in rows], pa.int64()),
-            "full_mask": pa.array([2 ** r[2] - 1 for r in rows], pa.int64()),
-        }
-    )
-
-
-def held_table(held: Iterable[Held], period: Interval) -> pa.Table:
-    rows = []
-    for h in held:
-        lo = max(h.start, period.start)
-        hi = period.end if h.end is None else min(h.end, period.end)
-        if lo < hi:
-            rows.append((h.node, us(lo), us(hi)))
-    return pa.table(
-        {
+            "seg_id": pa.array(range(len(rows)), pa.int64()),
             "node": pa.array([r[0] for r in rows], pa.string()),
-            "lo": pa.array([r[1] for r in rows], pa.int64()),
-            "hi": pa.array([r[2] for r in rows], pa.int64()),
+            "gpus": pa.array([r[1] for r in rows], pa.int64()),
+            "units": pa.array([r[2] for r in rows], pa.int64()),
+            "lo": pa.array([us(r[3].start) for r in rows], pa.int64()),
+            "hi": pa.array([us(r[3].end) for r in rows], pa.int64()),
+            "full_mask": pa.array([2 ** r[1] - 1 for r in rows], pa.int64()),
+            "counted": pa.array([r[4] for r in rows], pa.int64()),
         }
     )
 
 
-def observed_from(rows: Iterable[tuple[object, object]]) -> Observed:
-    """The OBSERVE query's rows as exact unit-seconds."""
-    got = {str(what): Decimal(int(value or 0)) / US for what, value in rows}  # type: ignore[call-overload]
-    return Observed(
-        reported_unit_s=got["reported"],
-        up_unit_s=got["up"],
-        down_unit_s={
-            Cause.XID: got["xid"],
-            Cause.MISSING: got["missing"],
-            Cause.SILENT: got["silent"],
-        },
-        grace_unit_s=got["grace"],
+@dataclass
+class _Tally:
+    """MEASURE's rows added up: unit-microseconds by kind, silences judged against the
+    grace (the runs past it kept for ``explain``), energy and utilisation."""
+
+    grace_us: int
+    unit_us: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("reported", "up", "xid", "missing"), 0)
     )
+    silent_unit_us: int = 0
+    grace_unit_us: int = 0
+    runs: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+    energy_mj: int = 0
+    cut_mj: float = 0.0
+    util_gpu_us: float = 0.0
+    gpu_us: int = 0
+    rows_read: int = 0
+    rows_without_energy: int = 0
+
+    def gap(self, node: str, units: int, lo: int, hi: int) -> None:
+        """A silence of ``[lo, hi)``: up within the grace, down past it."""
+        length = hi - lo
+        self.grace_unit_us += units * min(length, self.grace_us)
+        past = length - self.grace_us
+        if past > 0:
+            self.silent_unit_us += units * past
+            self.runs.append((node, "silent", lo + self.grace_us, hi, units * past))
+
+    def piece(
+        self, node: str, units: int, lo: int, hi: int, counted: int, row: tuple[Any, ...] | None
+    ) -> bool:
+        """Add a piece's MEASURE row (None: no rows); True when it has more silence
+        inside than the grace (only GAPS can tell which minutes)."""
+        if row is None:
+            if counted:
+                self.gap(node, units, lo, hi)
+            return False
+        _, covered, first, last, *kinds, energy, cut, util, gpu, without, read = row
+        self.energy_mj += int(energy or 0)
+        self.cut_mj += float(cut or 0)
+        self.util_gpu_us += float(util or 0)
+        self.gpu_us += int(gpu or 0)
+        self.rows_without_energy += int(without)
+        self.rows_read += int(read)
+        if not counted:
+            return False
+        for kind, value in zip(self.unit_us, kinds, strict=True):
+            self.unit_us[kind] += int(value or 0)
+        for a, b in ((lo, int(first)), (int(last), hi)):
+            if a < b:
+                self.gap(node, units, a, b)
+        inside = int(last) - int(first) - int(covered)
+        if inside > self.grace_us:
+            return True
+        self.grace_unit_us += units * inside  # each silence inside is within the grace
+        return False
+
+    def observed(self) -> Observed:
+        return Observed(
+            reported_unit_s=Decimal(self.unit_us["reported"]) / US,
+            up_unit_s=Decimal(self.unit_us["up"]) / US,
+            down_unit_s={
+                Cause.XID: Decimal(self.unit_us["xid"]) / US,
+                Cause.MISSING: Decimal(self.unit_us["missing"]) / US,
+                Cause.SILENT: Decimal(self.silent_unit_us) / US,
+            },
+            grace_unit_s=Decimal(self.grace_unit_us) / US,
+        )
+
+    def usage(self) -> Usage:
+        energy = Decimal(self.energy_mj) - Decimal(repr(self.cut_mj))
+        util = self.util_gpu_us / self.gpu_us if self.gpu_us else None
+        return Usage(
+            energy.quantize(Decimal(1)),
+            None if util is None else Decimal(repr(util)).quantize(Decimal("0.0001")),
+            self.rows_read,
+            self.rows_without_energy,
+        )
 
 
-class DuckDbMeter:
+class SqlMeter:
+    """The metering queries, answered by an engine's ``_query`` (the same SQL on each)."""
+
+    engine: str
+    store: ParquetStore
+
+    def _query(
+        self,
+        site: str,
+        period: Interval,
+        sql: str,
+        tables: dict[str, pa.Table],
+        kind: str = ROLLUP_DIR,
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` over view ``nm`` (node-minutes) or ``hours`` (node-hours: ``kind``) of the
+        period's days, with ``tables`` registered by name."""
+        raise NotImplementedError
+
+    def prepare(self, site: str, during: Interval, critical_xids: frozenset[int]) -> None:
+        ensure_rollups(self.store, site, days_of(during), critical_xids)
+
+    def measure(self, site: str, plan: UnitPlan, grace_s: int) -> tuple[Observed, Usage]:
+        tally = self._tally(site, plan, grace_s)
+        return tally.observed(), tally.usage()
+
+    def explain(self, site: str, plan: UnitPlan, grace_s: int) -> list[DownRun]:
+        runs = self._tally(site, plan, grace_s).runs
+        runs += self._query(
+            site, plan.period, DOWN.format(**terms(plan)), {"pieces": pieces_table(plan)}
+        )
+        down: dict[tuple[str, str], tuple[int, int, int]] = {}
+        for node, cause, *figures in runs:
+            first, last, unit_us = (int(f) for f in figures)
+            if was := down.get((str(node), str(cause))):
+                first, last, unit_us = min(was[0], first), max(was[1], last), was[2] + unit_us
+            down[(str(node), str(cause))] = (first, last, unit_us)
+        return [
+            DownRun(node, Cause(cause), instant_of(a), instant_of(b), Decimal(u) / US)
+            for (node, cause), (a, b, u) in sorted(down.items())
+            if u > 0
+        ]
+
+    def _tally(self, site: str, plan: UnitPlan, grace_s: int) -> _Tally:
+        pieces = pieces_table(plan)
+        measured = self._query(site, plan.period, MEASURE.format(**terms(plan)), {"pieces": pieces})
+        rows = {int(r[0]): r for r in measured}
+        tally = _Tally(grace_s * US)
+        names = ("seg_id", "node", "units", "lo", "hi", "counted")
+        columns = (pieces[c].to_pylist() for c in names)
+        inside = [
+            seg_id
+            for seg_id, node, units, lo, hi, counted in zip(*columns, strict=True)
+            if tally.piece(node, units, lo, hi, counted, rows.get(seg_id))
+        ]
+        if inside:
+            chosen = pieces.filter(pc.is_in(pieces["seg_id"], pa.array(inside, pa.int64())))
+            gaps = self._query(site, plan.period, GAPS, {"pieces": chosen})
+            for _, node, units, gap_lo, gap_hi in gaps:
+                tally.gap(str(node), int(units), int(gap_lo), int(gap_hi))
+        return tally
+
+    def site_use(
+        self,
+        site: str,
+        period: Interval,
+        nodes: Sequence[tuple[str, int]],
+        holdings: Sequence[tuple[str, datetime, datetime | None]],
+        busy_util_ratio: Decimal,
+    ) -> dict[int, tuple[int, int]]:
+        """Per UTC hour (microseconds since the epoch) of ``period``: GPU-microseconds of
+        the nodes nobody holds (``holdings``: node, start, end) that were busy (mean
+        utilisation at least ``busy_util_ratio``) and that reported but were idle."""
+        ensure_hour_rollups(self.store, site, days_of(period))
+        tables = {
+            "nodes": pa.table({"node": pa.array([n for n, _ in nodes], pa.string()),
+                               "gpus": pa.array([g for _, g in nodes], pa.int64())}),
+            "holdings": pa.table({
+                "node": pa.array([n for n, _, _ in holdings], pa.string()),
+                "lo": pa.array([us(max(a, period.start)) for _, a, _ in holdings], pa.int64()),
+                "hi": pa.array([us(period.end if b is None else min(b, period.end))
+                                for _, _, b in holdings], pa.int64()),
+            }),
+        }  # fmt: skip
+        sql = SITE_USE.format(lo=us(period.start), hi=us(period.end), busy=busy_util_ratio)
+        rows = self._query(site, period, sql, tables, kind=HOURS_DIR)
+        return {int(t0): (int(busy or 0), int(idle or 0)) for t0, busy, idle in rows}
+
+
+class DuckDbMeter(SqlMeter):
     """The metering queries on DuckDB over the store's rollup files."""
 
     engine = "duckdb"
@@ -282,65 +488,57 @@ class DuckDbMeter:
     def __init__(self, store: ParquetStore) -> None:
         self.store = store
 
-    def _connection(self, site: str, period: Interval) -> duckdb.DuckDBPyConnection:
-        files = self.store.files(ROLLUP_DIR, site, days_of(period))
+    def _query(
+        self,
+        site: str,
+        period: Interval,
+        sql: str,
+        tables: dict[str, pa.Table],
+        kind: str = ROLLUP_DIR,
+    ) -> list[tuple[Any, ...]]:
+        files = self.store.files(kind, site, days_of(period))
+        view, select, empty = VIEWS[kind]
         con = _connect()
-        if files:
-            listed = ", ".join(_quote(str(f)) for f in files)
-            con.sql(f"CREATE VIEW nm AS {NM_DUCKDB.format(files=listed)}")
-        else:
-            empty = pa.table({"node": pa.array([], pa.string()), "t0": pa.array([], pa.int64()),
-                              "span": pa.array([], pa.int64()),
-                              "reported_mask": pa.array([], pa.int32()),
-                              "critical_xid_mask": pa.array([], pa.int32()),
-                              "energy_mj": pa.array([], pa.int64()),
-                              "gpus_reported": pa.array([], pa.int16()),
-                              "util_ratio": pa.array([], pa.float32())})  # fmt: skip
-            con.register("nm", empty)
-        return con
-
-    def prepare(self, site: str, during: Interval, critical_xids: frozenset[int]) -> None:
-        ensure_rollups(self.store, site, days_of(during), critical_xids)
-
-    def observe(self, site: str, plan: UnitPlan, grace_s: int) -> Observed:
-        con = self._connection(site, plan.period)
         try:
-            con.register("segments", segments_table(plan))
-            return observed_from(con.sql(observe_sql(plan, grace_s)).fetchall())
+            if files:
+                listed = ", ".join(_quote(str(f)) for f in files)
+                con.sql(f"CREATE VIEW {view} AS {select.format(files=listed)}")
+            else:
+                con.register(view, empty)
+            for name, table in tables.items():
+                con.register(name, table)
+            return con.sql(sql).fetchall()
         finally:
             con.close()
 
-    def usage(self, site: str, held: Sequence[Held], period: Interval) -> Usage:
-        con = self._connection(site, period)
-        try:
-            con.register("held", held_table(held, period))
-            energy, util, without, read = con.sql(USAGE).fetchall()[0]
-        finally:
-            con.close()
-        return Usage(
-            Decimal(str(energy or 0)).quantize(Decimal(1)),
-            None if util is None else Decimal(str(util)).quantize(Decimal("0.0001")),
-            int(read or 0),
-            int(without or 0),
-        )
 
-    def explain(self, site: str, plan: UnitPlan, grace_s: int) -> list[DownRun]:
-        con = self._connection(site, plan.period)
-        try:
-            con.register("segments", segments_table(plan))
-            rows = con.sql(explain_sql(plan, grace_s)).fetchall()
-        finally:
-            con.close()
-        return [
-            DownRun(
-                str(node),
-                Cause(str(cause)),
-                instant_of(int(first)),
-                instant_of(int(last)),
-                Decimal(int(unit_us)) / US,
-            )
-            for node, cause, first, last, unit_us in rows
-        ]
+NH_DUCKDB = """
+    SELECT CAST(node AS VARCHAR) AS node, epoch_us(hour) AS t0, reported_gpu_s, util_gpu_s
+    FROM read_parquet([{files}])
+"""
+EMPTY_NH = pa.table(
+    {
+        "node": pa.array([], pa.string()),
+        "t0": pa.array([], pa.int64()),
+        "reported_gpu_s": pa.array([], pa.int64()),
+        "util_gpu_s": pa.array([], pa.float64()),
+    }
+)
+EMPTY_NM = pa.table(
+    {
+        "node": pa.array([], pa.string()),
+        "t0": pa.array([], pa.int64()),
+        "span": pa.array([], pa.int64()),
+        "reported_mask": pa.array([], pa.int32()),
+        "critical_xid_mask": pa.array([], pa.int32()),
+        "energy_mj": pa.array([], pa.int64()),
+        "gpus_reported": pa.array([], pa.int16()),
+        "util_ratio": pa.array([], pa.float32()),
+    }
+)
+
+
+VIEWS = {ROLLUP_DIR: ("nm", NM_DUCKDB, EMPTY_NM), HOURS_DIR: ("hours", NH_DUCKDB, EMPTY_NH)}
 
 
 def instant_of(micros: int) -> datetime:

@@ -1,5 +1,6 @@
-"""The store's Arrow schemas: raw samples (one wide row per GPU, or per node, per instant)
-and the node-minute rollup. Every file in the store has exactly one of these schemas."""
+"""The store's Arrow schemas: raw samples (one wide row per GPU, or per node, per instant),
+the node-minute rollup and the node-hour rollup made from it. Every file in the store has
+exactly one of these schemas."""
 
 from __future__ import annotations
 
@@ -51,5 +52,18 @@ NODE_MINUTES = pa.schema(
         pa.field("power_w", pa.float32()),
         pa.field("util_ratio", pa.float32()),
         pa.field("samples", pa.int32(), nullable=False),
+    ]
+)
+
+NODE_HOURS = pa.schema(
+    [
+        pa.field("hour", TS, nullable=False),  # UTC, on the hour
+        pa.field("site", NAME, nullable=False),
+        pa.field("node", NAME, nullable=False),
+        pa.field("reported_gpu_s", pa.int64(), nullable=False),  # GPUs reporting x seconds
+        pa.field("up_gpu_s", pa.int64(), nullable=False),  # ... without a critical Xid
+        pa.field("util_gpu_s", pa.float64()),  # utilisation x GPUs reporting x seconds
+        pa.field("energy_mj", pa.float64()),  # GPU board energy (a coarse row's share)
+        pa.field("minute_rows", pa.int32(), nullable=False),  # node-minute rows read
     ]
 )

@@ -96,25 +96,20 @@ def simulate(
                 stamps = np.arange(_align(lo, resolution_s), hi, resolution_s * US_PER_S)
                 if not len(stamps):  # a coarse step that falls in another day
                     continue
-                raws, rollups = [], []
+                pending: list[tuple[pa.Table | None, pa.Table | None]] = []
                 for block, chunk in enumerate(chunks):
                     silent = _silent(chunk, stamps, outages)
-                    table, minutes = _day(
-                        site, chunk, stamps, seed, block, day, states[block], utc_offset_h,
-                        report, silent, raw, resolution_s, statics[block],
+                    pending.append(
+                        _day(
+                            site, chunk, stamps, seed, block, day, states[block], utc_offset_h,
+                            report, silent, raw, resolution_s, statics[block],
+                        )
                     )  # fmt: skip
-                    raws += [] if table is None else [table]
-                    rollups += [] if minutes is None else [minutes]
                     if progress:
                         progress(len(chunk) * len(stamps))
-                if day in todo:
-                    writers.write(
-                        day,
-                        pa.concat_tables(raws, promote_options="permissive") if raws else None,
-                        pa.concat_tables(rollups, promote_options="permissive")
-                        if rollups
-                        else None,
-                    )
+                    if sum(t.num_rows for _, t in pending if t is not None) >= FLUSH_ROWS:
+                        _flush(writers, day, pending, day in todo)
+                _flush(writers, day, pending, day in todo)
             report.partitions = writers.close()
         except BaseException:
             writers.abort()
@@ -232,6 +227,24 @@ class _Writers:
         for writer, temporary, _ in self.open.values():
             writer.close()
             temporary.unlink(missing_ok=True)
+
+
+FLUSH_ROWS = 2_000_000  # rollup rows held before they are written (memory)
+
+
+def _flush(
+    writers: _Writers, day: int, pending: list[tuple[pa.Table | None, pa.Table | None]], keep: bool
+) -> None:
+    """Write what the day's blocks made so far (as one table of each kind), then forget it."""
+    raws = [t for t, _ in pending if t is not None]
+    rollups = [m for _, m in pending if m is not None]
+    if keep and (raws or rollups):
+        writers.write(
+            day,
+            pa.concat_tables(raws) if raws else None,
+            pa.concat_tables(rollups) if rollups else None,
+        )
+    pending.clear()
 
 
 def _block_nodes(resolution_s: int) -> int:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from neocloud.adapters.telemetry.schema import METRIC_COLUMNS, NODE_MINUTES, SAMPLES
@@ -39,7 +40,7 @@ from neocloud.domain.metering.report import Partition, PartitionStatus, WriteRep
 if TYPE_CHECKING:
     import duckdb
 
-SAMPLES_DIR, ROLLUP_DIR = "samples", "node_minutes"
+SAMPLES_DIR, ROLLUP_DIR, HOURS_DIR = "samples", "node_minutes", "node_hours"
 US_PER_DAY = 86_400 * 1_000_000
 EPOCH = date(1970, 1, 1)
 ROW_GROUP_ROWS = 1 << 20
@@ -52,7 +53,11 @@ def day_text(day_number: int) -> str:
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, object]:
-    delta = [c for c in ENCODINGS if c in schema.names]
+    delta = [
+        c
+        for c in ENCODINGS
+        if c in schema.names and not pa.types.is_floating(schema.field(c).type)
+    ]
     return {
         "compression": "zstd",
         "use_dictionary": [n for n in schema.names if n not in delta],
@@ -193,8 +198,17 @@ class ParquetStore:
         )
         if new.num_rows:
             path = self.write_file(SAMPLES_DIR, site, day, _conform(new))
+            first, last = pc.min_max(new.column("ts")).values()
             report.partitions.append(
-                Partition(site, day, new.num_rows, str(path.relative_to(self.root)))
+                Partition(
+                    site,
+                    day,
+                    new.num_rows,
+                    str(path.relative_to(self.root)),
+                    frozenset(pc.unique(new.column("node")).to_pylist()),
+                    first.as_py(),
+                    last.as_py(),
+                )
             )
         return report
 
@@ -219,7 +233,7 @@ class ParquetStore:
     def status(self, kind: str = SAMPLES_DIR) -> list[PartitionStatus]:
         """Per site and day: files, rows, distinct nodes, first and last sample, bytes."""
         result = []
-        time_column = "ts" if kind == SAMPLES_DIR else "minute"
+        time_column = {SAMPLES_DIR: "ts", ROLLUP_DIR: "minute", HOURS_DIR: "hour"}[kind]
         for site in self.sites(kind):
             site_dir = self.root / kind / f"site={site}"
             for day_dir in sorted(site_dir.glob("day=*")):

@@ -227,7 +227,10 @@ def plan_units(
             for w in qualifying
             if h.node in w.nodes and (i := w.interval.intersection(stretch))
         ]
-        excluded += [Stretch(h.node, i, units, why) for i, why in away]
+        taken: list[Interval] = []  # windows may overlap: each instant is excluded once
+        for i, why in away:
+            excluded += [Stretch(h.node, piece, units, why) for piece in _minus([i], taken)]
+            taken.append(i)
         rest = _minus([stretch], [i for i, _ in away])
         broken = [
             i

@@ -66,6 +66,21 @@ class Partition:
     day: str  # YYYY-MM-DD, UTC
     rows: int
     file: str  # the file written, relative to the store
+    nodes: frozenset[str] = frozenset()  # the hosts of the rows written
+    first: datetime | None = None  # their first and last sample
+    last: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """Telemetry written for a month already invoiced, for nodes the agreement held then:
+    kept, and flagged, since metering the month again may now propose a credit note."""
+
+    agreement: str
+    period: str
+    invoice: str
+    day: str
+    nodes: int  # nodes of the agreement's with samples written for that day
 
 
 @dataclass
@@ -92,6 +107,7 @@ class WriteReport:
 class IngestReport:
     read: ReadReport
     written: WriteReport
+    late: tuple[Late, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -117,6 +133,16 @@ class IngestReport:
             ],
             "partitions": [
                 {"site": p.site, "day": p.day, "rows": p.rows, "file": p.file} for p in w.partitions
+            ],
+            "late": [
+                {
+                    "agreement": x.agreement,
+                    "period": x.period,
+                    "invoice": x.invoice,
+                    "day": x.day,
+                    "nodes": x.nodes,
+                }
+                for x in self.late
             ],
         }
 

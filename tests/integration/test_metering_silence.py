@@ -1,0 +1,67 @@
+"""Silence and its grace, worked by hand: one node (8 GPUs) held for one hour, one rollup
+row a minute except where a case leaves minutes out. The grace is 5 minutes: each silence
+counts as up for its first 5 minutes and as down (silent) after. A silence before the first
+row and after the last is judged like one between rows; several short silences inside a
+holding are each within the grace, however many minutes they add up to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from neocloud.adapters.telemetry.metering import DuckDbMeter
+from neocloud.adapters.telemetry.store import ROLLUP_DIR, ParquetStore
+from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.metering.availability import Cause, Held, Unit, plan_units
+from tests.integration.metering_case import table_of
+
+START = datetime(2027, 3, 1, 10, tzinfo=UTC)
+HOUR = Interval(START, START + timedelta(hours=1))
+GPU_MINUTE = Decimal(60)  # unit-seconds of one GPU for one minute
+
+
+def meter_minutes(tmp_path: Path, missing: set[int]) -> tuple[Decimal, Decimal, Decimal]:
+    """(reported, grace, silent) in GPU-minutes with the rows of ``missing`` minutes left out."""
+    kept = [m for m in range(60) if m not in missing]
+    table = table_of(
+        [START + timedelta(minutes=m) for m in kept],
+        ["n1"] * len(kept),
+        [0xFF] * len(kept),
+        [0] * len(kept),
+        [8 * 60_000_000] * len(kept),
+    )
+    store = ParquetStore(tmp_path / "telemetry")
+    store.write_file(ROLLUP_DIR, "s-1", "2027-03-01", table, name="hand.parquet")
+    plan = plan_units([Held("n1", 8, START, None)], period=HOUR, unit=Unit.GPU)
+    observed, usage = DuckDbMeter(store).measure("s-1", plan, 300)
+    assert usage.gpu_energy_mj == 8 * 60_000_000 * len(kept)
+    return (
+        observed.reported_unit_s / GPU_MINUTE,
+        observed.grace_unit_s / GPU_MINUTE,
+        observed.down_unit_s[Cause.SILENT] / GPU_MINUTE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "missing", "reported", "grace", "silent"),
+    [
+        ("no silence", set(), 480, 0, 0),
+        # 3 minutes inside: within the grace
+        ("one short silence", {10, 11, 12}, 57 * 8, 3 * 8, 0),
+        # 3 + 3 minutes inside: 6 in all, more than the grace, but each within it
+        ("two short silences", {10, 11, 12, 30, 31, 32}, 54 * 8, 6 * 8, 0),
+        # 7 minutes inside: 5 grace, 2 down
+        ("one long silence", set(range(20, 27)), 53 * 8, 5 * 8, 2 * 8),
+        # 2 minutes before the first row, 10 after the last: 2 + 5 grace, 5 down
+        ("silent at both ends", {0, 1, *range(50, 60)}, 48 * 8, 7 * 8, 5 * 8),
+        # nothing at all: one silence of the whole hour
+        ("silent throughout", set(range(60)), 0, 5 * 8, 55 * 8),
+    ],
+)
+def test_each_silence_has_its_grace(
+    tmp_path: Path, case: str, missing: set[int], reported: int, grace: int, silent: int
+) -> None:
+    assert meter_minutes(tmp_path, missing) == tuple(map(Decimal, (reported, grace, silent))), case
