@@ -22,6 +22,9 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import Meter, UnitOfWork
 
 if TYPE_CHECKING:
+    from neocloud.domain.metering.availability import AvailabilityRules
+
+if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
@@ -135,6 +138,14 @@ class App:
         if len(names) > MAX_HOSTS:
             raise InvalidInput.single(field, text, f"names more than {MAX_HOSTS:,} nodes")
         return names
+
+    def rules(self) -> AvailabilityRules:
+        """The availability rules (docs/METERING.md), with NEOCLOUD_CRITICAL_XIDS if set."""
+        from neocloud.domain.metering.availability import AvailabilityRules  # noqa: PLC0415
+
+        if self.settings.critical_xids is None:
+            return AvailabilityRules()
+        return AvailabilityRules(critical_xids=self.settings.critical_xids)
 
     def meter(self, engine: str = "duckdb") -> Meter:
         """The metering queries on DuckDB (embedded) or Spark (``neocloud[spark]``)."""

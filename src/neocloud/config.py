@@ -4,6 +4,8 @@ NEOCLOUD_HOME          data directory (default ~/.neocloud): the SQLite file liv
 NEOCLOUD_TELEMETRY_DIR the telemetry store (Parquet files; default $NEOCLOUD_HOME/telemetry)
 NEOCLOUD_DATABASE_URL  SQLAlchemy URL; PostgreSQL e.g. postgresql+psycopg://user@host/db
 NEOCLOUD_ACTOR         who the audit log names for CLI actions (default: the OS user)
+NEOCLOUD_CRITICAL_XIDS Xids that make a GPU unavailable for SLA metering, comma-separated
+                       (default 48,63,64,74,79,92,94,95: docs/METERING.md)
 NEOCLOUD_LOCK_TIMEOUT_S  seconds a command waits for a lock another command holds before it
                        says the database is busy (default 30; 0.1 to 600)
 NEOCLOUD_LOG_LEVEL     DEBUG, INFO, WARNING or ERROR (default WARNING): the least severe log
@@ -39,6 +41,7 @@ class Settings:
     now: str | None = None
     lock_timeout_s: Decimal = Decimal(30)
     telemetry_dir: Path | None = None
+    critical_xids: frozenset[int] | None = None  # None: the default list
 
     @property
     def telemetry(self) -> Path:
@@ -69,7 +72,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         now=env.get("NEOCLOUD_NOW") or None,
         telemetry_dir=Path(telemetry).expanduser() if telemetry else None,
         lock_timeout_s=_lock_timeout(env.get("NEOCLOUD_LOCK_TIMEOUT_S")),
+        critical_xids=_xids(env.get("NEOCLOUD_CRITICAL_XIDS")),
     )
+
+
+def _xids(text: str | None) -> frozenset[int] | None:
+    """``48,79`` -> {48, 79}: whole numbers 1 to 999 in digits, at least one."""
+    if not text:
+        return None
+    items = [item.strip() for item in text.split(",")]
+    if not all(item.isascii() and item.isdigit() and 1 <= int(item) <= 999 for item in items):
+        raise InvalidInput.single(
+            "NEOCLOUD_CRITICAL_XIDS", text, "must be Xid numbers 1 to 999 separated by commas"
+        )
+    return frozenset(int(item) for item in items)
 
 
 def _lock_timeout(text: str | None) -> Decimal:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,9 @@ def test_both_engines_meter_simulated_days_alike(tmp_path: Path, spark_meter: Sp
     down, _ = duck.measure("sim-1", plan_units(held, period=period, unit=Unit.GPU), 300)
     assert sum(down.down_unit_s.values()) > 0  # the seed's failures are in what is compared
     assert down.down_unit_s[Cause.SILENT] > 0  # and a silence inside a holding
+    installed = [(n.name, 8) for n in nodes]
+    holdings = [(h.node, h.start, h.end) for h in held[:48]]  # the other half is the pool
+    on_spark = spark_meter.site_use("sim-1", period, installed, holdings, Decimal("0.05"))
+    on_duckdb = duck.site_use("sim-1", period, installed, holdings, Decimal("0.05"))
+    assert on_spark == on_duckdb
+    assert len(on_duckdb) == 48 and all(busy > 0 for busy, _ in on_duckdb.values())

@@ -65,3 +65,24 @@ def test_each_silence_has_its_grace(
     tmp_path: Path, case: str, missing: set[int], reported: int, grace: int, silent: int
 ) -> None:
     assert meter_minutes(tmp_path, missing) == tuple(map(Decimal, (reported, grace, silent))), case
+
+
+def test_rows_without_a_counter_fall_back_to_board_power_flagged(tmp_path: Path) -> None:
+    """The first 10 minutes carry no counter reading: 8 GPUs x 1 kW x 600 s = 4.8 MJ from
+    power (flagged); the other 50 minutes 8 x 60,000,000 mJ each from the counters."""
+    energy: list[int | None] = [None] * 10 + [8 * 60_000_000] * 50
+    table = table_of(
+        [START + timedelta(minutes=m) for m in range(60)],
+        ["n1"] * 60,
+        [0xFF] * 60,
+        [0] * 60,
+        energy,  # type: ignore[arg-type]
+    )
+    store = ParquetStore(tmp_path / "telemetry")
+    store.write_file(ROLLUP_DIR, "s-1", "2027-03-01", table, name="hand.parquet")
+    plan = plan_units([Held("n1", 8, START, None)], period=HOUR, unit=Unit.GPU)
+    _, usage = DuckDbMeter(store).measure("s-1", plan, 300)
+    assert usage.gpu_energy_mj == 50 * 8 * 60_000_000
+    assert usage.power_fallback_mj == 8 * 1000 * 600 * 1000  # W x s x 1000 = mJ
+    assert usage.rows_without_energy == 10
+    assert usage.total_mj == Decimal(24_000_000_000 + 4_800_000_000)

@@ -51,7 +51,9 @@ def close(
     with make_app() as app:
         app.require_database()
         meter = None if source is service.AvailabilitySource.MANUAL else app.meter(engine)
-        report = service.close_month(app.uow(), app.context(), period, meter=meter, source=source)
+        report = service.close_month(
+            app.uow(), app.context(), period, meter=meter, source=source, rules=app.rules()
+        )
     if as_json:
         emit_json(
             {

@@ -42,6 +42,8 @@ def metering_json(m: Metering) -> dict[str, object]:
         "down_unit_s": {cause.value: value for cause, value in a.down_unit_s.items()},
         "held_gpu_hours": m.held_gpu_hours,
         "gpu_energy_kwh": m.gpu_kwh,
+        "gpu_energy_from_power_kwh": m.power_fallback_kwh,
+        "rows_without_energy_counter": m.usage.rows_without_energy,
         "it_energy_kwh": m.it_kwh,
         "facility_energy_kwh": m.facility_kwh,
         "server_overhead": m.server_overhead,
@@ -80,6 +82,12 @@ def render_metering(
     if a.plan.unit.value != "gpu":
         table.add_row("held GPU-hours", f"{m.held_gpu_hours:,.2f}")
     table.add_row("GPU energy (board counters)", f"{m.gpu_kwh:,.3f} kWh")
+    if m.usage.rows_without_energy:
+        table.add_row(
+            f"  of which from board power ({m.usage.rows_without_energy:,} rows without a "
+            "counter: an estimate)",
+            f"{m.power_fallback_kwh:,.3f} kWh",
+        )
     table.add_row(f"IT energy (x overhead {m.server_overhead})", f"{m.it_kwh:,.3f} kWh")
     table.add_row(f"facility energy (x PUE {m.pue})", f"{m.facility_kwh:,.3f} kWh")
     util = m.usage.util_ratio
@@ -114,7 +122,9 @@ def show(
 
     with make_app() as app:
         app.require_database()
-        found = metering.meter_agreement(app.uow(), app.meter(engine), agreement, period)
+        found = metering.meter_agreement(
+            app.uow(), app.meter(engine), agreement, period, app.rules()
+        )
         recorded = agreement_views.recorded_availability(app.uow(), agreement, period)
         ratio = found.availability.ratio
         proposal = (
@@ -150,7 +160,7 @@ def explain(
 
     with make_app() as app:
         app.require_database()
-        found = metering.explain(app.uow(), app.meter(engine), agreement, period)
+        found = metering.explain(app.uow(), app.meter(engine), agreement, period, app.rules())
     unit = found.metering.availability.plan.unit.value
     if as_json:
         emit_json(
@@ -222,7 +232,9 @@ def run(
         app.require_database()
         meter = app.meter(engine)
         keys = [a.key for a in agreement_views.list_agreements(app.uow(), site=site)]
-        found = [metering.meter_agreement(app.uow(), meter, key, period) for key in keys]
+        found = [
+            metering.meter_agreement(app.uow(), meter, key, period, app.rules()) for key in keys
+        ]
     if as_json:
         emit_json([metering_json(m) for m in found])
         return
@@ -316,7 +328,9 @@ def site_use(
     ratio = number_option(busy_util, "busy_util")
     with make_app() as app:
         app.require_database()
-        hours = metering.site_use(app.uow(), app.meter(engine), site, period, ratio)
+        hours = metering.site_use(
+            app.uow(), app.meter(engine), site, period, ratio, rules=app.rules()
+        )
     rows = _by_day(hours) if by == "day" else [
         (h.hour.isoformat(), h.installed, h.leased, h.spare, h.maintenance, h.internal, h.idle,
          h.unreported) for h in hours]  # fmt: skip

@@ -22,11 +22,11 @@ from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.text import check_text
 from neocloud.services.context import Context
-from neocloud.services.metering import metered_availability
+from neocloud.services.metering import RULES, metered_availability
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
-    from neocloud.domain.metering.availability import Availability
+    from neocloud.domain.metering.availability import Availability, AvailabilityRules
     from neocloud.services.ports import Meter, UnitOfWork
 
 AUDIT_ACTION = {
@@ -106,7 +106,7 @@ class AvailabilitySource(enum.StrEnum):
 Metered = dict[tuple[str, str], "Availability | NeocloudError"]
 
 
-def _meter_months(uow: UnitOfWork, meter: Meter, period: str) -> Metered:
+def _meter_months(uow: UnitOfWork, meter: Meter, period: str, rules: AvailabilityRules) -> Metered:
     """Metered availability of every (agreement with an SLA, month through ``period`` not
     invoiced yet) without a figure recorded by hand; a month that cannot be metered keeps
     the reason, for the close to report."""
@@ -124,7 +124,7 @@ def _meter_months(uow: UnitOfWork, meter: Meter, period: str) -> Metered:
     found: Metered = {}
     for key, label in wanted:
         try:
-            found[key, label] = metered_availability(uow, meter, key, label)
+            found[key, label] = metered_availability(uow, meter, key, label, rules)
         except NeocloudError as exc:
             found[key, label] = exc
     return found
@@ -138,6 +138,7 @@ def close_month(
     *,
     meter: Meter | None = None,
     source: AvailabilitySource = AvailabilitySource.AUTO,
+    rules: AvailabilityRules = RULES,
 ) -> CloseReport:
     """Invoice every billable agreement through ``period`` (YYYY-MM), in one transaction.
 
@@ -159,7 +160,7 @@ def close_month(
     due: list[tuple[str, str, CapacityAgreement]] = []
     metered: Metered = {}
     if meter is not None and source is not AvailabilitySource.MANUAL:
-        metered = _meter_months(uow, meter, period)
+        metered = _meter_months(uow, meter, period, rules)
     with uow.write():
         for key in uow.agreements.all_keys():
             try:

@@ -146,7 +146,13 @@ def metered_availability(
 
 @use_case("metering.site")
 def site_use(
-    uow: UnitOfWork, meter: Meter, site: str, period: Interval, busy_util_ratio: Decimal
+    uow: UnitOfWork,
+    meter: Meter,
+    site: str,
+    period: Interval,
+    busy_util_ratio: Decimal,
+    *,
+    rules: AvailabilityRules = RULES,
 ) -> list[SiteHour]:
     """The site's GPU-hours hour by hour: leased, spare, maintenance (allocation history),
     and the rest, internal, idle or unreported (telemetry): docs/METERING.md."""
@@ -156,7 +162,7 @@ def site_use(
     with uow:
         nodes = uow.metering.nodes(site)  # NotFound: no such site
         holdings = uow.metering.holdings(site, period)
-    meter.prepare(site, period, RULES.critical_xids)
+    meter.prepare(site, period, rules.critical_xids)
     pool = meter.site_use(
         site, period, nodes, [(n, s, e) for n, _, s, e in holdings], busy_util_ratio
     )

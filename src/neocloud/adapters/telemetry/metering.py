@@ -57,21 +57,23 @@ def days_of(period: Interval) -> list[str]:
 # -- rollups -------------------------------------------------------------------------
 
 
-def rollup_name(sample_files: Iterable[Path]) -> str:
-    names = sorted(f.name for f in sample_files)
+def rollup_name(sample_files: Iterable[Path], critical_xids: frozenset[int]) -> str:
+    """Named after the sample files it is made from and the critical Xids it marks."""
+    names = [*sorted(f.name for f in sample_files), ",".join(map(str, sorted(critical_xids)))]
     return "from-" + hashlib.sha256("\n".join(names).encode()).hexdigest()[:16] + ".parquet"
 
 
-def fresh(store: ParquetStore, site: str, day: str) -> bool:
+def fresh(store: ParquetStore, site: str, day: str, critical_xids: frozenset[int]) -> bool:
     """The day's rollup describes exactly its samples: the simulator's own file beside its
-    samples, or one built from the current sample files."""
+    samples (it marks the default critical Xids), or one built from the current sample
+    files with these critical Xids."""
     samples = store.files(SAMPLES_DIR, site, [day])
     rollups = [f.name for f in store.files(ROLLUP_DIR, site, [day])]
     if not samples:
         return True
     if [f.name for f in samples] == rollups and samples[0].name.startswith("sim-"):
         return True
-    return rollups == [rollup_name(samples)]
+    return rollups == [rollup_name(samples, critical_xids)]
 
 
 def ensure_rollups(
@@ -81,16 +83,16 @@ def ensure_rollups(
     built = []
     with store.locked():
         for day in days:
-            if fresh(store, site, day):
+            if fresh(store, site, day, critical_xids):
                 continue
             samples = store.files(SAMPLES_DIR, site, [day])
             before = day_text(_day_number(day) - 1)
             sources = store.files(SAMPLES_DIR, site, [before]) + samples
             table = _rollup_from(sources, site, day, critical_xids)
             old = store.files(ROLLUP_DIR, site, [day])
-            store.write_file(ROLLUP_DIR, site, day, table, name=rollup_name(samples))
+            store.write_file(ROLLUP_DIR, site, day, table, name=rollup_name(samples, critical_xids))
             for stale in old:
-                if stale.name != rollup_name(samples):
+                if stale.name != rollup_name(samples, critical_xids):
                     stale.unlink()
             built.append(day)
     return built
@@ -201,7 +203,7 @@ def _hours_from(files: list[Path], site: str) -> pa.Table:
 NM_DUCKDB = """
     SELECT CAST(node AS VARCHAR) AS node, epoch_us(minute) AS t0,
            CAST(span_s AS BIGINT) * 1000000 AS span, reported_mask, critical_xid_mask,
-           energy_mj, gpus_reported, util_ratio
+           energy_mj, gpus_reported, util_ratio, power_w
     FROM read_parquet([{files}])
 """
 
@@ -212,17 +214,18 @@ r AS (
     SELECT p.seg_id, p.node, p.counted, p.gpus, p.units,
            greatest(m.t0, p.lo) AS a, least(m.t0 + m.span, p.hi) AS b, m.span,
            m.reported_mask & p.full_mask AS rep, m.critical_xid_mask & p.full_mask AS crit,
-           m.energy_mj, m.gpus_reported, m.util_ratio
+           m.energy_mj, m.gpus_reported, m.util_ratio, m.power_w
     FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
 ), j AS (
     SELECT seg_id, node, counted, gpus, units, a, b, b - a AS d, span, energy_mj,
-           gpus_reported, util_ratio, bit_count(rep & ~crit) AS up_g,
+           gpus_reported, util_ratio, power_w, bit_count(rep & ~crit) AS up_g,
            bit_count(rep & crit) AS xid_g, gpus - bit_count(rep) AS miss_g
     FROM r
 )"""
 
 # One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window).
-# Energy: the rows' whole readings less the share of those a piece cuts (at its ends).
+# Energy: the rows' whole readings less the share of those a piece cuts (at its ends); a
+# row without a counter reading falls back to its board power x its time (flagged).
 # Silence is what the rows leave uncovered: before the first, after the last, and inside
 # (covered < last - first); only pieces with more silence inside than a grace go to GAPS.
 MEASURE = f"""
@@ -234,7 +237,8 @@ SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
        sum(energy_mj * CAST(span - d AS DOUBLE) / span) FILTER (WHERE d < span) AS cut_mj,
        sum(util_ratio * gpus_reported * d) AS util_gpu_us,
        sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
-       count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read
+       count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read,
+       sum(power_w * CAST(d AS DOUBLE) / 1000) FILTER (WHERE energy_mj IS NULL) AS power_mj
 FROM j GROUP BY seg_id
 """
 
@@ -326,6 +330,7 @@ class _Tally:
     runs: list[tuple[str, str, int, int, int]] = field(default_factory=list)
     energy_mj: int = 0
     cut_mj: float = 0.0
+    power_mj: float = 0.0
     util_gpu_us: float = 0.0
     gpu_us: int = 0
     rows_read: int = 0
@@ -349,7 +354,8 @@ class _Tally:
             if counted:
                 self.gap(node, units, lo, hi)
             return False
-        _, covered, first, last, *kinds, energy, cut, util, gpu, without, read = row
+        _, covered, first, last, *kinds, energy, cut, util, gpu, without, read, power = row
+        self.power_mj += float(power or 0)
         self.energy_mj += int(energy or 0)
         self.cut_mj += float(cut or 0)
         self.util_gpu_us += float(util or 0)
@@ -389,6 +395,7 @@ class _Tally:
             None if util is None else Decimal(repr(util)).quantize(Decimal("0.0001")),
             self.rows_read,
             self.rows_without_energy,
+            Decimal(repr(self.power_mj)).quantize(Decimal(1)),
         )
 
 
@@ -534,6 +541,7 @@ EMPTY_NM = pa.table(
         "energy_mj": pa.array([], pa.int64()),
         "gpus_reported": pa.array([], pa.int16()),
         "util_ratio": pa.array([], pa.float32()),
+        "power_w": pa.array([], pa.float32()),
     }
 )
 

@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 NM_SPARK = """
     SELECT CAST(node AS STRING) AS node, unix_micros(minute) AS t0,
            CAST(span_s AS BIGINT) * 1000000 AS span, reported_mask, critical_xid_mask,
-           energy_mj, gpus_reported, util_ratio
+           energy_mj, gpus_reported, util_ratio, power_w
     FROM rollup
 """
 NM_FIELDS = (
     "node STRING, t0 BIGINT, span BIGINT, reported_mask INT, critical_xid_mask INT, "
-    "energy_mj BIGINT, gpus_reported SMALLINT, util_ratio FLOAT"
+    "energy_mj BIGINT, gpus_reported SMALLINT, util_ratio FLOAT, power_w FLOAT"
 )
 NH_SPARK = """
     SELECT CAST(node AS STRING) AS node, unix_micros(hour) AS t0, reported_gpu_s, util_gpu_s

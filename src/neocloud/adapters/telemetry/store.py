@@ -54,9 +54,7 @@ def day_text(day_number: int) -> str:
 
 def parquet_options(schema: pa.Schema) -> dict[str, object]:
     delta = [
-        c
-        for c in ENCODINGS
-        if c in schema.names and not pa.types.is_floating(schema.field(c).type)
+        c for c in ENCODINGS if c in schema.names and not pa.types.is_floating(schema.field(c).type)
     ]
     return {
         "compression": "zstd",

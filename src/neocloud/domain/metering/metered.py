@@ -20,12 +20,19 @@ KWH = Decimal("0.001")  # energy to the watt-hour
 
 @dataclass(frozen=True)
 class Usage:
-    """GPU board energy (counters, mJ) and mean utilisation over what was held."""
+    """GPU board energy and mean utilisation over what was held: energy from the GPUs'
+    counters (mJ); where a row has no counter reading, board power x time instead
+    (``power_fallback_mj``, flagged: an estimate, not a measurement)."""
 
     gpu_energy_mj: Decimal
     util_ratio: Decimal | None
     rows_read: int
     rows_without_energy: int
+    power_fallback_mj: Decimal = Decimal(0)
+
+    @property
+    def total_mj(self) -> Decimal:
+        return self.gpu_energy_mj + self.power_fallback_mj
 
 
 @dataclass(frozen=True)
@@ -57,17 +64,22 @@ class Metering:
 
     @property
     def gpu_kwh(self) -> Decimal:
-        return (self.usage.gpu_energy_mj / MJ_PER_KWH).quantize(KWH, ROUND_HALF_UP)
+        return (self.usage.total_mj / MJ_PER_KWH).quantize(KWH, ROUND_HALF_UP)
+
+    @property
+    def power_fallback_kwh(self) -> Decimal:
+        """Of the GPU energy, what came from board power where no counter was read."""
+        return (self.usage.power_fallback_mj / MJ_PER_KWH).quantize(KWH, ROUND_HALF_UP)
 
     @property
     def it_kwh(self) -> Decimal:
         """IT energy: GPU energy x server overhead (an estimate of the whole node's draw)."""
-        return (self.usage.gpu_energy_mj / MJ_PER_KWH * self.server_overhead).quantize(
+        return (self.usage.total_mj / MJ_PER_KWH * self.server_overhead).quantize(
             KWH, ROUND_HALF_UP
         )
 
     @property
     def facility_kwh(self) -> Decimal:
-        return (self.usage.gpu_energy_mj / MJ_PER_KWH * self.server_overhead * self.pue).quantize(
+        return (self.usage.total_mj / MJ_PER_KWH * self.server_overhead * self.pue).quantize(
             KWH, ROUND_HALF_UP
         )
