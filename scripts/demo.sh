@@ -56,6 +56,9 @@ step "August metered: availability below the 99 % SLA; the maintenance excluded"
   $nc metering show --agreement memphis-lease --period 2026-08
 step "Why: the nodes and GPUs down in August, and what maintenance excluded" \
   bash -c "$nc metering explain --agreement memphis-lease --period 2026-08 | tail -n 38"
+step "The site day by day as the ramp completes (UTC): leased, and the operator's own pool
+   busy (internal), idle or unreported" \
+  $nc metering site --site memphis-1 --from 2026-06-28T00:00:00Z --to 2026-07-03T00:00:00Z --by day
 for month in 05 06 07 08 09 10; do
   step "Close 2026-$month" $nc billing close 2026-$month
 done

@@ -352,7 +352,9 @@ def site_use(
         return
     from rich.table import Table
 
-    table = Table(*header, title=f"{site}: GPU-hours by {by} (UTC)", title_justify="left")
+    table = Table(title=f"{site}: GPU-hours by {by} (UTC)", title_justify="left")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="right" if i else "left")
     for row in rows:
         table.add_row(str(row[0]), *(f"{x:,.1f}" for x in row[1:]))
     console().print(table)
