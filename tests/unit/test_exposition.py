@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 from unittest import mock
 
 from hypothesis import given, settings
@@ -130,10 +132,12 @@ def test_generated_lines_read_as_prometheus_client_reads_them(lines: list[str]):
         assert same(mine, theirs), line
 
 
-def mutate(line: str, draw: st.DrawFn) -> str:
-    position = draw(st.integers(0, len(line)))
-    junk = draw(st.text(st.sampled_from([*list(' \t{}",=\\#_.e+-xN0'), "\x00", "é"]), max_size=3))
-    cut = draw(st.integers(0, 2))
+def mutate(line: str, draw: Callable[[st.SearchStrategy[Any]], Any]) -> str:
+    position: int = draw(st.integers(0, len(line)))
+    junk: str = draw(
+        st.text(st.sampled_from([*list(' \t{}",=\\#_.e+-xN0'), "\x00", "é"]), max_size=3)
+    )
+    cut: int = draw(st.integers(0, 2))
     return line[:position] + junk + line[position + cut :]
 
 
