@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
@@ -285,3 +288,29 @@ page_lines = st.one_of(
 @settings(max_examples=300)
 def test_pages_read_as_the_full_grammar_reads_them(lines: list[str], newline: bool):
     agrees("\n".join(lines) + ("\n" if newline else ""))
+
+
+decimals = st.from_regex(
+    r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?", fullmatch=True
+)
+value_like = st.text(st.sampled_from("0123456789.eE+-"), min_size=1, max_size=12)
+
+
+@given(st.lists(st.one_of(decimals, value_like), min_size=1, max_size=20))
+@settings(max_examples=500)
+def test_values_arrow_casts_are_read_as_float_reads_them(texts: list[str]):
+    """Values of digits, dots, exponents and signs are cast by Arrow: whatever it takes,
+    float takes to the same bits; what it refuses, float decides."""
+    agrees("".join(f'm{{a="b"}} {text}\n' for text in texts))
+    for text in texts:
+        try:
+            cast = pc.cast(pa.array([text]), pa.float64())[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        assert struct.pack("<d", cast) == struct.pack("<d", float(text)), text
+
+
+def test_values_arrow_refuses_are_read_one_by_one():
+    text = "".join(f"m{{}} {v}\n" for v in ["1", "2.5", "1e400", "1e-400", "1e", "+1", "NaN"])
+    agrees(text)
+    assert parse(text).values[:2] == [1.0, 2.5]

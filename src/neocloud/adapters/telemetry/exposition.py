@@ -215,15 +215,18 @@ def _chunks(text: str) -> list[bytes]:
 @dataclass
 class _Scan:
     """One chunk's lines (byte bounds ``starts``/``ends``, newline excluded): the fast
-    path's lines ``picked`` with their segments ``segments``, the lines for the full
-    grammar ``rest``, and the picked lines the fast path could not prove valid
-    ``suspect`` (filled by :func:`_fast`). Indexes are line numbers within the chunk."""
+    path's lines ``picked`` with their names and label blocks ``segments`` and their
+    values ``numbers`` (``valued``: the value is a number), the lines for the full grammar
+    ``rest``, and the picked lines the fast path could not prove valid ``suspect`` (filled
+    by :func:`_fast`). Indexes are line numbers within the chunk."""
 
     raw: bytes
     starts: np.ndarray
     ends: np.ndarray
     picked: np.ndarray
     segments: pa.Array | None
+    numbers: np.ndarray
+    valued: np.ndarray
     rest: np.ndarray
     suspect: np.ndarray
 
@@ -236,8 +239,9 @@ def _scan(raw: bytes, *, tabs: bool) -> _Scan:
     starts = np.zeros_like(ends)
     starts[1:] = ends[:-1] + 1
     picked, segments = np.zeros(0, np.int64), None
+    numbers, valued = np.zeros(0, np.float64), np.zeros(0, np.bool_)
     if not tabs:  # a tab anywhere: every line to the full grammar, as always
-        picked, segments = _segments(raw, data, starts, ends)
+        picked, segments, numbers, valued = _segments(raw, data, starts, ends)
     rest = np.ones(len(starts), np.bool_)
     rest[picked] = False
     rest &= ends > starts
@@ -249,19 +253,23 @@ def _scan(raw: bytes, *, tabs: bool) -> _Scan:
         for k, byte in enumerate(TYPE_PREFIX):
             typed &= data[np.minimum(at + k, len(data) - 1)] == byte
         rest[comments[~typed]] = False
-    return _Scan(raw, starts, ends, picked, segments, np.flatnonzero(rest), np.zeros(0, np.int64))
+    return _Scan(
+        raw, starts, ends, picked, segments, numbers, valued, np.flatnonzero(rest), picked[:0]
+    )
 
 
 def _segments(
     raw: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, pa.Array | None]:
+) -> tuple[np.ndarray, pa.Array | None, np.ndarray, np.ndarray]:
     """Lines ``name{...} value`` (a ``{`` past the first byte, the line's last space after
-    it, right after a ``}``), and one string array over the chunk's bytes holding per such
-    line its name, ``{block} `` (with that space), value and the bytes up to the next."""
+    it, right after a ``}``); one string array over the chunk's bytes holding per such
+    line its name, ``{block} `` (with that space) and two nulls (the value and the bytes
+    up to the next line: not hashed); and the values (:func:`_numbers`)."""
     braces = np.flatnonzero(data == OPEN)
     spaces = np.flatnonzero(data == SPACE)
+    none = np.zeros(0, np.int64)
     if not len(braces) or not len(spaces):
-        return np.zeros(0, np.int64), None
+        return none, None, none.astype(np.float64), none.astype(np.bool_)
     brace = braces[np.minimum(np.searchsorted(braces, starts), len(braces) - 1)]
     last = np.searchsorted(spaces, ends) - 1
     space = spaces[np.maximum(last, 0)]
@@ -269,14 +277,47 @@ def _segments(
     ok &= data[np.maximum(space - 1, 0)] == CLOSE
     picked = np.flatnonzero(ok)
     if not len(picked):
-        return picked, None
+        return picked, None, none.astype(np.float64), none.astype(np.bool_)
     cuts = np.empty((len(picked), 4), np.int64)
     cuts[:, 0], cuts[:, 1] = starts[picked], brace[picked]
     cuts[:, 2], cuts[:, 3] = space[picked] + 1, ends[picked]
-    offsets = pa.py_buffer(cuts)
+    valid = np.full((cuts.size + 7) // 8, 0b00110011, np.uint8)  # bits 1100 1100 ...
     # UTF-8 throughout: every cut is at an ASCII byte
-    segments = pa.LargeStringArray.from_buffers(cuts.size - 1, offsets, pa.py_buffer(raw))
-    return picked, segments
+    offsets, bytes_, nulls = pa.py_buffer(cuts), pa.py_buffer(raw), pa.py_buffer(valid)
+    segments = pa.LargeStringArray.from_buffers(cuts.size - 1, offsets, bytes_, nulls)
+    numbers, valued = _numbers(data, cuts[:, 2], cuts[:, 3])
+    return picked, segments, numbers, valued
+
+
+VALUE_BYTES = np.zeros(256, np.bool_)
+VALUE_BYTES[np.frombuffer(b"0123456789.eE+-", np.uint8)] = True
+
+
+def _numbers(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The values ``data[starts[i]:ends[i]]`` as numbers, and whether each is one, as
+    :func:`_number` reads them. Values of digits, ``.``, ``e``, ``E``, ``+`` and ``-``
+    only are cast by Arrow (fast_float, correctly rounded as ``float`` is); when Arrow
+    refuses one of them, or a value holds any other byte, ``_number`` reads each."""
+    lengths = ends - starts
+    offsets = np.zeros(len(starts) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    gathered = data[np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], lengths)]
+    values = pa.LargeStringArray.from_buffers(
+        len(starts), pa.py_buffer(offsets), pa.py_buffer(gathered)
+    )
+    if VALUE_BYTES[gathered].all():
+        try:
+            cast = pc.cast(values, pa.float64())
+            return cast.to_numpy(zero_copy_only=False), np.ones(len(starts), np.bool_)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    texts = values.to_pylist()
+    read = {text: _number(text) for text in set(texts)}
+    numbers = [read[text] for text in texts]
+    valued = np.array([not isinstance(n, str) for n in numbers], np.bool_)
+    return np.array([n if v else np.nan for n, v in zip(numbers, valued, strict=True)]), valued
 
 
 @dataclass
@@ -304,15 +345,14 @@ def _fast(scans: list[_Scan]) -> _Fast | None:
         encoded = encoded.unify_dictionaries()  # one dictionary for all chunks, surely
         dictionary = encoded.chunk(0).dictionary
     parts = dictionary.to_pylist()
-    ids = [chunk.indices.to_numpy() for chunk in encoded.chunks]
+    ids = [_codes(chunk.indices) for chunk in encoded.chunks]
     name_ids = np.concatenate([k[0::4] for k in ids])
     block_ids = np.concatenate([k[1::4] for k in ids])
-    value_ids = np.concatenate([k[2::4] for k in ids])
     name_table, name_of = _checked_names(parts, name_ids)
     label_table, label_of = _checked_blocks(parts, block_ids)
-    value_of, valued = _checked_values(parts, value_ids)
     names, labels = name_of[name_ids], label_of[block_ids]
-    good = (names >= 0) & (labels >= 0) & valued[value_ids]
+    numbers = np.concatenate([scan.numbers for scan in used])
+    good = (names >= 0) & (labels >= 0) & np.concatenate([scan.valued for scan in used])
     lines, base, at = [], 0, 0
     for scan in scans:
         if scan.segments is not None:
@@ -325,11 +365,18 @@ def _fast(scans: list[_Scan]) -> _Fast | None:
         np.concatenate(lines)[good],
         names[good],
         labels[good],
-        value_of[value_ids[good]],
+        numbers[good],
         name_table,
         label_table,
         bool(good.all()),
     )
+
+
+def _codes(indices: pa.Array) -> np.ndarray:
+    """An index array's values, nulls included (what they hold there is not used)."""
+    kind = np.dtype(indices.type.to_pandas_dtype())
+    at = indices.offset * kind.itemsize
+    return np.frombuffer(indices.buffers()[1], kind, count=len(indices), offset=at)
 
 
 def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
@@ -360,17 +407,6 @@ def _checked_blocks(parts: list[str], ids: np.ndarray) -> tuple[list[Labels], np
         if labels is not None:
             code[k] = table.setdefault(labels, len(table))
     return list(table), code
-
-
-def _checked_values(parts: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per part of ``parts[ids]`` its number, and whether it is one."""
-    number_of = np.full(len(parts), np.nan)
-    valid = np.zeros(len(parts), np.bool_)
-    for k in _distinct(ids, len(parts)):
-        number = _number(parts[k])
-        if not isinstance(number, str):
-            number_of[k], valid[k] = number, True
-    return number_of, valid
 
 
 def _distinct(ids: np.ndarray, size: int) -> list[int]:
