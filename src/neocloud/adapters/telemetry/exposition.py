@@ -4,12 +4,27 @@
     # TYPE name counter|gauge|histogram|summary|untyped
     name{label="value",...} value [timestamp_ms]
 
-One regular expression classifies every line of a page in one pass (C speed): a sample's
-name, label block, value and timestamp; a comment; a blank line; or anything else, which is
-rejected with its line number and reason. Label blocks repeat on a DCGM page (every field
-of one GPU carries the same labels), so each distinct block is parsed once. Values are
-Go/Prometheus floats (``NaN``, ``+Inf``, ``-Inf`` included); timestamps integer
-milliseconds. Escapes in label values: ``\\\\``, ``\\"`` and ``\\n`` only.
+The full grammar is one regular expression that classifies every line (:data:`LINE`): a
+sample's name, label block, value and timestamp; a comment; a blank line; or anything
+else, which is rejected with its line number and reason. Values are Go/Prometheus floats
+(``NaN``, ``+Inf``, ``-Inf`` included); timestamps integer milliseconds. Escapes in label
+values: ``\\\\``, ``\\"`` and ``\\n`` only.
+
+Most lines of a DCGM page are ``name{labels} value``, and the label blocks repeat (every
+field of one GPU carries the same labels). Those lines take a fast path with no Python
+work per sample line: the page's UTF-8 bytes are scanned in chunks of about 1 MiB by numpy (each
+line's end, first ``{`` and last space); one Arrow string array over the bytes holds each
+such line's name and label block, and Arrow's dictionary encoding (a hash table that
+compares the bytes, so exact whatever the input) numbers the distinct ones; each distinct
+name is checked by :data:`NAME` and each distinct block parsed by :func:`parse_labels`
+(cached across pages), once. Values are gathered and cast by Arrow when they hold only
+digits, ``.``, ``e``, ``E``, ``+`` and ``-`` (correctly rounded, as ``float`` is; the tests
+check it bit for bit), else read by ``float``. A line with a part that fails its check,
+and every line the fast path does not take (comments, timestamps, a tab anywhere on the
+page), goes through the full grammar, which decides; :func:`by_grammar` reads a page by
+the full grammar alone, and the tests hold :func:`parse` to it. A :class:`Page` is
+columns: numpy arrays of codes into tables of the distinct names and label sets, values,
+timestamps and line numbers.
 
 Stricter than ``prometheus_client``'s parser (which is lax by its own account): no leading
 whitespace before a sample, no second value, no fractional timestamp, no unknown escape,
@@ -140,13 +155,9 @@ def parse(text: str) -> Page:
     """Every sample of an exposition page, and every line refused with its reason.
 
     Sample lines in the form exporters write (``name{labels} value``: one space before
-    the value, no timestamp) take a fast path (:func:`_scan`, :func:`_fast`): numpy finds
-    each line's bounds, first ``{`` and last space in the page's bytes, and pyarrow's
-    dictionary encoding numbers the distinct names, label blocks and values of all such
-    lines, so that each distinct one is checked once, by the same code as the full
-    grammar's. Every other line (comments, timestamps, tabs, anything odd), and any line
-    with a part that fails its check, goes through the full grammar (:data:`LINE`), which
-    decides."""
+    the value, no timestamp) take the fast path (:func:`_scan`, :func:`_fast`; see the
+    module's docstring); every other line, and any line with a part that fails its
+    check, goes through the full grammar (:data:`LINE`), which decides."""
     page, rows = Page(), _Rows()
     if not text:
         return page
