@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+import struct
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from neocloud.adapters.telemetry.exposition import parse
+from neocloud.adapters.telemetry import exposition
+from neocloud.adapters.telemetry.exposition import by_grammar, parse
 
 PAGE = """# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).
 # TYPE DCGM_FI_DEV_POWER_USAGE gauge
@@ -128,12 +135,12 @@ def test_generated_lines_read_as_prometheus_client_reads_them(lines: list[str]):
         assert same(mine, theirs), line
 
 
-def mutate(line: str, data: st.DataObject) -> str:
-    position = data.draw(st.integers(0, len(line)))
-    junk = data.draw(
+def mutate(line: str, draw: Callable[[st.SearchStrategy[Any]], Any]) -> str:
+    position: int = draw(st.integers(0, len(line)))
+    junk: str = draw(
         st.text(st.sampled_from([*list(' \t{}",=\\#_.e+-xN0'), "\x00", "é"]), max_size=3)
     )
-    cut = data.draw(st.integers(0, 2))
+    cut: int = draw(st.integers(0, 2))
     return line[:position] + junk + line[position + cut :]
 
 
@@ -142,7 +149,7 @@ def mutate(line: str, data: st.DataObject) -> str:
 def test_mutated_lines_what_we_accept_prometheus_client_reads_alike(line: str, data: st.DataObject):
     """Fuzzed lines: we never crash; a line we accept, prometheus_client accepts and reads
     the same way. (It is laxer: it takes lines we refuse, e.g. a second value.)"""
-    broken = mutate(line, data).replace("\n", " ")
+    broken = mutate(line, data.draw).replace("\n", " ")
     mine = ours(broken)
     if mine is not None and mine:
         theirs = reference(broken)
@@ -163,3 +170,147 @@ def test_any_text_parses_without_crashing_and_every_line_is_accounted_for(text: 
         if number in sample_lines_ or number in rejected:
             continue
         assert line.strip(" \t") == "" or line.startswith("#"), (number, line)
+
+
+# ---- the fast path against the full grammar alone, page by page ---------------------------
+
+
+def columns(page: exposition.Page) -> tuple[object, ...]:
+    values = [repr(v) for v in page.values]  # NaN == NaN, -0.0 != 0.0
+    return (page.names, page.labels, values, page.timestamps, page.lines, page.types, page.rejected)
+
+
+def agrees(text: str) -> None:
+    """parse() reads ``text`` as the full grammar does, whole and cut in small chunks."""
+    expected = columns(by_grammar(text))
+    assert columns(parse(text)) == expected, text
+    for size in (1, 40):
+        with mock.patch.object(exposition, "CHUNK", size):
+            assert columns(parse(text)) == expected, (size, text)
+
+
+BLOCK = 'gpu="0",UUID="GPU-a",Hostname="n1"'
+HEAD = "m{" + BLOCK + "}"  # a canonical sample line is HEAD + " " + value
+LOOK_CANONICAL = [
+    HEAD + " 1",  # canonical, the reference
+    HEAD + "} 1",  # a second closing brace
+    "m{" + BLOCK + ",} 1",  # a trailing comma (valid)
+    "m{" + BLOCK + " } 1",  # a space before the brace (valid)
+    "m{" + BLOCK + ',gpu="1"} 1',  # a label twice
+    'm{a="\\q"} 1',  # an unknown escape
+    'm{a="x} 1',  # an unterminated value
+    'm{a="} 1"} 2',  # braces and a space inside a value
+    'm{a="x"}{b="y"} 1',  # two blocks
+    "m y" + HEAD[1:] + " 1",  # a space in the name
+    "9" + HEAD + " 1",  # a name starting with a digit
+    HEAD + " 1_0",  # an underscore in the value
+    HEAD + " 0x10",  # hex
+    HEAD + " \u0661",  # an Arabic-Indic digit, which float() would take
+    HEAD + " 1e400",  # past float64: +Inf, as prometheus_client reads it
+    HEAD + " nan",
+    HEAD + " infinity",
+    HEAD + " ",  # no value
+    HEAD + " 1 ",  # a trailing space
+    HEAD + "  1",  # two spaces
+    HEAD + " 1 2",  # a timestamp
+    HEAD + " 1 2.5",  # a fractional timestamp
+    HEAD + " 1\r",  # a carriage return
+    HEAD + " 1\x00",  # a NUL
+    HEAD + " 1\x0c",  # a form feed, which float() strips
+    "# TYPE " + HEAD + " 1",  # a comment that looks like a sample
+    "#" + HEAD + " 1",
+    " " + HEAD + " 1",  # leading whitespace
+    HEAD[1:] + " 1",  # no name
+    "m{} 1",
+    "m{ } 1",
+    "m{,} 1",
+    'm{a="x"\x00} 1',
+    'm{a="\u00e9\u20ac"} 1',  # UTF-8 in a value
+    "# TYPE m gauge",
+    "# TYPE m bogus",
+    "# HELP m text } 1",
+    "",
+    "   ",
+]
+
+
+def test_lines_that_look_canonical_are_decided_by_the_full_grammar():
+    agrees("\n".join(LOOK_CANONICAL) + "\n")
+    for line in LOOK_CANONICAL:
+        agrees(line + "\n")
+        agrees(f"{HEAD} 1\n{line}\n{HEAD} 2")  # among canonical lines, no last newline
+    page = parse("\n".join(LOOK_CANONICAL) + "\n")
+    refused = {line for line, _, _ in page.rejected}
+    assert {2, 5, 6, 7, 9, 10, 11, 12, 13, 14} <= refused and 1 not in refused
+    assert page.lines[:3] == [1, 3, 4] and page.labels[0] == page.labels[1] == page.labels[2]
+
+
+def test_a_tab_anywhere_sends_every_line_to_the_full_grammar():
+    text = f"{HEAD} 1\n{HEAD}\t2\n{HEAD} 3 \t\n"
+    agrees(text)
+    assert parse(text).values == [1.0, 2.0, 3.0]
+
+
+def test_hostile_pages_never_crash():
+    for text in [
+        "\ud800",
+        HEAD + ' 1\nm{a="\ud800"} 2\n',  # a lone surrogate: not UTF-8
+        "{" * 1000 + " " + "}" * 1000,
+        "m{" + 'a="x",' * 2000 + "} 1\n",
+        "\x00" * 100,
+        "\n" * 1000,
+        "m{} 1\n" * 1000 + "m{",
+        "}" * 10 + " 1",
+    ]:
+        agrees(text)
+
+
+def test_one_label_set_whichever_path_read_it():
+    page = parse(f"{HEAD} 1\n{HEAD}  2\n{HEAD} 3 5\nn{{{BLOCK},}} 4\n")
+    assert page.lines == [1, 2, 3, 4] and len(page.label_table) == 1
+    assert page.label_codes.tolist() == [0, 0, 0, 0] and page.name_table == ["m", "n"]
+
+
+@st.composite
+def mutated_lines(draw: st.DrawFn) -> str:
+    return mutate(draw(sample_lines()), draw).replace("\n", " ")
+
+
+page_lines = st.one_of(
+    sample_lines(),
+    mutated_lines(),
+    st.sampled_from(LOOK_CANONICAL),
+    st.sampled_from(["# TYPE m gauge", "# TYPE x counter", "# HELP m x", "#", "", " "]),
+)
+
+
+@given(st.lists(page_lines, min_size=1, max_size=40), st.booleans())
+@settings(max_examples=300)
+def test_pages_read_as_the_full_grammar_reads_them(lines: list[str], newline: bool):
+    agrees("\n".join(lines) + ("\n" if newline else ""))
+
+
+decimals = st.from_regex(
+    r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?", fullmatch=True
+)
+value_like = st.text(st.sampled_from("0123456789.eE+-"), min_size=1, max_size=12)
+
+
+@given(st.lists(st.one_of(decimals, value_like), min_size=1, max_size=20))
+@settings(max_examples=500)
+def test_values_arrow_casts_are_read_as_float_reads_them(texts: list[str]):
+    """Values of digits, dots, exponents and signs are cast by Arrow: whatever it takes,
+    float takes to the same bits; what it refuses, float decides."""
+    agrees("".join(f'm{{a="b"}} {text}\n' for text in texts))
+    for text in texts:
+        try:
+            cast = pc.cast(pa.array([text]), pa.float64())[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        assert struct.pack("<d", cast) == struct.pack("<d", float(text)), text
+
+
+def test_values_arrow_refuses_are_read_one_by_one():
+    text = "".join(f"m{{}} {v}\n" for v in ["1", "2.5", "1e400", "1e-400", "1e", "+1", "NaN"])
+    agrees(text)
+    assert parse(text).values[:2] == [1.0, 2.5]

@@ -9,7 +9,6 @@ ignored, by name; a sample that cannot be stored is rejected with its line and r
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,24 +61,22 @@ def read_page(
     page = exposition.parse(text)
     for line, reason, shown in page.rejected:
         report.reject(source, line, reason, shown)
-    columns = np.array([FIELD_COLUMN.get(n, -1) for n in page.names], dtype=np.int64)
-    if len(columns) and (columns < 0).any():
-        report.ignored.update(
-            Counter(n for n, c in zip(page.names, columns.tolist(), strict=True) if c < 0)
-        )
-    targets = _targets(page.labels)
+    table_columns = np.array([FIELD_COLUMN.get(n, -1) for n in page.name_table], np.int64)
+    columns = table_columns[page.name_codes]
+    if (table_columns < 0).any():
+        report.ignored.update(_ignored(page, table_columns))
+    entities: list[Target | str] = [target(labels) for labels in page.label_table]
+    entity = page.label_codes
     keep = columns >= 0
-    entity = np.array([targets[id(labels)][0] for labels in page.labels], dtype=np.int64)
-    entities = [targets[key][1] for key in sorted(targets, key=lambda k: targets[k][0])]
-    factor = np.array([FIELD_FACTOR.get(n, 1.0) for n in page.names], dtype=np.float64)
-    values = np.array(page.values, dtype=np.float64) * factor
-    ts = _timestamps(page.timestamps, default_ts_us)
+    table_factor = np.array([FIELD_FACTOR.get(n, 1.0) for n in page.name_table], np.float64)
+    values = page.value_array * table_factor[page.name_codes]
+    ts = _timestamps(page, default_ts_us)
     reasons = _problems(columns, entity, entities, values, ts)
-    lines = np.array(page.lines, dtype=np.int64)
     for k in np.flatnonzero(keep & (reasons >= 0)).tolist():
         code, named = int(reasons[k]), entities[int(entity[k])]
         reason = named if code == TARGET and isinstance(named, str) else REASONS[code]
-        report.reject(source, int(lines[k]), f"{page.names[k]}: {reason}")
+        name = page.name_table[int(page.name_codes[k])]
+        report.reject(source, int(page.line_array[k]), f"{name}: {reason}")
     good = keep & (reasons < 0)
     table, repeated, conflicting = _pivot(
         site, entity[good], ts[good], columns[good], values[good], entities
@@ -89,21 +86,22 @@ def read_page(
     return table, report
 
 
-def _targets(labels: list[exposition.Labels]) -> dict[int, tuple[int, Target | str]]:
-    """id(label tuple) -> (entity number, target); the parser shares one tuple per block."""
-    found: dict[int, tuple[int, Target | str]] = {}
-    for one in labels:
-        key = id(one)
-        if key not in found:
-            found[key] = (len(found), target(one))
-    return found
+def _ignored(page: exposition.Page, table_columns: np.ndarray) -> dict[str, int]:
+    """Samples of names outside the schema, by name in order of first appearance."""
+    codes, first, counts = np.unique(page.name_codes, return_index=True, return_counts=True)
+    ignored = {}
+    for k in np.argsort(first).tolist():
+        if table_columns[codes[k]] < 0:
+            ignored[page.name_table[int(codes[k])]] = int(counts[k])
+    return ignored
 
 
-def _timestamps(stamps: list[int | None], default_ts_us: int | None) -> np.ndarray:
+def _timestamps(page: exposition.Page, default_ts_us: int | None) -> np.ndarray:
     missing = -(2**62) if default_ts_us is None else default_ts_us
-    if None in stamps:
-        return np.array([missing if s is None else s * US_PER_MS for s in stamps], np.int64)
-    return np.array(stamps, dtype=np.int64) * US_PER_MS
+    ts = page.stamp_array * US_PER_MS
+    if not page.stamped.all():
+        ts[~page.stamped] = missing
+    return ts
 
 
 NO_TS = -(2**62)
