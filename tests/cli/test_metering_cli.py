@@ -173,3 +173,13 @@ def test_fail_node_counts_the_node_down_from_the_failure(
         {"node": "r0002-n05", "from": "2027-02-28T22:00:00+00:00",
          "to": "2027-03-01T00:00:00+00:00"}
     ]  # fmt: skip
+
+
+def test_a_truncated_store_file_is_refused_in_words(june: dict[str, str], tmp_path: Path) -> None:
+    (first, *_) = ParquetStore(tmp_path / "telemetry").files("node_minutes", "test-1")
+    first.write_bytes(first.read_bytes()[:300])
+    code, out, err = neocloud(june, "metering", "show", "--agreement", "deal-1",
+                              "--period", "2027-06")  # fmt: skip
+    assert code == 2 and out == ""
+    assert "NEOCLOUD_TELEMETRY_DIR=" in err and "holds a file that cannot be read" in err
+    assert first.name in err and "Traceback" not in err

@@ -3,10 +3,13 @@ list makes the day's rollup again), and the node-minute energy is the counters' 
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocloud.adapters.telemetry.metering import DuckDbMeter
 from neocloud.adapters.telemetry.sources import read_sources
@@ -63,3 +66,39 @@ def test_the_list_is_read_from_the_environment() -> None:
         with pytest.raises(InvalidInput) as caught:
             load_settings({**env, "NEOCLOUD_CRITICAL_XIDS": bad})
         assert caught.value.problems[0].field == "NEOCLOUD_CRITICAL_XIDS"
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 600), st.integers(0, 5_000), st.booleans()),
+        min_size=2,
+        max_size=12,
+    ),
+    order=st.randoms(use_true_random=False),
+    copies=st.integers(0, 3),
+)
+def test_duplicates_order_and_resets_give_the_counters_increase(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[int, int, bool]],
+    order: random.Random, copies: int,
+) -> None:  # fmt: skip
+    """Readings of one GPU's energy counter (each ``gap`` seconds after the last; a reset
+    starts again from ``rise``), ingested in any order, some twice: the metered energy is
+    the counter's increase worked here: each rise, or after a reset the value itself."""
+    tmp = tmp_path_factory.mktemp("rollup")
+    at, value, readings, increase = T0, 10_000, [], 0
+    for gap, rise, reset in steps:
+        at += gap * 1_000_000
+        new = rise if reset else value + rise
+        increase += new if new < value else new - value
+        value = new
+        readings.append((at, value))
+    readings = [(T0, 10_000), *readings]
+    shuffled = readings + order.sample(readings, min(copies, len(readings)))
+    order.shuffle(shuffled)
+    store = ParquetStore(tmp / "telemetry")
+    for i, (stamp, energy) in enumerate(shuffled):
+        path = tmp / f"r{i}.prom"
+        path.write_text(f'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{gpu="0",Hostname="n1"}} {energy}\n')
+        store.append(read_sources([path], site="s-1", at_us=stamp), {"s-1": frozenset({"n1"})})
+    assert measured(store, frozenset({79}))[1] == increase

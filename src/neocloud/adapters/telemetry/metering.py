@@ -13,8 +13,9 @@ older than the samples (the simulator writes its own): derived files, rebuilt wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -32,6 +33,7 @@ from neocloud.adapters.telemetry.store import (
     ParquetStore,
     day_text,
 )
+from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.metering.availability import Cause, Observed, Unit, UnitPlan
 from neocloud.domain.metering.metered import DownRun, Usage
@@ -81,7 +83,7 @@ def ensure_rollups(
 ) -> list[str]:
     """Build the rollup of every day whose rollup is missing or stale; returns those days."""
     built = []
-    with store.locked():
+    with store.locked(), unreadable_files(store):
         for day in days:
             if fresh(store, site, day, critical_xids):
                 continue
@@ -153,7 +155,7 @@ def ensure_hour_rollups(store: ParquetStore, site: str, days: Sequence[str]) -> 
     """Write the node-hour rollup of every day whose node-minute files changed since it was
     made (written once per state of the minutes, then reused); returns the days built."""
     built = []
-    with store.locked():
+    with store.locked(), unreadable_files(store):
         for day in days:
             minutes = store.files(ROLLUP_DIR, site, [day])
             old = store.files(HOURS_DIR, site, [day])
@@ -506,7 +508,7 @@ class DuckDbMeter(SqlMeter):
         files = self.store.files(kind, site, days_of(period))
         view, select, empty = VIEWS[kind]
         con = _connect()
-        try:
+        with unreadable_files(self.store):
             if files:
                 listed = ", ".join(_quote(str(f)) for f in files)
                 con.sql(f"CREATE VIEW {view} AS {select.format(files=listed)}")
@@ -514,9 +516,10 @@ class DuckDbMeter(SqlMeter):
                 con.register(view, empty)
             for name, table in tables.items():
                 con.register(name, table)
-            return con.sql(sql).fetchall()
-        finally:
-            con.close()
+            try:
+                return con.sql(sql).fetchall()
+            finally:
+                con.close()
 
 
 NH_DUCKDB = """
@@ -551,6 +554,24 @@ VIEWS = {ROLLUP_DIR: ("nm", NM_DUCKDB, EMPTY_NM), HOURS_DIR: ("hours", NH_DUCKDB
 
 def instant_of(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+@contextlib.contextmanager
+def unreadable_files(store: ParquetStore) -> Iterator[None]:
+    """A store file DuckDB cannot read (truncated, not Parquet, another schema) refused in
+    words naming it, not a traceback; nothing is written."""
+    import duckdb
+
+    try:
+        yield
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInput.single(
+            "NEOCLOUD_TELEMETRY_DIR",
+            str(store.root),
+            f"holds a file that cannot be read ({reason}); move it out of the store and "
+            "ingest its source again",
+        ) from None
 
 
 def _quote(text: str) -> str:
