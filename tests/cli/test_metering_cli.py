@@ -107,8 +107,13 @@ def test_maintenance_announce_and_list(june: dict[str, str]) -> None:
     assert code == 0, err
     assert "maintenance of 2 node(s) of test-1" in out
     assert "announced 2027-07-02T00:00:00+00:00" in out
+    code, out, err = neocloud(june, "maintenance", "announce", "--site", "test-1",
+                              "--nodes", case.A, "--from", "2027-09-01T00:00:00Z",
+                              "--to", "2027-09-02T00:00:00Z", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["nodes"] == [case.A] and json.loads(out)["reason"] == ""
     code, out, _ = neocloud(june, "maintenance", "list", "--site", "test-1", "--json")
-    windows = json.loads(out)
+    windows = json.loads(out)[:-1]
     assert len(windows) == 3  # the case's two, and this one
     assert windows[-1] == {
         "nodes": [case.A, case.B], "from": "2027-08-01T00:00:00+00:00",
@@ -183,3 +188,23 @@ def test_a_truncated_store_file_is_refused_in_words(june: dict[str, str], tmp_pa
     assert code == 2 and out == ""
     assert "NEOCLOUD_TELEMETRY_DIR=" in err and "holds a file that cannot be read" in err
     assert first.name in err and "Traceback" not in err
+
+
+def test_site_hour_by_hour_and_what_it_refuses(june: dict[str, str]) -> None:
+    """deal-1 holds both nodes (16 GPUs) all June: every hour is 16 GPU-hours leased."""
+    args = ("metering", "site", "--site", "test-1", "--from", "2027-06-12T14:00:00Z")
+    code, out, err = neocloud(june, *args, "--to", "2027-06-12T16:00:00Z", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [r["hour"] for r in data["rows"]] == [
+        "2027-06-12T14:00:00+00:00", "2027-06-12T15:00:00+00:00"]  # fmt: skip
+    assert {(r["installed"], r["leased"], r["internal"], r["idle"]) for r in data["rows"]} == {
+        ("16", "16", "0", "0")  # exact decimals travel as text
+    }
+    code, out, _ = neocloud(june, *args, "--to", "2027-06-13T00:00:00Z", "--by", "day", "--csv")
+    assert code == 0
+    assert out.splitlines()[1] == "2027-06-12,160,160,0,0,0,0,0"  # 10 hours x 16 GPUs
+    code, _, err = neocloud(june, *args, "--to", "2027-06-12T16:30:00Z")
+    assert code == 2 and "to='2027-06-12T16:30:00+00:00': must be on the hour (UTC)" in err
+    code, _, err = neocloud(june, *args, "--to", "2027-06-13T00:00:00Z", "--by", "week")
+    assert code == 2 and "--by='week': must be hour or day" in err

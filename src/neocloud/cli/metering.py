@@ -13,6 +13,7 @@ from neocloud.cli.output import console, emit_json, handles_errors, make_app, nu
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from neocloud.domain.metering.availability import Window
     from neocloud.domain.metering.metered import Metering
     from neocloud.domain.metering.site_use import SiteHour
     from neocloud.services.billing import Proposal
@@ -255,9 +256,12 @@ def announce(
     nodes: str = typer.Option(
         ..., "--nodes", help="A Slurm host list, e.g. h1-r[0001-0004]-n[01-08]."
     ),
-    start: str = typer.Option(..., "--from", help="Start: a date or an instant with offset."),
+    start: str = typer.Option(
+        ..., "--from", help="Start: an instant with a UTC offset, e.g. 2026-08-05T00:00:00Z."
+    ),
     end: str = typer.Option(..., "--to", help="End (excluded)."),
     reason: str = typer.Option("", "--reason"),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Announce maintenance now: an SLA excludes it when announced its notice hours ahead."""
     from neocloud.domain.kernel.instants import parse_instant
@@ -269,11 +273,20 @@ def announce(
             app.uow(), app.context(), site, app.expand_hostlist(nodes, "nodes"),
             start=parse_instant(start, "from"), end=parse_instant(end, "to"), reason=reason,
         )  # fmt: skip
+    if as_json:
+        emit_json(_window_json(window))
+        return
     console().print(
         f"maintenance of {len(window.nodes):,} node(s) of {site} from "
         f"{window.interval.start.isoformat()} to {window.interval.end.isoformat()}, announced "
         f"{window.announced_at.isoformat()}"
     )
+
+
+def _window_json(w: Window) -> dict[str, object]:
+    return {"nodes": sorted(w.nodes), "from": w.interval.start.isoformat(),
+            "to": w.interval.end.isoformat(), "announced_at": w.announced_at.isoformat(),
+            "reason": w.reason}  # fmt: skip
 
 
 @maintenance_cli.command("list")
@@ -290,9 +303,7 @@ def list_(
         app.require_database()
         windows = metering.maintenance_windows(app.uow(), site)
     if as_json:
-        emit_json([{"nodes": sorted(w.nodes), "from": w.interval.start.isoformat(),
-                    "to": w.interval.end.isoformat(), "announced_at": w.announced_at.isoformat(),
-                    "reason": w.reason} for w in windows])  # fmt: skip
+        emit_json([_window_json(w) for w in windows])
         return
     table = Table("from", "to", "nodes", "announced", "reason")
     for w in windows:
@@ -305,7 +316,9 @@ def list_(
 @handles_errors
 def site_use(
     site: str = typer.Option(..., "--site"),
-    start: str = typer.Option(..., "--from", help="On a UTC hour: a date or an instant."),
+    start: str = typer.Option(
+        ..., "--from", help="An instant on a UTC hour, e.g. 2026-08-01T00:00:00Z."
+    ),
     end: str = typer.Option(..., "--to", help="On a UTC hour (excluded)."),
     by: str = typer.Option("hour", "--by", help="hour or day (UTC days)."),
     busy_util: str = typer.Option(

@@ -489,7 +489,6 @@ def _by_first_use(table: list[Item], codes: np.ndarray) -> tuple[list[Item], np.
 
 
 _BLOCKS: dict[str, Labels | None] = {}  # label blocks seen (after the "{"), parsed once
-_INT = re.compile(r"-?[0-9]+")
 _NAME = re.compile(NAME)
 MAX_CACHED_BLOCKS = 1_000_000
 

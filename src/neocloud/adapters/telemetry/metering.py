@@ -225,17 +225,27 @@ r AS (
     FROM r
 )"""
 
-# One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window).
+# One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window),
+# as few columns and sums as the answer needs (reported time is units x covered, missing
+# what is reported neither up nor with a critical Xid: worked out per piece afterwards).
 # Energy: the rows' whole readings less the share of those a piece cuts (at its ends); a
 # row without a counter reading falls back to its board power x its time (flagged).
 # Silence is what the rows leave uncovered: before the first, after the last, and inside
 # (covered < last - first); only pieces with more silence inside than a grace go to GAPS.
-MEASURE = f"""
-WITH {_ROWS}
+MEASURE = """
+WITH r AS (
+    SELECT p.seg_id, p.gpus, greatest(m.t0, p.lo) AS a, least(m.t0 + m.span, p.hi) AS b,
+           m.span, m.reported_mask & p.full_mask AS rep,
+           m.critical_xid_mask & p.full_mask AS crit, m.energy_mj, m.gpus_reported,
+           m.util_ratio, m.power_w
+    FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
+), j AS (
+    SELECT seg_id, gpus, a, b, b - a AS d, span, energy_mj, gpus_reported, util_ratio,
+           power_w, bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g
+    FROM r
+)
 SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
-       sum(counted * units * d) AS reported_us, sum(counted * ({{up}})) AS up_us,
-       sum(counted * ({{xid}})) AS xid_us, sum(counted * ({{missing}})) AS missing_us,
-       sum(energy_mj) AS energy_mj,
+       sum({up}) AS up_us, sum({xid}) AS xid_us, sum(energy_mj) AS energy_mj,
        sum(energy_mj * CAST(span - d AS DOUBLE) / span) FILTER (WHERE d < span) AS cut_mj,
        sum(util_ratio * gpus_reported * d) AS util_gpu_us,
        sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
@@ -356,7 +366,7 @@ class _Tally:
             if counted:
                 self.gap(node, units, lo, hi)
             return False
-        _, covered, first, last, *kinds, energy, cut, util, gpu, without, read, power = row
+        _, covered, first, last, up, xid, energy, cut, util, gpu, without, read, power = row
         self.power_mj += float(power or 0)
         self.energy_mj += int(energy or 0)
         self.cut_mj += float(cut or 0)
@@ -366,8 +376,9 @@ class _Tally:
         self.rows_read += int(read)
         if not counted:
             return False
-        for kind, value in zip(self.unit_us, kinds, strict=True):
-            self.unit_us[kind] += int(value or 0)
+        reported, up, xid = units * int(covered), int(up or 0), int(xid or 0)
+        for kind, value in zip(self.unit_us, (reported, up, xid, reported - up - xid), strict=True):
+            self.unit_us[kind] += value
         for a, b in ((lo, int(first)), (int(last), hi)):
             if a < b:
                 self.gap(node, units, a, b)
