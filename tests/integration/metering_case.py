@@ -59,7 +59,7 @@ def inside(minute: datetime, stretch: tuple[datetime, timedelta]) -> bool:
     return stretch[0] <= minute < stretch[0] + stretch[1]
 
 
-def rollup_rows() -> pa.Table:
+def rollup_rows(silences: bool = False) -> pa.Table:
     """Every minute of the month for A and B, as the case says."""
     minutes, nodes, reported, critical, energy = [], [], [], [], []
     minute = START
@@ -80,7 +80,7 @@ def rollup_rows() -> pa.Table:
             critical.append(bad)
             energy.append(bin(mask).count("1") * MJ_PER_GPU_MINUTE)
         minute += timedelta(minutes=1)
-    return table_of(minutes, nodes, reported, critical, energy)
+    return table_of(minutes, nodes, reported, critical, energy, silences=silences)
 
 
 def table_of(
@@ -90,9 +90,19 @@ def table_of(
     critical: list[int],
     energy: list[int],
     site: str = "test-1",
+    silences: bool = False,
 ) -> pa.Table:
-    """Rollup rows of one minute each, with 1 kW and half utilisation per reporting GPU."""
+    """Rollup rows of one minute each, with 1 kW and half utilisation per reporting GPU;
+    ``silences``: with each row's silence before it, as a writer that knew the node's
+    previous row writes it (else unknown, and metering works the silences out itself)."""
     count = len(minutes)
+    silence: list[int | None] = [None] * count
+    ended: dict[str, datetime] = {}
+    for i in sorted(range(count), key=lambda i: (nodes[i], minutes[i])):
+        was = ended.get(nodes[i])
+        if silences and was is not None:
+            silence[i] = int((minutes[i] - was).total_seconds())
+        ended[nodes[i]] = minutes[i] + timedelta(minutes=1)
     return pa.table(
         {
             "minute": pa.array(minutes, pa.timestamp("us", tz="UTC")),
@@ -110,12 +120,13 @@ def table_of(
             "power_w": pa.array([1000.0 * bin(m).count("1") for m in reported], pa.float32()),
             "util_ratio": pa.array([0.5] * count, pa.float32()),
             "samples": pa.array([1] * count, pa.int32()),
+            "silence_before_s": pa.array(silence, pa.int32()),
         }
     ).cast(NODE_MINUTES)
 
 
-def write_rollups(store: ParquetStore) -> None:
-    table = rollup_rows()
+def write_rollups(store: ParquetStore, silences: bool = False) -> None:
+    table = rollup_rows(silences)
     days = pa.compute.strftime(table.column("minute"), format="%Y-%m-%d").to_pylist()
     for day in sorted(set(days)):
         rows = table.filter(pa.compute.equal(pa.array(days), day))

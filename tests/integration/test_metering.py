@@ -26,10 +26,11 @@ MINUTES = 30 * 24 * 60  # June 2027 in Chicago: 43,200 minutes
 CENT = Decimal("0.01")
 
 
-@pytest.fixture
-def meter(app: App, tmp_path: Path) -> DuckDbMeter:
+@pytest.fixture(params=[False, True], ids=["silences-worked-out", "silences-in-the-rollup"])
+def meter(app: App, tmp_path: Path, request: pytest.FixtureRequest) -> DuckDbMeter:
+    """The case's rollup with or without each row's silence before it: the same answers."""
     store = ParquetStore(tmp_path / "telemetry")
-    case.write_rollups(store)
+    case.write_rollups(store, silences=request.param)
     return DuckDbMeter(store)
 
 

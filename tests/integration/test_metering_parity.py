@@ -83,6 +83,9 @@ def test_both_engines_meter_simulated_days_alike(tmp_path: Path, spark_meter: Sp
     for unit in (Unit.GPU, Unit.NODE):
         plan = plan_units(held, period=period, unit=unit)
         assert spark_meter.measure("sim-1", plan, 300) == duck.measure("sim-1", plan, 300)
+        # the silences the simulator wrote in the rollup = those worked out from the rows
+        worked_out = duck._tally("sim-1", plan, 300, runs=True).observed()
+        assert worked_out == duck.measure("sim-1", plan, 300)[0]
         assert spark_meter.explain("sim-1", plan, 300) == duck.explain("sim-1", plan, 300)
     down, _ = duck.measure("sim-1", plan_units(held, period=period, unit=Unit.GPU), 300)
     assert sum(down.down_unit_s.values()) > 0  # the seed's failures are in what is compared

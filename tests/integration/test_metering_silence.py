@@ -23,7 +23,9 @@ HOUR = Interval(START, START + timedelta(hours=1))
 GPU_MINUTE = Decimal(60)  # unit-seconds of one GPU for one minute
 
 
-def meter_minutes(tmp_path: Path, missing: set[int]) -> tuple[Decimal, Decimal, Decimal]:
+def meter_minutes(
+    tmp_path: Path, missing: set[int], silences: bool
+) -> tuple[Decimal, Decimal, Decimal]:
     """(reported, grace, silent) in GPU-minutes with the rows of ``missing`` minutes left out."""
     kept = [m for m in range(60) if m not in missing]
     table = table_of(
@@ -32,6 +34,7 @@ def meter_minutes(tmp_path: Path, missing: set[int]) -> tuple[Decimal, Decimal, 
         [0xFF] * len(kept),
         [0] * len(kept),
         [8 * 60_000_000] * len(kept),
+        silences=silences,
     )
     store = ParquetStore(tmp_path / "telemetry")
     store.write_file(ROLLUP_DIR, "s-1", "2027-03-01", table, name="hand.parquet")
@@ -61,10 +64,21 @@ def meter_minutes(tmp_path: Path, missing: set[int]) -> tuple[Decimal, Decimal, 
         ("silent throughout", set(range(60)), 0, 5 * 8, 55 * 8),
     ],
 )
+@pytest.mark.parametrize("silences", [False, True], ids=["worked-out", "from-the-rollup"])
 def test_each_silence_has_its_grace(
-    tmp_path: Path, case: str, missing: set[int], reported: int, grace: int, silent: int
+    tmp_path: Path,
+    case: str,
+    missing: set[int],
+    reported: int,
+    grace: int,
+    silent: int,
+    silences: bool,
 ) -> None:
-    assert meter_minutes(tmp_path, missing) == tuple(map(Decimal, (reported, grace, silent))), case
+    """Whether metering works the silences out from the rows (GAPS) or reads them from
+    the rollup (each row's silence before it), the same figures."""
+    assert meter_minutes(tmp_path, missing, silences) == tuple(
+        map(Decimal, (reported, grace, silent))
+    ), case
 
 
 def test_rows_without_a_counter_fall_back_to_board_power_flagged(tmp_path: Path) -> None:

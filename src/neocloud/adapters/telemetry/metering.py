@@ -60,7 +60,8 @@ def days_of(period: Interval) -> list[str]:
 
 
 def rollup_name(sample_files: Iterable[Path], critical_xids: frozenset[int]) -> str:
-    """Named after the sample files it is made from and the critical Xids it marks."""
+    """Named after the sample files it is made from (the day's and the day before's) and
+    the critical Xids it marks: made again when either changes."""
     names = [*sorted(f.name for f in sample_files), ",".join(map(str, sorted(critical_xids)))]
     return "from-" + hashlib.sha256("\n".join(names).encode()).hexdigest()[:16] + ".parquet"
 
@@ -75,7 +76,14 @@ def fresh(store: ParquetStore, site: str, day: str, critical_xids: frozenset[int
         return True
     if [f.name for f in samples] == rollups and samples[0].name.startswith("sim-"):
         return True
-    return rollups == [rollup_name(samples, critical_xids)]
+    return rollups == [rollup_name(_sources(store, site, day), critical_xids)]
+
+
+def _sources(store: ParquetStore, site: str, day: str) -> list[Path]:
+    """The sample files a day's rollup is made from: the day's, and the day before's (its
+    last readings start the day's counter increases and silences)."""
+    before = day_text(_day_number(day) - 1)
+    return store.files(SAMPLES_DIR, site, [before]) + store.files(SAMPLES_DIR, site, [day])
 
 
 def ensure_rollups(
@@ -87,14 +95,13 @@ def ensure_rollups(
         for day in days:
             if fresh(store, site, day, critical_xids):
                 continue
-            samples = store.files(SAMPLES_DIR, site, [day])
-            before = day_text(_day_number(day) - 1)
-            sources = store.files(SAMPLES_DIR, site, [before]) + samples
+            sources = _sources(store, site, day)
             table = _rollup_from(sources, site, day, critical_xids)
             old = store.files(ROLLUP_DIR, site, [day])
-            store.write_file(ROLLUP_DIR, site, day, table, name=rollup_name(samples, critical_xids))
+            name = rollup_name(sources, critical_xids)
+            store.write_file(ROLLUP_DIR, site, day, table, name=name)
             for stale in old:
-                if stale.name != rollup_name(samples, critical_xids):
+                if stale.name != name:
                     stale.unlink()
             built.append(day)
     return built
@@ -106,7 +113,8 @@ def _day_number(day: str) -> int:
 
 def _rollup_from(files: list[Path], site: str, day: str, critical_xids: frozenset[int]) -> pa.Table:
     """Per node and minute of ``day``, from GPU rows; an energy increase belongs to the
-    minute of its later reading (the previous day's last readings start the first ones)."""
+    minute of its later reading, and the silence before a row runs from the node's previous
+    minute with samples (the previous day's samples start both; before them: unknown)."""
     lo = _day_number(day) * US_PER_DAY
     xids = ", ".join(str(x) for x in sorted(critical_xids)) or "NULL"
     listed = ", ".join(_quote(str(f)) for f in files)
@@ -124,17 +132,21 @@ def _rollup_from(files: list[Path], site: str, day: str, critical_xids: frozense
                    count(*) FILTER (WHERE energy_mj < prev_e) AS resets,
                    avg(power_w) AS power_w, avg(util_ratio) AS util,
                    bool_or(xid IN ({xids})) AS critical, max(nullif(xid, 0)) AS xid_max
-            FROM r WHERE t >= {lo}
-            GROUP BY node, gpu, t0
+            FROM r GROUP BY node, gpu, t0
+        ), m AS (
+            SELECT t0, node, count(*) AS gpus_reported,
+                   bit_or(CAST(pow(2, gpu) AS INTEGER)) AS reported_mask,
+                   bit_or(CASE WHEN critical THEN CAST(pow(2, gpu) AS INTEGER) ELSE 0 END)
+                       AS critical_xid_mask,
+                   max(xid_max) AS xid_max, sum(inc) AS energy_mj,
+                   sum(resets) AS energy_resets, sum(power_w) AS power_w,
+                   avg(util) AS util_ratio, sum(n) AS samples
+            FROM g GROUP BY node, t0
         )
-        SELECT make_timestamp(t0) AS minute, 60 AS span_s, node,
-               count(*) AS gpus_reported,
-               bit_or(CAST(pow(2, gpu) AS INTEGER)) AS reported_mask,
-               bit_or(CASE WHEN critical THEN CAST(pow(2, gpu) AS INTEGER) ELSE 0 END)
-                   AS critical_xid_mask,
-               max(xid_max) AS xid_max, sum(inc) AS energy_mj, sum(resets) AS energy_resets,
-               sum(power_w) AS power_w, avg(util) AS util_ratio, sum(n) AS samples
-        FROM g GROUP BY node, t0 ORDER BY node, t0
+        SELECT make_timestamp(t0) AS minute, 60 AS span_s, * EXCLUDE (t0),
+               (t0 - lag(t0) OVER (PARTITION BY node ORDER BY t0) - 60000000) // 1000000
+                   AS silence_before_s
+        FROM m QUALIFY t0 >= {lo} ORDER BY node, t0
     """
     with _duckdb() as con:
         table = con.sql(sql).to_arrow_table()
@@ -205,8 +217,9 @@ def _hours_from(files: list[Path], site: str) -> pa.Table:
 NM_DUCKDB = """
     SELECT CAST(node AS VARCHAR) AS node, epoch_us(minute) AS t0,
            CAST(span_s AS BIGINT) * 1000000 AS span, reported_mask, critical_xid_mask,
-           energy_mj, gpus_reported, util_ratio, power_w
-    FROM read_parquet([{files}])
+           energy_mj, gpus_reported, util_ratio, power_w,
+           CAST(silence_before_s AS BIGINT) * 1000000 AS gap_us
+    FROM read_parquet([{files}], union_by_name = true)
 """
 
 # Every rollup row a piece of the plan overlaps, cut to the piece (a, b) and judged: GPUs up
@@ -228,20 +241,22 @@ r AS (
 # One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window),
 # as few columns and sums as the answer needs (reported time is units x covered, missing
 # what is reported neither up nor with a critical Xid: worked out per piece afterwards).
+# Silence inside a piece comes from each row's ``silence_before_s`` (the rollup's writer
+# knew the node's previous row) when every row but the first knows it; else from GAPS.
 # Energy: the rows' whole readings less the share of those a piece cuts (at its ends); a
 # row without a counter reading falls back to its board power x its time (flagged).
 # Silence is what the rows leave uncovered: before the first, after the last, and inside
 # (covered < last - first); only pieces with more silence inside than a grace go to GAPS.
 MEASURE = """
 WITH r AS (
-    SELECT p.seg_id, p.gpus, greatest(m.t0, p.lo) AS a, least(m.t0 + m.span, p.hi) AS b,
-           m.span, m.reported_mask & p.full_mask AS rep,
+    SELECT p.seg_id, p.gpus, p.lo, greatest(m.t0, p.lo) AS a,
+           least(m.t0 + m.span, p.hi) AS b, m.span, m.reported_mask & p.full_mask AS rep,
            m.critical_xid_mask & p.full_mask AS crit, m.energy_mj, m.gpus_reported,
-           m.util_ratio, m.power_w
+           m.util_ratio, m.power_w, m.gap_us
     FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
 ), j AS (
-    SELECT seg_id, gpus, a, b, b - a AS d, span, energy_mj, gpus_reported, util_ratio,
-           power_w, bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g
+    SELECT seg_id, gpus, lo, a, b, b - a AS d, span, energy_mj, gpus_reported, util_ratio,
+           power_w, gap_us, bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g
     FROM r
 )
 SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
@@ -250,7 +265,13 @@ SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
        sum(util_ratio * gpus_reported * d) AS util_gpu_us,
        sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
        count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read,
-       sum(power_w * CAST(d AS DOUBLE) / 1000) FILTER (WHERE energy_mj IS NULL) AS power_mj
+       sum(power_w * CAST(d AS DOUBLE) / 1000) FILTER (WHERE energy_mj IS NULL) AS power_mj,
+       count(*) FILTER (WHERE gap_us IS NULL) AS gaps_unknown,
+       min(a) FILTER (WHERE gap_us IS NULL) AS first_unknown_us,
+       sum(greatest(gap_us - {grace}, 0)) FILTER (WHERE gap_us > 0 AND a - gap_us >= lo)
+           AS silent_inside_us,
+       sum(least(gap_us, {grace})) FILTER (WHERE gap_us > 0 AND a - gap_us >= lo)
+           AS grace_inside_us
 FROM j GROUP BY seg_id
 """
 
@@ -334,6 +355,7 @@ class _Tally:
     grace (the runs past it kept for ``explain``), energy and utilisation."""
 
     grace_us: int
+    runs_wanted: bool = False
     unit_us: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("reported", "up", "xid", "missing"), 0)
     )
@@ -366,7 +388,7 @@ class _Tally:
             if counted:
                 self.gap(node, units, lo, hi)
             return False
-        _, covered, first, last, up, xid, energy, cut, util, gpu, without, read, power = row
+        _, covered, first, last, up, xid, energy, cut, util, gpu, without, read, power, *gaps = row
         self.power_mj += float(power or 0)
         self.energy_mj += int(energy or 0)
         self.cut_mj += float(cut or 0)
@@ -383,6 +405,13 @@ class _Tally:
             if a < b:
                 self.gap(node, units, a, b)
         inside = int(last) - int(first) - int(covered)
+        unknown, first_unknown, silent_us, grace_us = gaps
+        silent, grace = int(silent_us or 0), int(grace_us or 0)
+        known = unknown == 0 or (unknown == 1 and first_unknown == first)
+        if inside and known and not self.runs_wanted and silent + grace == inside:
+            self.silent_unit_us += units * silent  # the rollup knew each silence
+            self.grace_unit_us += units * grace
+            return False
         if inside > self.grace_us:
             return True
         self.grace_unit_us += units * inside  # each silence inside is within the grace
@@ -438,7 +467,7 @@ class SqlMeter:
         return tally.observed(), tally.usage()
 
     def explain(self, site: str, plan: UnitPlan, grace_s: int) -> list[DownRun]:
-        runs = self._tally(site, plan, grace_s).runs
+        runs = self._tally(site, plan, grace_s, runs=True).runs
         runs += self._query(
             site, plan.period, DOWN.format(**terms(plan)), {"pieces": pieces_table(plan)}
         )
@@ -454,11 +483,12 @@ class SqlMeter:
             if u > 0
         ]
 
-    def _tally(self, site: str, plan: UnitPlan, grace_s: int) -> _Tally:
+    def _tally(self, site: str, plan: UnitPlan, grace_s: int, *, runs: bool = False) -> _Tally:
+        """MEASURE added up; ``runs``: each silence past the grace listed (from GAPS)."""
         pieces = pieces_table(plan)
-        measured = self._query(site, plan.period, MEASURE.format(**terms(plan)), {"pieces": pieces})
-        rows = {int(r[0]): r for r in measured}
-        tally = _Tally(grace_s * US)
+        sql = MEASURE.format(grace=grace_s * US, **terms(plan))
+        rows = {int(r[0]): r for r in self._query(site, plan.period, sql, {"pieces": pieces})}
+        tally = _Tally(grace_s * US, runs_wanted=runs)
         names = ("seg_id", "node", "units", "lo", "hi", "counted")
         columns = (pieces[c].to_pylist() for c in names)
         inside = [
@@ -556,6 +586,7 @@ EMPTY_NM = pa.table(
         "gpus_reported": pa.array([], pa.int16()),
         "util_ratio": pa.array([], pa.float32()),
         "power_w": pa.array([], pa.float32()),
+        "gap_us": pa.array([], pa.int64()),
     }
 )
 

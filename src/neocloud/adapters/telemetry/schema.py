@@ -52,6 +52,9 @@ NODE_MINUTES = pa.schema(
         pa.field("power_w", pa.float32()),
         pa.field("util_ratio", pa.float32()),
         pa.field("samples", pa.int32(), nullable=False),
+        # seconds between the node's previous row's end and this row's start (0: none);
+        # null where the writer did not know the previous row (the first it wrote)
+        pa.field("silence_before_s", pa.int32()),
     ]
 )
 

@@ -56,10 +56,12 @@ class SimReport:
 
 @dataclass
 class _State:
-    """What runs on from one day to the next: each GPU's energy counter."""
+    """What runs on from one day to the next: each GPU's energy counter, and where each
+    node's last rollup row ended (-1: none yet)."""
 
     energy_mj: np.ndarray
     last_power_w: np.ndarray
+    last_end_us: np.ndarray
 
 
 def simulate(
@@ -282,7 +284,11 @@ def _initial_state(chunk: list[SimNode], seed: int, block: int) -> _State:
     rng = np.random.default_rng([seed, block, 0])
     # counters since the driver loaded: between 0 and ~30 days at 700 W
     energy = rng.integers(0, 30 * 86_400 * 700 * 1000, size=gpus, dtype=np.int64)
-    return _State(energy_mj=energy, last_power_w=np.full(gpus, np.nan))
+    return _State(
+        energy_mj=energy,
+        last_power_w=np.full(gpus, np.nan),
+        last_end_us=np.full(len(chunk), -1, dtype=np.int64),
+    )
 
 
 def _day(
@@ -327,8 +333,9 @@ def _day(
         else None
     )
     minutes = _rollup(
-        site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset, step_s
-    )
+        site, chunk, per_node, index, stamps, present, power, util, xid, increase, reset, step_s,
+        state.last_end_us,
+    )  # fmt: skip
     return table, minutes
 
 
@@ -455,6 +462,7 @@ def _rollup(
     increase: np.ndarray,
     reset: np.ndarray,
     step_s: float,
+    last_end_us: np.ndarray,
 ) -> pa.Table:
     """One row per node and step (a minute, or the simulation's coarser step: ``span_s``):
     which GPUs reported, which had a critical Xid, the
@@ -495,8 +503,31 @@ def _rollup(
         "power_w": pa.array(node_power.ravel()[keep].astype(np.float32)),
         "util_ratio": pa.array(mean_util.ravel()[keep]),
         "samples": pa.array(counted.ravel()[keep].astype(np.int32)),
+        "silence_before_s": _silence_before(keep, stamps, int(step_s), last_end_us),
     }
     return _complete(site, columns, rows, NODE_MINUTES)
+
+
+def _silence_before(
+    keep: np.ndarray, stamps: np.ndarray, step_s: int, last_end_us: np.ndarray
+) -> pa.Array:
+    """Per row kept (node-major): seconds since the node's previous row ended (null before
+    its first row ever); ``last_end_us`` carries each node's last end to the next day."""
+    steps, step_us = len(stamps), step_s * 1_000_000
+    kept = np.flatnonzero(keep)
+    node = kept // steps
+    t0 = np.asarray(stamps, dtype=np.int64)[kept % steps]
+    before = np.empty_like(t0)
+    if len(kept):
+        before[1:] = t0[:-1] + step_us
+        first = np.ones(len(kept), dtype=bool)
+        first[1:] = node[1:] != node[:-1]
+        before[first] = last_end_us[node[first]]
+        last = np.ones(len(kept), dtype=bool)
+        last[:-1] = node[:-1] != node[1:]
+        last_end_us[node[last]] = t0[last] + step_us
+    seconds = ((t0 - before) // 1_000_000).astype(np.int32)
+    return pa.array(seconds, mask=before < 0)
 
 
 def _carry_over_gaps(increase: np.ndarray, present: np.ndarray) -> np.ndarray:

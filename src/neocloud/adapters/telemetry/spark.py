@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 NM_SPARK = """
     SELECT CAST(node AS STRING) AS node, unix_micros(minute) AS t0,
            CAST(span_s AS BIGINT) * 1000000 AS span, reported_mask, critical_xid_mask,
-           energy_mj, gpus_reported, util_ratio, power_w
+           energy_mj, gpus_reported, util_ratio, power_w,
+           CAST(silence_before_s AS BIGINT) * 1000000 AS gap_us
     FROM rollup
 """
 NM_FIELDS = (
     "node STRING, t0 BIGINT, span BIGINT, reported_mask INT, critical_xid_mask INT, "
-    "energy_mj BIGINT, gpus_reported SMALLINT, util_ratio FLOAT, power_w FLOAT"
+    "energy_mj BIGINT, gpus_reported SMALLINT, util_ratio FLOAT, power_w FLOAT, gap_us BIGINT"
 )
 NH_SPARK = """
     SELECT CAST(node AS STRING) AS node, unix_micros(hour) AS t0, reported_gpu_s, util_gpu_s
@@ -76,7 +77,8 @@ class SparkMeter(SqlMeter):
         view, select, fields = VIEWS[kind]
         files = [str(f) for f in self.store.files(kind, site, days_of(period))]
         if files:
-            self.spark.read.parquet(*files).createOrReplaceTempView("rollup")
+            reader = self.spark.read.option("mergeSchema", "true")
+            reader.parquet(*files).createOrReplaceTempView("rollup")
             self.spark.sql(select).createOrReplaceTempView(view)
         else:
             self.spark.createDataFrame([], fields).createOrReplaceTempView(view)
