@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from neocloud.domain.agreements.file import parse_terms
 from neocloud.domain.agreements.model import CapacityAgreement
@@ -101,3 +103,17 @@ SIGNED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 def usd(amount: str) -> Money:
     return Money(Decimal(amount), "USD")
+
+
+def shared_fixture(name: str) -> Path:
+    """A capture from the project's shared fixtures (``shared/fixtures/NAME``), in the
+    checkout or beside it (``../shared``), or where ``NEOCLOUD_SHARED_DIR`` says. Missing,
+    the tests that read it fail naming the place (a test of real data is not skipped)."""
+    root = Path(__file__).resolve().parents[1]
+    places = [root / "shared", root.parent / "shared"]
+    if os.environ.get("NEOCLOUD_SHARED_DIR"):
+        places.insert(0, Path(os.environ["NEOCLOUD_SHARED_DIR"]))
+    for place in places:
+        if (place / "fixtures" / name).is_dir():
+            return place / "fixtures" / name
+    return places[-1] / "fixtures" / name

@@ -15,9 +15,9 @@ from neocloud.adapters.telemetry.store import ParquetStore
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.metering.availability import Held, Unit, plan_units
 from tests.cli.test_cli import neocloud
-from tests.factories import fleet, site_document
+from tests.factories import fleet, shared_fixture, site_document
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nvml-h200"
+FIXTURE = shared_fixture("nvml-h200")
 
 
 @pytest.fixture

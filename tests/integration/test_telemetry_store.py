@@ -18,8 +18,9 @@ from neocloud.adapters.telemetry import nvml, scrape, simulator
 from neocloud.adapters.telemetry.sources import read_sources
 from neocloud.adapters.telemetry.store import SAMPLES_DIR, ParquetStore
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
+from tests.factories import shared_fixture
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nvml-h200"
+FIXTURE = shared_fixture("nvml-h200")
 AT = 1_780_272_000_000_000  # 2026-06-01T00:00:00Z in microseconds
 KNOWN = {"test-1": frozenset({"n1", "n2"})}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import random
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -20,8 +19,9 @@ from neocloud.domain.metering.counters import (
     gpu_energy,
     power_integral,
 )
+from tests.factories import shared_fixture
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "nvml-h200"
+FIXTURE = shared_fixture("nvml-h200")
 S = 1_000_000  # microseconds in a second
 
 
