@@ -242,7 +242,8 @@ r AS (
 # as few columns and sums as the answer needs (reported time is units x covered, missing
 # what is reported neither up nor with a critical Xid: worked out per piece afterwards).
 # Silence inside a piece comes from each row's ``silence_before_s`` (the rollup's writer
-# knew the node's previous row) when every row but the first knows it; else from GAPS.
+# knew the node's previous row) when those add up to what the rows leave uncovered; else
+# (a writer that did not know) from GAPS.
 # Energy: the rows' whole readings less the share of those a piece cuts (at its ends); a
 # row without a counter reading falls back to its board power x its time (flagged).
 # Silence is what the rows leave uncovered: before the first, after the last, and inside
@@ -266,12 +267,9 @@ SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
        sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
        count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read,
        sum(power_w * CAST(d AS DOUBLE) / 1000) FILTER (WHERE energy_mj IS NULL) AS power_mj,
-       count(*) FILTER (WHERE gap_us IS NULL) AS gaps_unknown,
-       min(a) FILTER (WHERE gap_us IS NULL) AS first_unknown_us,
-       sum(greatest(gap_us - {grace}, 0)) FILTER (WHERE gap_us > 0 AND a - gap_us >= lo)
-           AS silent_inside_us,
-       sum(least(gap_us, {grace})) FILTER (WHERE gap_us > 0 AND a - gap_us >= lo)
-           AS grace_inside_us
+       sum(gap_us) FILTER (WHERE a - gap_us >= lo) AS silence_inside_us,
+       sum(gap_us - {grace}) FILTER (WHERE gap_us > {grace} AND a - gap_us >= lo)
+           AS silent_inside_us
 FROM j GROUP BY seg_id
 """
 
@@ -405,10 +403,11 @@ class _Tally:
             if a < b:
                 self.gap(node, units, a, b)
         inside = int(last) - int(first) - int(covered)
-        unknown, first_unknown, silent_us, grace_us = gaps
-        silent, grace = int(silent_us or 0), int(grace_us or 0)
-        known = unknown == 0 or (unknown == 1 and first_unknown == first)
-        if inside and known and not self.runs_wanted and silent + grace == inside:
+        silence, silent = (int(x or 0) for x in gaps)
+        grace = silence - silent
+        # the rollup knew every silence inside when they add up to what the rows leave
+        # uncovered (a row that did not know its silence makes them fall short)
+        if inside and silence == inside and not self.runs_wanted:
             self.silent_unit_us += units * silent  # the rollup knew each silence
             self.grace_unit_us += units * grace
             return False
