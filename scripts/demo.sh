@@ -14,7 +14,11 @@ unset NEOCLOUD_DATABASE_URL
 rm -rf "$NEOCLOUD_HOME"
 nc=".venv/bin/neocloud"
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+step() {
+  local began=$SECONDS
+  printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"
+  [ -z "${DEMO_TIMES:-}" ] || echo "(${1%%$'\n'*}: $((SECONDS - began)) s)" >&2
+}
 
 step "Create the embedded database" $nc init
 step "Import the reference fleet (validated first, one transaction)" \
