@@ -48,7 +48,9 @@ def test_a_holding_longer_than_a_day_fills_every_hour_between() -> None:
     assert leased[1:29] == [Decimal(8)] * 28
     assert leased[29] == Decimal(8) * 10 / 60  # to 15:10 the next day
     micro = Decimal("0.000001")  # thirds of a GPU-hour do not end in Decimal
-    assert sum(leased).quantize(micro) == (Decimal(8) * (29 * 60 - 10) / 60).quantize(micro)
+    assert sum(leased, Decimal(0)).quantize(micro) == (Decimal(8) * (29 * 60 - 10) / 60).quantize(
+        micro
+    )
 
 
 def test_a_period_off_the_hour_is_refused() -> None:

@@ -13,6 +13,7 @@ older than the samples (the simulator writes its own): derived files, rebuilt wh
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,7 +32,10 @@ from neocloud.adapters.telemetry.store import (
     ROLLUP_DIR,
     SAMPLES_DIR,
     ParquetStore,
+    connect_duckdb,
     day_text,
+    duckdb_session,
+    quote,
 )
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval
@@ -39,7 +43,7 @@ from neocloud.domain.metering.availability import Cause, Observed, Unit, UnitPla
 from neocloud.domain.metering.metered import DownRun, Usage
 
 if TYPE_CHECKING:
-    import duckdb
+    pass
 
 US = 1_000_000
 US_PER_DAY = 86_400 * US
@@ -117,7 +121,7 @@ def _rollup_from(files: list[Path], site: str, day: str, critical_xids: frozense
     minute with samples (the previous day's samples start both; before them: unknown)."""
     lo = _day_number(day) * US_PER_DAY
     xids = ", ".join(str(x) for x in sorted(critical_xids)) or "NULL"
-    listed = ", ".join(_quote(str(f)) for f in files)
+    listed = ", ".join(quote(str(f)) for f in files)
     sql = f"""
         WITH r AS (
             SELECT node, gpu, epoch_us(ts) AS t, energy_mj, power_w, util_ratio, xid,
@@ -148,7 +152,7 @@ def _rollup_from(files: list[Path], site: str, day: str, critical_xids: frozense
                    AS silence_before_s
         FROM m QUALIFY t0 >= {lo} ORDER BY node, t0
     """
-    with _duckdb() as con:
+    with duckdb_session() as con:
         table = con.sql(sql).to_arrow_table()
     site_column = pa.DictionaryArray.from_arrays(
         pa.array([0] * table.num_rows, pa.int32()), pa.array([site])
@@ -185,7 +189,7 @@ def ensure_hour_rollups(store: ParquetStore, site: str, days: Sequence[str]) -> 
 def _hours_from(files: list[Path], site: str) -> pa.Table:
     """Per node and UTC hour; a row spanning more than an hour (a coarse simulation) is
     spread evenly over its hours."""
-    listed = ", ".join(_quote(str(f)) for f in files)
+    listed = ", ".join(quote(str(f)) for f in files)
     sql = f"""
         WITH m AS (
             SELECT CAST(node AS VARCHAR) AS node, epoch_us(minute) AS t, span_s,
@@ -204,7 +208,7 @@ def _hours_from(files: list[Path], site: str) -> pa.Table:
                count(*) AS minute_rows
         FROM spread GROUP BY ALL ORDER BY node, hour
     """
-    with _duckdb() as con:
+    with duckdb_session() as con:
         table = con.sql(sql).to_arrow_table()
     site_column = pa.DictionaryArray.from_arrays(
         pa.array([0] * table.num_rows, pa.int32()), pa.array([site])
@@ -440,12 +444,13 @@ class _Tally:
         )
 
 
-class SqlMeter:
+class SqlMeter(abc.ABC):
     """The metering queries, answered by an engine's ``_query`` (the same SQL on each)."""
 
     engine: str
     store: ParquetStore
 
+    @abc.abstractmethod
     def _query(
         self,
         site: str,
@@ -456,7 +461,6 @@ class SqlMeter:
     ) -> list[tuple[Any, ...]]:
         """``sql`` over view ``nm`` (node-minutes) or ``hours`` (node-hours: ``kind``) of the
         period's days, with ``tables`` registered by name."""
-        raise NotImplementedError
 
     def prepare(self, site: str, during: Interval, critical_xids: frozenset[int]) -> None:
         ensure_rollups(self.store, site, days_of(during), critical_xids)
@@ -547,10 +551,10 @@ class DuckDbMeter(SqlMeter):
     ) -> list[tuple[Any, ...]]:
         files = self.store.files(kind, site, days_of(period))
         view, select, empty = VIEWS[kind]
-        con = _connect()
+        con = connect_duckdb()
         with unreadable_files(self.store):
             if files:
-                listed = ", ".join(_quote(str(f)) for f in files)
+                listed = ", ".join(quote(str(f)) for f in files)
                 con.sql(f"CREATE VIEW {view} AS {select.format(files=listed)}")
             else:
                 con.register(view, empty)
@@ -613,24 +617,3 @@ def unreadable_files(store: ParquetStore) -> Iterator[None]:
             f"holds a file that cannot be read ({reason}); move it out of the store and "
             "ingest its source again",
         ) from None
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    import duckdb
-
-    con = duckdb.connect()
-    con.sql("SET TimeZone = 'UTC'")
-    return con
-
-
-class _duckdb:  # noqa: N801 - a context manager used like a function
-    def __enter__(self) -> duckdb.DuckDBPyConnection:
-        self.con = _connect()
-        return self.con
-
-    def __exit__(self, *exc: object) -> None:
-        self.con.close()

@@ -173,7 +173,7 @@ class ParquetStore:
         self, site: str, day: str, part: pa.Table, known: frozenset[str]
     ) -> WriteReport:
         existing = self.files(SAMPLES_DIR, site, [day])
-        with _duckdb() as con:
+        with duckdb_session() as con:
             con.register("batch", part)
             con.register("known", pa.table({"node": pa.array(sorted(known), pa.string())}))
             con.register("stored", _stored(con, existing, part))
@@ -214,14 +214,14 @@ class ParquetStore:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (UTC) with views ``samples`` and ``node_minutes`` over every
         file of the store (empty views where there are none)."""
-        con = _connect()
+        con = connect_duckdb()
         for view, kind, schema in (
             ("samples", SAMPLES_DIR, SAMPLES),
             ("node_minutes", ROLLUP_DIR, NODE_MINUTES),
         ):
             files = self.files(kind)
             if files:
-                listed = ", ".join(_quote(str(f)) for f in files)
+                listed = ", ".join(quote(str(f)) for f in files)
                 con.sql(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
             else:
                 con.register(f"{view}_empty", schema.empty_table())
@@ -238,8 +238,8 @@ class ParquetStore:
                 files = sorted(day_dir.glob("[!.]*.parquet"))
                 if not files:
                     continue
-                listed = ", ".join(_quote(str(f)) for f in files)
-                with _duckdb() as con:
+                listed = ", ".join(quote(str(f)) for f in files)
+                with duckdb_session() as con:
                     row = con.sql(
                         f"SELECT count(*), count(DISTINCT node), min({time_column}), "
                         f"max({time_column}) FROM read_parquet([{listed}])"
@@ -277,7 +277,7 @@ def _stored(con: duckdb.DuckDBPyConnection, files: list[Path], part: pa.Table) -
     """What the partition already holds in the batch's time range, one row per key."""
     if not files:
         return SAMPLES.empty_table()
-    listed = ", ".join(_quote(str(f)) for f in files)
+    listed = ", ".join(quote(str(f)) for f in files)
     ts = part.column("ts")
     aggregates = ", ".join(f"max({m}) AS {m}" for m in METRIC_COLUMNS)
     return con.sql(
@@ -351,11 +351,13 @@ def _conform(table: pa.Table) -> pa.Table:
     return table.select(SAMPLES.names).cast(SAMPLES)
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """A SQL string literal (file paths in DuckDB queries)."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def connect_duckdb() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection whose time zone is UTC."""
     import duckdb
 
     con = duckdb.connect()
@@ -364,8 +366,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 @contextlib.contextmanager
-def _duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _connect()
+def duckdb_session() -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connect_duckdb``, closed at the end of the block."""
+    con = connect_duckdb()
     try:
         yield con
     finally:
