@@ -107,13 +107,14 @@ def usd(amount: str) -> Money:
 
 def shared_fixture(name: str) -> Path:
     """A capture from the project's shared fixtures (``shared/fixtures/NAME``), in the
-    checkout or beside it (``../shared``), or where ``NEOCLOUD_SHARED_DIR`` says. Missing,
-    the tests that read it fail naming the place (a test of real data is not skipped)."""
-    root = Path(__file__).resolve().parents[1]
-    places = [root / "shared", root.parent / "shared"]
+    checkout or a folder above it (``../shared``; mutation testing runs from a copy one
+    level down), or where ``NEOCLOUD_SHARED_DIR`` says. Missing, the tests that read it fail
+    naming the place (a test of real data is not skipped)."""
+    here = Path(__file__).resolve()
+    places = [folder / "shared" for folder in here.parents]
     if os.environ.get("NEOCLOUD_SHARED_DIR"):
         places.insert(0, Path(os.environ["NEOCLOUD_SHARED_DIR"]))
     for place in places:
         if (place / "fixtures" / name).is_dir():
             return place / "fixtures" / name
-    return places[-1] / "fixtures" / name
+    return here.parents[2] / "shared" / "fixtures" / name
