@@ -7,8 +7,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval
-from neocloud.domain.metering.availability import Failure, Held, Unit, Window, plan_units
+from neocloud.domain.metering.availability import (
+    Availability,
+    AvailabilityRules,
+    Cause,
+    Failure,
+    Held,
+    Observed,
+    Unit,
+    Window,
+    plan_units,
+    unit_seconds,
+)
 
 DAY = Interval(datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 2, tzinfo=UTC))
 HELD = [Held("n1", 8, datetime(2027, 2, 1, tzinfo=UTC), None)]
@@ -68,3 +82,79 @@ def test_a_window_for_another_node_or_outside_the_holding_changes_nothing() -> N
     assert plan.excluded == ()
     assert hours(plan.held_unit_s) == 12 * 8
     assert hours(plan.held_gpu_s) == 12 * 8
+
+
+GPU_HOUR = Decimal(3600)
+
+
+def observed(up_h: str, grace_h: str, reported_h: str) -> Observed:
+    return Observed(
+        reported_unit_s=Decimal(reported_h) * GPU_HOUR,
+        up_unit_s=Decimal(up_h) * GPU_HOUR,
+        down_unit_s={Cause.XID: 2 * GPU_HOUR, Cause.MISSING: GPU_HOUR, Cause.SILENT: GPU_HOUR},
+        grace_unit_s=Decimal(grace_h) * GPU_HOUR,
+    )
+
+
+def test_availability_is_available_over_held_less_excluded_truncated() -> None:
+    """Held 24 h x 8 GPUs = 192 GPU-h, 2 h excluded (16), failed 1 h (8): required 176.
+    Up 170 + grace 0.5 = 170.5 available: 170.5 / 176 = 0.96875. Reported 160 + failed 8
+    = 168 of 176 = 0.954545... -> 0.954545, covered (>= 0.95)."""
+    plan = plan_units(HELD, period=DAY, unit=Unit.GPU, windows=[window(2, 4, 72)],
+                      failures=[Failure("n1", Interval(at(5), at(6)))])  # fmt: skip
+    a = Availability(plan, observed("170", "0.5", "160"), AvailabilityRules())
+    assert a.required_unit_s == 176 * GPU_HOUR
+    assert a.available_unit_s == Decimal("170.5") * GPU_HOUR
+    assert a.ratio == Decimal("0.96875")
+    assert a.coverage_ratio == Decimal("0.954545") and a.covered
+    assert a.down_unit_s == {Cause.XID: 2 * GPU_HOUR, Cause.MISSING: GPU_HOUR,
+                             Cause.SILENT: GPU_HOUR, Cause.FAILED: 8 * GPU_HOUR}  # fmt: skip
+    # 175.9999 / 176 = 0.99999943...: truncated, never rounded up into a better tier
+    nearly = Availability(plan, observed("175.9999", "0", "176"), AvailabilityRules())
+    assert nearly.ratio == Decimal("0.999999")
+    # reported 158 + 8 = 166 / 176 = 0.943181...: too little telemetry to meter
+    thin = Availability(plan, observed("150", "0", "158"), AvailabilityRules())
+    assert thin.coverage_ratio == Decimal("0.943181") and not thin.covered
+    lax = Availability(plan, observed("150", "0", "158"),
+                       AvailabilityRules(coverage_min_ratio=Decimal("0.943181")))  # fmt: skip
+    assert lax.covered  # at the threshold counts
+
+
+def test_nothing_required_has_no_ratio_and_full_coverage() -> None:
+    plan = plan_units(HELD, period=DAY, unit=Unit.GPU, windows=[window(0, 24, 72)])
+    a = Availability(plan, Observed(), AvailabilityRules())
+    assert a.required_unit_s == 0
+    assert a.ratio is None and a.coverage_ratio == 1
+
+
+def test_a_window_qualifies_from_exactly_the_notice() -> None:
+    exact = Window(frozenset({"n1"}), Interval(at(10), at(12)), at(10) - timedelta(hours=48))
+    late = Window(frozenset({"n1"}), Interval(at(10), at(12)),
+                  at(10) - timedelta(hours=48) + timedelta(microseconds=1))  # fmt: skip
+    assert exact.qualifies(48) and not late.qualifies(48)
+
+
+@pytest.mark.parametrize(
+    ("grace_s", "coverage", "ok"),
+    [(0, "1", True), (3600, "0.000001", True), (-1, "0.95", False), (3601, "0.95", False),
+     (300, "0", False), (300, "1.000001", False)],
+)  # fmt: skip
+def test_rules_refuse_what_cannot_be_meant(grace_s: int, coverage: str, ok: bool) -> None:
+    def make() -> AvailabilityRules:
+        return AvailabilityRules(silence_grace_s=grace_s, coverage_min_ratio=Decimal(coverage))
+
+    if ok:
+        assert make().silence_grace_s == grace_s
+    else:
+        with pytest.raises(InvalidInput):
+            make()
+
+
+def test_unit_seconds_are_exact_to_the_microsecond() -> None:
+    span = Interval(at(0), at(0) + timedelta(seconds=1, microseconds=1))
+    assert unit_seconds(span, 8) == Decimal("8.000008")
+    node_plan = plan_units(HELD, period=DAY, unit=Unit.NODE)
+    assert node_plan.held_unit_s == 24 * 3600 and node_plan.held_gpu_s == 8 * 24 * 3600
+    assert (
+        node_plan.units_of(8) == 1 and plan_units(HELD, period=DAY, unit=Unit.GPU).units_of(8) == 8
+    )
