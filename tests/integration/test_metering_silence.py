@@ -24,10 +24,11 @@ GPU_MINUTE = Decimal(60)  # unit-seconds of one GPU for one minute
 
 
 def meter_minutes(
-    tmp_path: Path, missing: set[int], silences: bool
+    tmp_path: Path, missing: set[int], silences: bool, first_minute: int = 0
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """(reported, grace, silent) in GPU-minutes with the rows of ``missing`` minutes left out."""
-    kept = [m for m in range(60) if m not in missing]
+    """(reported, grace, silent) in GPU-minutes with the rows of ``missing`` minutes left
+    out; rows from ``first_minute`` (before 0: before the holding starts)."""
+    kept = [m for m in range(first_minute, 60) if m not in missing]
     table = table_of(
         [START + timedelta(minutes=m) for m in kept],
         ["n1"] * len(kept),
@@ -40,7 +41,7 @@ def meter_minutes(
     store.write_file(ROLLUP_DIR, "s-1", "2027-03-01", table, name="hand.parquet")
     plan = plan_units([Held("n1", 8, START, None)], period=HOUR, unit=Unit.GPU)
     observed, usage = DuckDbMeter(store).measure("s-1", plan, 300)
-    assert usage.gpu_energy_mj == 8 * 60_000_000 * len(kept)
+    assert usage.gpu_energy_mj == 8 * 60_000_000 * sum(1 for m in kept if m >= 0)
     return (
         observed.reported_unit_s / GPU_MINUTE,
         observed.grace_unit_s / GPU_MINUTE,
@@ -79,6 +80,18 @@ def test_each_silence_has_its_grace(
     assert meter_minutes(tmp_path, missing, silences) == tuple(
         map(Decimal, (reported, grace, silent))
     ), case
+
+
+@pytest.mark.parametrize("silences", [False, True], ids=["worked-out", "from-the-rollup"])
+def test_a_silence_begun_before_the_holding_is_judged_from_its_start(
+    tmp_path: Path, silences: bool
+) -> None:
+    """Rows from 09:50; none 09:56-10:03 (7 minutes, 3 of them held) nor 10:20-10:27
+    (7 minutes inside). Held from 10:00: 3 minutes of grace at the start (judged from
+    10:00, not from 09:56), then 5 grace and 2 down inside; reported 60 - 3 - 7 = 50."""
+    missing = {*range(-4, 3), *range(20, 27)}
+    assert meter_minutes(tmp_path, missing, silences, first_minute=-10) == tuple(
+        map(Decimal, (50 * 8, (3 + 5) * 8, 2 * 8)))  # fmt: skip
 
 
 def test_rows_without_a_counter_fall_back_to_board_power_flagged(tmp_path: Path) -> None:

@@ -245,23 +245,20 @@ r AS (
 # One pass, one row per piece: a hash aggregate whatever the rows (no sort, no window),
 # as few columns and sums as the answer needs (reported time is units x covered, missing
 # what is reported neither up nor with a critical Xid: worked out per piece afterwards).
-# Silence inside a piece comes from each row's ``silence_before_s`` (the rollup's writer
-# knew the node's previous row) when those add up to what the rows leave uncovered; else
-# (a writer that did not know) from GAPS.
-# Energy: the rows' whole readings less the share of those a piece cuts (at its ends); a
-# row without a counter reading falls back to its board power x its time (flagged).
+# Energy: the rows' whole readings less the share of those a piece cuts (at its ends).
 # Silence is what the rows leave uncovered: before the first, after the last, and inside
-# (covered < last - first); only pieces with more silence inside than a grace go to GAPS.
+# (covered < last - first); the few rows after a silence, and the rarer rows without a
+# counter reading, are read by SILENCES and POWER, whose filters the scan applies.
 MEASURE = """
 WITH r AS (
-    SELECT p.seg_id, p.gpus, p.lo, greatest(m.t0, p.lo) AS a,
-           least(m.t0 + m.span, p.hi) AS b, m.span, m.reported_mask & p.full_mask AS rep,
+    SELECT p.seg_id, p.gpus, greatest(m.t0, p.lo) AS a, least(m.t0 + m.span, p.hi) AS b,
+           m.span, m.reported_mask & p.full_mask AS rep,
            m.critical_xid_mask & p.full_mask AS crit, m.energy_mj, m.gpus_reported,
-           m.util_ratio, m.power_w, m.gap_us
+           m.util_ratio
     FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
 ), j AS (
-    SELECT seg_id, gpus, lo, a, b, b - a AS d, span, energy_mj, gpus_reported, util_ratio,
-           power_w, gap_us, bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g
+    SELECT seg_id, gpus, a, b, b - a AS d, span, energy_mj, gpus_reported, util_ratio,
+           bit_count(rep & ~crit) AS up_g, bit_count(rep & crit) AS xid_g
     FROM r
 )
 SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
@@ -269,12 +266,34 @@ SELECT seg_id, sum(d) AS covered_us, min(a) AS first_us, max(b) AS last_us,
        sum(energy_mj * CAST(span - d AS DOUBLE) / span) FILTER (WHERE d < span) AS cut_mj,
        sum(util_ratio * gpus_reported * d) AS util_gpu_us,
        sum(gpus_reported * d) FILTER (WHERE util_ratio IS NOT NULL) AS gpu_us,
-       count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read,
-       sum(power_w * CAST(d AS DOUBLE) / 1000) FILTER (WHERE energy_mj IS NULL) AS power_mj,
-       sum(gap_us) FILTER (WHERE a - gap_us >= lo) AS silence_inside_us,
+       count(*) - count(energy_mj) AS rows_without_energy, count(*) AS rows_read
+FROM j GROUP BY seg_id
+"""
+
+# The silences inside each piece, from the rows after one (``silence_before_s``: the
+# rollup's writer knew the node's previous row): all of them, and what is past the grace.
+# Used when those add up to what the rows leave uncovered; else (a writer that did not
+# know) the pieces with more silence inside than the grace go to GAPS.
+SILENCES = """
+WITH j AS (
+    SELECT p.seg_id, p.lo, greatest(m.t0, p.lo) AS a, m.gap_us
+    FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
+    WHERE m.gap_us > 0
+)
+SELECT seg_id, sum(gap_us) FILTER (WHERE a - gap_us >= lo) AS silence_inside_us,
        sum(gap_us - {grace}) FILTER (WHERE gap_us > {grace} AND a - gap_us >= lo)
            AS silent_inside_us
 FROM j GROUP BY seg_id
+"""
+
+# Rows without a counter reading: their board power x their time (a flagged fallback).
+POWER = """
+SELECT p.seg_id,
+       sum(m.power_w * CAST(least(m.t0 + m.span, p.hi) - greatest(m.t0, p.lo) AS DOUBLE)
+           / 1000) AS power_mj
+FROM pieces p JOIN nm m ON m.node = p.node AND m.t0 < p.hi AND m.t0 + m.span > p.lo
+WHERE m.energy_mj IS NULL
+GROUP BY p.seg_id
 """
 
 # Each silence inside a piece (between two rows), for the pieces MEASURE found one in.
@@ -382,16 +401,23 @@ class _Tally:
             self.runs.append((node, "silent", lo + self.grace_us, hi, units * past))
 
     def piece(
-        self, node: str, units: int, lo: int, hi: int, counted: int, row: tuple[Any, ...] | None
+        self,
+        node: str,
+        units: int,
+        lo: int,
+        hi: int,
+        counted: int,
+        row: tuple[Any, ...] | None,
+        silences: tuple[Any, ...] = (0, 0),
     ) -> bool:
-        """Add a piece's MEASURE row (None: no rows); True when it has more silence
-        inside than the grace (only GAPS can tell which minutes)."""
+        """Add a piece's MEASURE row (None: no rows) and its SILENCES; True when it has
+        more silence inside than the grace that they do not account for (only GAPS can
+        tell which minutes)."""
         if row is None:
             if counted:
                 self.gap(node, units, lo, hi)
             return False
-        _, covered, first, last, up, xid, energy, cut, util, gpu, without, read, power, *gaps = row
-        self.power_mj += float(power or 0)
+        _, covered, first, last, up, xid, energy, cut, util, gpu, without, read = row
         self.energy_mj += int(energy or 0)
         self.cut_mj += float(cut or 0)
         self.util_gpu_us += float(util or 0)
@@ -407,13 +433,12 @@ class _Tally:
             if a < b:
                 self.gap(node, units, a, b)
         inside = int(last) - int(first) - int(covered)
-        silence, silent = (int(x or 0) for x in gaps)
-        grace = silence - silent
+        silence, silent = (int(x or 0) for x in silences)
         # the rollup knew every silence inside when they add up to what the rows leave
         # uncovered (a row that did not know its silence makes them fall short)
         if inside and silence == inside and not self.runs_wanted:
-            self.silent_unit_us += units * silent  # the rollup knew each silence
-            self.grace_unit_us += units * grace
+            self.silent_unit_us += units * silent
+            self.grace_unit_us += units * (silence - silent)
             return False
         if inside > self.grace_us:
             return True
@@ -487,17 +512,27 @@ class SqlMeter(abc.ABC):
         ]
 
     def _tally(self, site: str, plan: UnitPlan, grace_s: int, *, runs: bool = False) -> _Tally:
-        """MEASURE added up; ``runs``: each silence past the grace listed (from GAPS)."""
-        pieces = pieces_table(plan)
-        sql = MEASURE.format(grace=grace_s * US, **terms(plan))
+        """MEASURE added up, with SILENCES and POWER where its rows call for them;
+        ``runs``: each silence past the grace listed (from GAPS)."""
+        pieces, tally = pieces_table(plan), _Tally(grace_s * US, runs_wanted=runs)
+        sql = MEASURE.format(**terms(plan))
         rows = {int(r[0]): r for r in self._query(site, plan.period, sql, {"pieces": pieces})}
-        tally = _Tally(grace_s * US, runs_wanted=runs)
+        silences: dict[int, tuple[Any, ...]] = {}
+        if any(int(r[3]) - int(r[2]) > int(r[1]) for r in rows.values()) and not runs:
+            sql = SILENCES.format(grace=grace_s * US)
+            got = self._query(site, plan.period, sql, {"pieces": pieces})
+            silences = {int(r[0]): r[1:] for r in got}
+        if any(int(r[10]) for r in rows.values()):
+            got = self._query(site, plan.period, POWER, {"pieces": pieces})
+            tally.power_mj = sum(float(power or 0) for _, power in sorted(got))
         names = ("seg_id", "node", "units", "lo", "hi", "counted")
         columns = (pieces[c].to_pylist() for c in names)
         inside = [
             seg_id
             for seg_id, node, units, lo, hi, counted in zip(*columns, strict=True)
-            if tally.piece(node, units, lo, hi, counted, rows.get(seg_id))
+            if tally.piece(
+                node, units, lo, hi, counted, rows.get(seg_id), silences.get(seg_id, (0, 0))
+            )
         ]
         if inside:
             chosen = pieces.filter(pc.is_in(pieces["seg_id"], pa.array(inside, pa.int64())))
@@ -559,12 +594,18 @@ class DuckDbMeter(SqlMeter):
             else:
                 con.register(view, empty)
             for name, table in tables.items():
-                con.register(name, table)
+                # a table, not a view of Arrow: its statistics let a small range of piece
+                # numbers be grouped by a perfect hash (no hashing, no probing)
+                con.register(f"{name}_arrow", table)
+                con.sql(f"CREATE TEMP TABLE {name} AS FROM {name}_arrow")
+            con.sql(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
             try:
                 return con.sql(sql).fetchall()
             finally:
                 con.close()
 
+
+PERFECT_HASH_BITS = 18  # up to 262,144 pieces in a perfect hash table (~60 MB a thread)
 
 NH_DUCKDB = """
     SELECT CAST(node AS VARCHAR) AS node, epoch_us(hour) AS t0, reported_gpu_s, util_gpu_s
