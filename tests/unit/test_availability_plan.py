@@ -18,6 +18,8 @@ from neocloud.domain.metering.availability import (
     Failure,
     Held,
     Observed,
+    Segment,
+    Stretch,
     Unit,
     Window,
     plan_units,
@@ -158,3 +160,51 @@ def test_unit_seconds_are_exact_to_the_microsecond() -> None:
     assert (
         node_plan.units_of(8) == 1 and plan_units(HELD, period=DAY, unit=Unit.GPU).units_of(8) == 8
     )
+
+
+def test_every_holding_is_cut_to_the_period_and_keeps_its_node_gpus_and_reasons() -> None:
+    """n0 ended as the day began (nothing), n1 8 GPUs until 20:00, n2 4 GPUs from 06:00,
+    n3 2 GPUs past the day's end. Maintenance announced exactly 48 h ahead (the default
+    notice): n1 02-04 without a reason, n2 10-12 "firmware"; failures n1 05-06, n2 14-15."""
+    held = [Held("n0", 8, at(-48), at(0)), Held("n1", 8, at(-24), at(20)),
+            Held("n2", 4, at(6), None), Held("n3", 2, at(0), at(48))]  # fmt: skip
+    windows = [window(2, 4, 48), window(10, 12, 48, nodes="n2")]
+    windows[1] = Window(windows[1].nodes, windows[1].interval, windows[1].announced_at, "firmware")
+    failures = [Failure("n1", Interval(at(5), at(6))), Failure("n2", Interval(at(14), at(15)))]
+    plan = plan_units(held, period=DAY, unit=Unit.GPU, windows=windows, failures=failures)
+
+    def span(a: int, b: int) -> Interval:
+        return Interval(at(a), at(b))
+
+    assert plan.period == DAY
+    assert plan.excluded == (Stretch("n1", span(2, 4), 8, "maintenance"),
+                             Stretch("n2", span(10, 12), 4, "maintenance: firmware"))  # fmt: skip
+    assert plan.failed == (Stretch("n1", span(5, 6), 8, "failed"),
+                           Stretch("n2", span(14, 15), 4, "failed"))  # fmt: skip
+    assert plan.segments == (
+        Segment("n1", 8, span(0, 2)), Segment("n1", 8, span(4, 5)), Segment("n1", 8, span(6, 20)),
+        Segment("n2", 4, span(6, 10)), Segment("n2", 4, span(12, 14)),
+        Segment("n2", 4, span(15, 24)), Segment("n3", 2, span(0, 24)),
+    )  # fmt: skip
+    # GPU-hours held: n1 20 x 8 + n2 18 x 4 + n3 24 x 2 = 160 + 72 + 48
+    assert hours(plan.held_unit_s) == hours(plan.held_gpu_s) == 280
+    nodes = plan_units(held, period=DAY, unit=Unit.NODE, windows=windows, failures=failures)
+    assert hours(nodes.held_unit_s) == 20 + 18 + 24 and hours(nodes.held_gpu_s) == 280
+    assert [s.units for s in nodes.excluded + nodes.failed] == [1, 1, 1, 1]
+    # an SLA asking 49 hours of notice: announced 48 ahead, nothing is excluded
+    strict = plan_units(held, period=DAY, unit=Unit.GPU, windows=windows, notice_hours=49)
+    assert strict.excluded == ()
+
+
+@pytest.mark.parametrize(
+    ("grace_s", "coverage", "field", "value", "message"),
+    [(-1, "0.95", "silence_grace_s", -1, "must be 0 to 3600"),
+     (300, "1.5", "coverage_min_ratio", "1.5", "must be above 0, at most 1")],
+)  # fmt: skip
+def test_a_refused_rule_names_its_field_value_and_bounds(
+    grace_s: int, coverage: str, field: str, value: object, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        AvailabilityRules(silence_grace_s=grace_s, coverage_min_ratio=Decimal(coverage))
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.value, problem.message) == (field, value, message)

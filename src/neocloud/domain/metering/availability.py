@@ -223,7 +223,7 @@ def plan_units(
         total += unit_seconds(stretch, units)
         gpu_total += unit_seconds(stretch, h.gpus)
         away = [
-            (i, f"maintenance: {w.reason}".rstrip(": "))
+            (i, f"maintenance: {w.reason}" if w.reason else "maintenance")
             for w in qualifying
             if h.node in w.nodes and (i := w.interval.intersection(stretch))
         ]

@@ -9,6 +9,8 @@ judges the pool (docs/METERING.md).
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +89,7 @@ class Hours:
     cut hours at each end exactly, the whole hours between by a difference array."""
 
     def __init__(self, start: int, count: int) -> None:
-        self.start, self.cut, self.whole = start, [0] * count, [0] * (count + 1)
+        self.start, self.cut, self.whole = start, [0] * count, [0] * count
 
     def add(self, gpus: int, lo: int, hi: int) -> None:
         if lo >= hi:
@@ -102,8 +104,4 @@ class Hours:
         self.whole[last] -= gpus * HOUR_US
 
     def totals(self) -> list[int]:
-        running, out = 0, []
-        for cut, step in zip(self.cut, self.whole, strict=False):
-            running += step
-            out.append(cut + running)
-        return out
+        return list(map(operator.add, self.cut, itertools.accumulate(self.whole)))
