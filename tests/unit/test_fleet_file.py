@@ -234,3 +234,38 @@ def test_any_site_round_trips_through_the_format(site: Site) -> None:
     text = dump_document(fleet_document([site]))
     (back,) = parse_fleet(parse_document(text, "export.yaml"))
     assert by_name(back) == by_name(site)
+
+
+NODE_RULE_TEXT = (
+    "invalid node name: a node's name becomes a Kubernetes Node name and a Slurm NodeName: "
+    "lower-case letters, digits and '-' (a DNS-1123 label), 1-63 characters, alphanumeric "
+    "at both ends"
+)
+
+
+@pytest.mark.parametrize("name", ["gpu_01", "gpu.01", "-gpu01", "Gpu01", "n" * 64])
+def test_a_node_name_kubernetes_or_slurm_would_refuse_is_refused_by_name(name: str) -> None:
+    """Kubernetes refuses a Node named ``gpu_01`` (not a DNS-1123 name); a dot would make a
+    Slurm NodeName a domain; neocloud refuses them at import, naming the node."""
+    doc = factories.site_document(racks=1)
+    doc["halls"][0]["racks"] = [  # type: ignore[index]
+        {"name": "x-r1", "power_budget_kw": 82,
+         "nodes": [{"name": "x-r1-n01", "gpu_model": "H100"},
+                   {"name": name, "gpu_model": "H100"}]}
+    ]  # fmt: skip
+    with pytest.raises(InvalidInput) as err:
+        parse_fleet(factories.fleet(doc))
+    (problem,) = err.value.problems
+    assert (problem.field, problem.value, problem.message) == (
+        "sites[0].halls[0].racks[0].nodes[1].name", name, NODE_RULE_TEXT)  # fmt: skip
+
+
+def test_a_rack_group_whose_node_names_would_be_refused_names_its_prefix() -> None:
+    """``r_`` makes racks ``r_0001`` (a valid rack name) of nodes ``r_0001-n01``: refused."""
+    doc = factories.site_document(racks=2)
+    doc["halls"][0]["rack_groups"][0]["prefix"] = "r_"  # type: ignore[index]
+    with pytest.raises(InvalidInput) as err:
+        parse_fleet(factories.fleet(doc))
+    (problem,) = err.value.problems
+    assert (problem.field, problem.value) == ("sites[0].halls[0].rack_groups[0].prefix", "r_")
+    assert problem.message == "rack and node names built from it are invalid: " + NODE_RULE_TEXT

@@ -15,7 +15,7 @@ from typing import cast
 
 from neocloud.domain.fleet.inventory import GpuModel, Node, Rack
 from neocloud.domain.kernel.documents import Path, Reader
-from neocloud.domain.kernel.names import name_problem
+from neocloud.domain.kernel.names import name_problem, node_problem
 
 NODE_KEYS = {"gpu_model", "gpus", "rated_it_kw", "typical_it_kw"}
 GROUP_KEYS = {"prefix", "count", "start", "digits", "power_budget_kw", "nodes_per_rack", "node",
@@ -162,7 +162,8 @@ def parse_rack_group(
             f"racks {prefix}{start}.. need more than {digits} digits; raise 'digits'",
         )
         return []
-    problem = name_problem(node_name(rack_name(prefix, start + count - 1, digits), per_rack), "")
+    last = rack_name(prefix, start + count - 1, digits)
+    problem = name_problem(last, "") or node_problem(node_name(last, per_rack), "")
     if problem:
         r.problem(
             (*path, "prefix"),
@@ -285,7 +286,9 @@ def parse_explicit_rack(
     for i, raw_node in enumerate(r.sequence((*path, "nodes"), m.get("nodes"))):
         p = (*path, "nodes", i)
         spec = _node_spec(r, p, raw_node, catalog=catalog, base=None, extra=frozenset({"name"}))
-        node_label = r.name(p, raw_node, "name") if isinstance(raw_node, dict) else None
+        node_label = (
+            r.name(p, raw_node, "name", node_problem) if isinstance(raw_node, dict) else None
+        )
         if spec and node_label:
             nodes.append(spec.build(node_label, catalog))
     if not (name and budget):

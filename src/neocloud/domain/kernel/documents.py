@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -168,12 +168,19 @@ class Reader:
             return []
         return value
 
-    def name(self, path: Path, m: Mapping[str, object], key: str) -> str | None:
-        """A name of something (site, hall, rack, agreement): see ``ids.NAME_RULE``."""
+    def name(
+        self,
+        path: Path,
+        m: Mapping[str, object],
+        key: str,
+        rule: Callable[[object, str], Problem | None] = name_problem,
+    ) -> str | None:
+        """A name of something (site, hall, rack, agreement): see ``names.NAME_RULE``;
+        ``rule``: a stricter one (``names.node_problem``)."""
         if m.get(key) is None:
             return None  # reported as required where it is
         value = m[key]
-        problem = name_problem(value, key)
+        problem = rule(value, key)
         if problem is not None:
             self.problem((*path, key), value, problem.message)
             return None

@@ -27,6 +27,20 @@ def name_problem(value: object, field: str, location: str = "") -> Problem | Non
     return Problem(field, value, f"invalid name: {NAME_RULE}", location)
 
 
+NODE_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+NODE_RULE = (
+    "a node's name becomes a Kubernetes Node name and a Slurm NodeName: lower-case "
+    "letters, digits and '-' (a DNS-1123 label), 1-63 characters, alphanumeric at both ends"
+)
+
+
+def node_problem(value: object, field: str, location: str = "") -> Problem | None:
+    """A Problem if ``value`` cannot name a node (stricter than a name: no '.' or '_')."""
+    if isinstance(value, str) and NODE_PATTERN.fullmatch(value):
+        return None
+    return Problem(field, value, f"invalid node name: {NODE_RULE}", location)
+
+
 MODEL_PATTERN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
 MODEL_RULE = "letters, digits, '.', '_' or '-', 1-63 characters, alphanumeric at both ends"
 """GPU model names as vendors write them (H100, GB200, MI300X): case kept."""
