@@ -59,30 +59,75 @@ def test_show_along_the_ramp(allocated: dict[str, str]) -> None:
     assert racks == [1630, 2848, 3370]
 
 
-def test_slurm_export_covers_exactly_the_tenants_nodes(
-    allocated: dict[str, str], tmp_path: Path
-) -> None:
-    target = tmp_path / "slurm.txt"
-    assert (
-        neocloud(
-            allocated,
-            "allocation",
-            "export",
-            "--site",
-            "memphis-1",
-            "--format",
-            "slurm",
-            "-o",
-            str(target),
-        )[0]
-        == 0
-    )
-    lines = target.read_text().splitlines()
-    partition = next(x for x in lines if x.startswith("PartitionName=frontier-lab "))
+def commands(text: str) -> list[str]:
+    return [x for x in text.splitlines() if x.startswith("TZ=UTC scontrol")]
+
+
+S1 = "h1-r[0001-0810]-n[01-08],h4-nvl[001-120]-n[01-18],h4-r[0001-0700]-n[01-08]"
+S2 = "h1-r[0811-0850]-n[01-08],h2-r[0001-0850]-n[01-08],h3-r[0001-0328]-n[01-08]"
+S3 = "h3-r[0329-0850]-n[01-08]"
+
+
+def test_slurm_export_is_the_state_at_the_instant(allocated: dict[str, str]) -> None:
+    """Before the ramp: one reservation per step at its start; mid-June: the first two
+    running (StartTime=now), July's still ahead; the partition takes reservation jobs only."""
+
+    def export(*extra: str) -> str:
+        code, out, err = neocloud(allocated, "allocation", "export", "--site", "memphis-1",
+                                  "--format", *extra)  # fmt: skip
+        assert code == 0, err
+        return out
+
+    create = "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-"
+    tail = "EndTime=2029-06-01T05:00:00 Nodes={} Accounts=frontier-lab Flags=IGNORE_JOBS"
+    assert commands(export("slurm", "--at", "2026-04-30T00:00:00Z")) == [
+        f"{create}s1 StartTime=2026-05-01T05:00:00 {tail.format(S1)}",
+        f"{create}s2 StartTime=2026-06-01T05:00:00 {tail.format(S2)}",
+        f"{create}s3 StartTime=2026-07-01T05:00:00 {tail.format(S3)}",
+    ]
+    assert commands(export("slurm", "--at", "2026-06-15T00:00:00Z")) == [
+        f"{create}s1 StartTime=now {tail.format(S1)}",
+        f"{create}s2 StartTime=now {tail.format(S2)}",
+        f"{create}s3 StartTime=2026-07-01T05:00:00 {tail.format(S3)}",
+    ]
+    assert commands(export("slurm", "--at", "2029-06-01T05:00:00Z")) == []  # the term ended
+    conf = export("slurm-conf", "--nodes").splitlines()
+    partition = next(x for x in conf if x.startswith("PartitionName=frontier-lab "))
     nodes = partition.split(" Nodes=")[1].split(" ")[0]
     assert len(set(slurm_hostlist.expand_hostlist(nodes))) == 28_160
-    reservations = [x for x in lines if x.startswith("scontrol create reservation")]
-    assert len(reservations) == 3  # one per ramp step
+    assert partition.endswith(" AllowAccounts=frontier-lab ReqResv=YES State=UP")
+    defined = [x.split(" ")[0].removeprefix("NodeName=") for x in conf if x.startswith("NodeName=")]
+    assert sum(len(slurm_hostlist.expand_hostlist(x)) for x in defined) == 28_160  # the site
+
+
+def test_slurm_sync_prints_only_what_moves_the_controller(
+    allocated: dict[str, str], tmp_path: Path
+) -> None:
+    """The controller holds step 1 (created on 15 June) and an operator's own reservation;
+    the tenant gave notice on 2 November (service ends 31 January 2027, 18:00 UTC)."""
+    env = {**allocated, "NEOCLOUD_NOW": "2026-11-03T00:00:00Z"}
+    assert neocloud(env, "agreement", "notice", "memphis-lease", "--by", "tenant",
+                    "--at", "2026-11-02T18:00:00Z")[0] == 0  # fmt: skip
+    current = tmp_path / "current.txt"
+    current.write_text(
+        "ReservationName=nc-memphis-lease-s1 StartTime=2026-06-15T00:00:00 "
+        f"EndTime=2029-06-01T05:00:00 Nodes={S1} Accounts=frontier-lab Flags=IGNORE_JOBS\n"
+        "ReservationName=ops-drain StartTime=2026-06-15T00:00:00 EndTime=2026-12-01T00:00:00 "
+        "Nodes=h9-r0001-n01 Accounts=ops Flags=SPEC_NODES\n"
+    )
+    code, out, err = neocloud(env, "allocation", "sync", "--site", "memphis-1",
+                              "--current", str(current))  # fmt: skip
+    assert code == 0, err
+    end = "EndTime=2027-01-31T18:00:00"
+    create = "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-"
+    assert commands(out) == [
+        f"TZ=UTC scontrol update ReservationName=nc-memphis-lease-s1 {end}",
+        f"{create}s2 StartTime=now {end} Nodes={S2} Accounts=frontier-lab Flags=IGNORE_JOBS",
+        f"{create}s3 StartTime=now {end} Nodes={S3} Accounts=frontier-lab Flags=IGNORE_JOBS",
+    ]
+    code, out, err = neocloud(env, "allocation", "sync", "--site", "memphis-1", "--current",
+                              str(tmp_path / "missing.txt"))  # fmt: skip
+    assert code != 0 and "current" in err and "missing.txt" in err
 
 
 def test_k8s_export_validates(allocated: dict[str, str], tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ grammars (Slurm hostlists via python-hostlist, Kubernetes objects via its JSON s
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,8 +27,15 @@ from neocloud.domain.allocation.planner import (
     plan_allocation,
     plan_in_halls,
 )
+from neocloud.domain.allocation.reservations import Reservation, reconcile, reservations_at
 from neocloud.domain.kernel.errors import InsufficientCapacity, InvalidInput
-from neocloud.render.schedulers import hostlist, kubernetes_nodes, slurm_config
+from neocloud.render.schedulers import (
+    hostlist,
+    kubernetes_nodes,
+    parse_reservations,
+    scontrol_lines,
+    slurm_conf,
+)
 from tests import factories
 
 MAY = datetime(2026, 5, 1, 5, tzinfo=UTC)
@@ -230,42 +238,71 @@ def holdings() -> list[Holding]:
 
 
 def test_slurm_lines_follow_the_scontrol_grammar() -> None:
-    text = slurm_config("memphis-1", holdings(), {"memphis-lease": "frontier-lab"}, MAY)
-    lines = [x for x in text.splitlines() if not x.startswith("#")]
+    tenants, steps = {"memphis-lease": "frontier-lab"}, {"memphis-lease": [MAY]}
+    at = datetime(2026, 5, 20, tzinfo=UTC)  # the lease running, maintenance from June
+    wanted = reservations_at(holdings(), tenants, steps, at)
+    lines = scontrol_lines(reconcile(wanted, [], at))
     assert lines == [
-        "scontrol create reservation ReservationName=memphis-lease-1 "
-        "StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 "
-        "Nodes=h1-r0001-n[01-02] Accounts=frontier-lab",
-        "scontrol create reservation ReservationName=memphis-lease-spare-1 "
-        "StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 "
-        "Nodes=h1-r0003-n01 Accounts=frontier-lab",
-        "scontrol create reservation ReservationName=maintenance-1 "
-        "StartTime=2026-06-01T05:00:00 Duration=infinite Nodes=h1-r0002-n01 Flags=MAINT "
-        "Users=root",
-        # the tenant's partition has its two nodes: not the spare, not the maintenance node
-        "PartitionName=frontier-lab Nodes=h1-r0001-n[01-02] AllowAccounts=frontier-lab State=UP",
+        "TZ=UTC scontrol create reservation ReservationName=nc-maint-20260601T050000Z "
+        "StartTime=2026-06-01T05:00:00 Duration=UNLIMITED Nodes=h1-r0002-n01 Users=root "
+        "Flags=MAINT,IGNORE_JOBS",
+        "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-s1 "
+        "StartTime=now EndTime=2029-06-01T05:00:00 Nodes=h1-r0001-n[01-02] "
+        "Accounts=frontier-lab Flags=IGNORE_JOBS",
+        "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-spare-s1 "
+        "StartTime=now EndTime=2029-06-01T05:00:00 Nodes=h1-r0003-n01 "
+        "Accounts=frontier-lab Flags=IGNORE_JOBS",
     ]
-    for line in lines:  # key=value words, as scontrol and slurm.conf read them
-        words = line.removeprefix("scontrol create reservation ").split(" ")
+    for line in lines:  # key=value words, as scontrol reads them
+        words = line.removeprefix("TZ=UTC scontrol create reservation ").split(" ")
         assert all(re.fullmatch(r"[A-Za-z]+=\S+", w) for w in words), line
-
-
-def test_reservations_run_in_order_of_start_then_holder() -> None:
-    def holding(node: str, holder: str, start: datetime) -> Holding:
-        return Holding("hall-1", node[:8], node, "H100", HolderKind.AGREEMENT, holder, start, END)
-
-    found = [
-        holding("h1-r0003-n01", "zeta", MAY),
-        holding("h1-r0002-n01", "alpha", JUNE),
-        holding("h1-r0001-n01", "beta", MAY),
+    notice = [Reservation(r.name, r.nodes, r.accounts, r.start, JUNE, r.maintenance)
+              for r in wanted]  # fmt: skip
+    assert scontrol_lines(reconcile(notice[1:2], wanted, at)) == [
+        "TZ=UTC scontrol delete ReservationName=nc-maint-20260601T050000Z",
+        "TZ=UTC scontrol delete ReservationName=nc-memphis-lease-spare-s1",
+        "TZ=UTC scontrol update ReservationName=nc-memphis-lease-s1 EndTime=2026-06-01T05:00:00",
     ]
-    text = slurm_config("memphis-1", found, {}, MAY)
-    names = re.findall(r"ReservationName=(\S+) StartTime=(\S+)", text)
-    assert names == [
-        ("beta-1", "2026-05-01T05:00:00"),
-        ("zeta-1", "2026-05-01T05:00:00"),
-        ("alpha-1", "2026-06-01T05:00:00"),
+
+
+def test_the_partition_takes_only_jobs_in_a_reservation() -> None:
+    text = slurm_conf("memphis-1", holdings(), {"memphis-lease": "frontier-lab"}, MAY,
+                      {"h1-r0001-n01": 8, "h1-r0001-n02": 8, "h4-nvl001-n01": 4})  # fmt: skip
+    assert text.splitlines()[1:] == [
+        "GresTypes=gpu",
+        "NodeName=h4-nvl001-n01 Gres=gpu:4 State=UNKNOWN",
+        "NodeName=h1-r0001-n[01-02] Gres=gpu:8 State=UNKNOWN",
+        # the tenant's two nodes: not the spare, not the maintenance node
+        "PartitionName=frontier-lab Nodes=h1-r0001-n[01-02] AllowAccounts=frontier-lab "
+        "ReqResv=YES State=UP",
     ]
+    assert "PartitionName" not in slurm_conf("memphis-1", holdings(), {}, END)  # all ended
+
+
+ONE_LINERS = """\
+ReservationName=nc-memphis-lease-s1 StartTime=2026-05-01T05:00:00 EndTime=2029-06-01T05:00:00 Duration=1127-00:00:00 Nodes=h1-r0001-n[01-02] NodeCnt=2 CoreCnt=2 Features=(null) PartitionName=(null) Flags=IGNORE_JOBS,SPEC_NODES TRES=cpu=2 Users=(null) Groups=(null) Accounts=frontier-lab Licenses=(null) State=ACTIVE BurstBuffer=(null) Watts=n/a MaxStartDelay=(null)
+ReservationName=nc-maint-20260601T050000Z StartTime=2026-06-01T05:00:00 EndTime=Unknown Duration=UNLIMITED Nodes=h1-r0002-n01 NodeCnt=1 CoreCnt=1 Features=(null) PartitionName=(null) Flags=MAINT,IGNORE_JOBS,SPEC_NODES TRES=cpu=1 Users=root Groups=(null) Accounts=(null) Licenses=(null) State=INACTIVE BurstBuffer=(null) Watts=n/a MaxStartDelay=(null)
+"""  # noqa: E501
+
+
+def test_the_controllers_reservations_read_from_one_liners_and_json() -> None:
+    lease = Reservation("nc-memphis-lease-s1", frozenset({"h1-r0001-n01", "h1-r0001-n02"}),
+                        frozenset({"frontier-lab"}), MAY, END)  # fmt: skip
+    maint = Reservation("nc-maint-20260601T050000Z", frozenset({"h1-r0002-n01"}), frozenset(),
+                        JUNE, None, maintenance=True)  # fmt: skip
+    assert parse_reservations(ONE_LINERS) == [lease, maint]
+    assert parse_reservations("No reservations in the system\n") == []
+    doc = {"reservations": [
+        {"name": "nc-memphis-lease-s1", "node_list": "h1-r0001-n[01-02]",
+         "accounts": "frontier-lab", "start_time": 1777611600, "end_time": 1874984400,
+         "flags": ["IGNORE_JOBS", "SPEC_NODES"]},
+        {"name": "nc-maint-20260601T050000Z", "node_list": "h1-r0002-n01", "accounts": "",
+         "start_time": {"set": True, "number": 1780290000}, "end_time": 0, "flags": ["MAINT"]},
+    ]}  # fmt: skip
+    assert parse_reservations(json.dumps(doc)) == [lease, maint]
+    with pytest.raises(InvalidInput) as caught:
+        parse_reservations("ReservationName=x Nodes=a1\n")
+    assert caught.value.problems[0].field == "current line 1"
 
 
 # Label syntax as the Kubernetes documentation states it ("Labels and Selectors"): a value

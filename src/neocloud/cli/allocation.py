@@ -273,29 +273,83 @@ def fail_node(
     )
 
 
+FORMATS = ("slurm", "slurm-conf", "k8s")
+
+
 @cli.command("export")
 @handles_errors
 def export(
     site: str = typer.Option(..., "--site"),
-    format_: str = typer.Option(..., "--format", help="slurm or k8s"),
-    at: str = typer.Option(None, "--at", help="k8s: the instant (default now)."),
+    format_: str = typer.Option(
+        ..., "--format", help="slurm (reservations), slurm-conf (partitions), or k8s."
+    ),
+    at: str = typer.Option(None, "--at", help="The instant to export (default now)."),
+    nodes: bool = typer.Option(False, "--nodes", help="slurm-conf: the node definitions too."),
     output: Path = typer.Option(None, "-o", "--output"),
 ) -> None:
-    """Slurm reservations + partitions, or Kubernetes node labels and taints (YAML)."""
+    """What the schedulers must hold at an instant: Slurm reservations (a script of
+    scontrol commands for an empty controller), slurm.conf partitions, or Kubernetes node
+    labels and taints. docs/SCHEDULERS.md."""
+    from neocloud.domain.allocation.reservations import reconcile, reservations_at
     from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.kernel.instants import parse_instant
-    from neocloud.render.schedulers import kubernetes_nodes, slurm_config
+    from neocloud.render.schedulers import kubernetes_nodes, slurm_conf, slurm_script
     from neocloud.services import allocation as service
 
-    if format_ not in ("slurm", "k8s"):
-        raise InvalidInput.single("format", format_, "must be slurm or k8s")
+    if format_ not in FORMATS:
+        raise InvalidInput.single("format", format_, "must be " + ", ".join(FORMATS))
     with make_app() as app:
         app.require_database()
-        if format_ == "slurm":
-            found, tenants = service.scheduler_view(app.uow(), site)
-            text = slurm_config(site, found, tenants, app.clock.now())
+        now = app.clock.now()
+        when = parse_instant(at, "at") if at is not None else now
+        if format_ == "k8s":
+            view = service.scheduler_view(app.uow(), site, when)
+            text = app.dump_yaml(kubernetes_nodes(view.holdings, view.tenants))
         else:
-            when = parse_instant(at, "at") if at is not None else app.clock.now()
-            found, tenants = service.scheduler_view(app.uow(), site, when)
-            text = app.dump_yaml(kubernetes_nodes(found, tenants))
+            view = service.scheduler_view(app.uow(), site)
+            if format_ == "slurm":
+                wanted = reservations_at(view.holdings, view.tenants, view.steps, when)
+                text = slurm_script(site, reconcile(wanted, [], when), when, now)
+            else:
+                text = slurm_conf(site, view.holdings, view.tenants, when,
+                                  view.nodes if nodes else None)  # fmt: skip
+    write_or_print(text, output)
+
+
+@cli.command("sync")
+@handles_errors
+def sync(
+    site: str = typer.Option(..., "--site"),
+    format_: str = typer.Option("slurm", "--format", help="slurm"),
+    current: Path = typer.Option(
+        ...,
+        "--current",
+        help="What the controller holds: `TZ=UTC scontrol -o show reservation` output, or "
+        "`scontrol show reservation --json`.",
+    ),
+    at: str = typer.Option(None, "--at", help="The instant to move to (default now)."),
+    output: Path = typer.Option(None, "-o", "--output"),
+) -> None:
+    """Only the scontrol commands that move the controller's neocloud reservations (names
+    starting nc-) to the state at an instant: a notice is an EndTime update, a failed node
+    a Nodes update, a release a delete. Nothing to do: a script with no commands."""
+    from neocloud.domain.allocation.reservations import reconcile, reservations_at
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.domain.kernel.instants import parse_instant
+    from neocloud.render.schedulers import parse_reservations, slurm_script
+    from neocloud.services import allocation as service
+
+    if format_ != "slurm":
+        raise InvalidInput.single("format", format_, "must be slurm")
+    try:
+        held = parse_reservations(current.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput.single("current", str(current), f"cannot be read: {exc}") from None
+    with make_app() as app:
+        app.require_database()
+        now = app.clock.now()
+        when = parse_instant(at, "at") if at is not None else now
+        view = service.scheduler_view(app.uow(), site)
+        wanted = reservations_at(view.holdings, view.tenants, view.steps, when)
+        text = slurm_script(site, reconcile(wanted, held, when), when, now)
     write_or_print(text, output)

@@ -7,11 +7,16 @@ last number in a name to the first.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+
+from hostlist import expand_hostlist
 
 from neocloud.domain.allocation.planner import HolderKind, Holding
+from neocloud.domain.allocation.reservations import Action, Change, Reservation
+from neocloud.domain.kernel.errors import InvalidInput
 
 LABEL = "neocloud.io"
 _SPLIT = re.compile(r"(\d+)")
@@ -60,48 +65,163 @@ def hostlist(names: Iterable[str]) -> str:
 
 
 def _slurm_time(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%S")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def slurm_config(
-    site: str, holdings: list[Holding], tenants: Mapping[str, str], generated_at: datetime
-) -> str:
-    """``scontrol create reservation`` lines per holding period, slurm.conf partitions per
-    tenant. Times are UTC: run slurmctld with TZ=UTC or convert them."""
-    segments: dict[tuple[HolderKind, str, datetime, datetime | None], list[str]] = {}
-    for h in holdings:
-        segments.setdefault((h.kind, h.holder, h.start, h.end), []).append(h.node)
-    lines = [
-        f"# neocloud allocation export for site {site}, {generated_at.isoformat()}",
-        "# Reservations (StartTime/EndTime in UTC)",
+# scontrol reads and prints times in the zone of its own process (TZ), not slurmctld's:
+# every line sets TZ=UTC, so a time means the same instant from a shell in any zone.
+SCONTROL = "TZ=UTC scontrol"
+
+
+def _words(change: Change) -> list[str]:
+    r, fields = change.reservation, change.fields
+    words = [f"ReservationName={r.name}"]
+    if "start" in fields:
+        words.append("StartTime=" + ("now" if change.start_now else _slurm_time(r.start)))
+    if "end" in fields:
+        words.append(f"EndTime={_slurm_time(r.end)}" if r.end else "Duration=UNLIMITED")
+    if "nodes" in fields:
+        words.append(f"Nodes={hostlist(r.nodes)}")
+    if change.action is Action.CREATE:
+        words += ["Users=root", "Flags=MAINT,IGNORE_JOBS"] if r.maintenance else [
+            f"Accounts={','.join(sorted(r.accounts))}", "Flags=IGNORE_JOBS"]  # fmt: skip
+    elif "accounts" in fields:
+        words.append(f"Accounts={','.join(sorted(r.accounts))}")
+    return words
+
+
+def scontrol_lines(changes: Iterable[Change]) -> list[str]:
+    """One ``scontrol`` command per change, times in UTC whatever the shell's zone."""
+    out = []
+    for change in changes:
+        if change.action is Action.DELETE:
+            out.append(f"{SCONTROL} delete ReservationName={change.reservation.name}")
+        else:
+            verb = "create reservation" if change.action is Action.CREATE else "update"
+            out.append(f"{SCONTROL} {verb} {' '.join(_words(change))}")
+    return out
+
+
+def slurm_script(site: str, changes: list[Change], at: datetime, generated_at: datetime) -> str:
+    """A shell script of the changes that move a controller to the state at ``at``."""
+    head = [
+        "#!/bin/sh",
+        f"# neocloud: Slurm reservations of site {site} as they must be at {at.isoformat()}",
+        f"# ({len(changes)} changes; made {generated_at.isoformat()}). Times are UTC.",
+        "set -e",
     ]
-    count: dict[str, int] = {}
-    partitions: dict[str, list[str]] = {}
-    for (kind, holder, start, end), nodes in sorted(
-        segments.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0].value)
-    ):
-        base = holder if kind is HolderKind.AGREEMENT else f"{holder}-{kind}".strip("-")
-        count[base] = count.get(base, 0) + 1
-        when = f"StartTime={_slurm_time(start)} " + (
-            f"EndTime={_slurm_time(end)}" if end else "Duration=infinite"
-        )
-        who = (
-            "Flags=MAINT Users=root"
-            if kind is HolderKind.MAINTENANCE
-            else f"Accounts={tenants.get(holder, holder)}"
-        )
-        lines.append(
-            f"scontrol create reservation ReservationName={base}-{count[base]} "
-            f"{when} Nodes={hostlist(nodes)} {who}"
-        )
-        if kind is HolderKind.AGREEMENT:
-            partitions.setdefault(tenants.get(holder, holder), []).extend(nodes)
-    lines.append("# slurm.conf partitions, one per tenant")
-    for tenant, nodes in sorted(partitions.items()):
-        lines.append(
-            f"PartitionName={tenant} Nodes={hostlist(nodes)} AllowAccounts={tenant} State=UP"
-        )
+    return "\n".join([*head, *scontrol_lines(changes)]) + "\n"
+
+
+def slurm_conf(
+    site: str,
+    holdings: Iterable[Holding],
+    tenants: Mapping[str, str],
+    at: datetime,
+    nodes: Mapping[str, int] | None = None,
+) -> str:
+    """slurm.conf lines: a partition per tenant over every node it holds at or after
+    ``at``, which only jobs in one of its reservations may use (``ReqResv=YES``: a job
+    without one is refused, so a node held from a later month is not the tenant's yet);
+    with ``nodes`` (name: GPUs) the node definitions too."""
+    partitions: dict[str, set[str]] = {}
+    for h in holdings:
+        if h.kind is HolderKind.AGREEMENT and (h.end is None or h.end > at):
+            partitions.setdefault(tenants.get(h.holder, h.holder), set()).add(h.node)
+    lines = [f"# neocloud: slurm.conf lines for site {site} at {at.isoformat()}"]
+    if nodes is not None:
+        by_gpus: dict[int, list[str]] = {}
+        for name, gpus in nodes.items():
+            by_gpus.setdefault(gpus, []).append(name)
+        lines.append("GresTypes=gpu")
+        lines += [
+            f"NodeName={hostlist(names)} Gres=gpu:{gpus} State=UNKNOWN"
+            for gpus, names in sorted(by_gpus.items())
+        ]
+    lines += [
+        f"PartitionName={tenant} Nodes={hostlist(held)} AllowAccounts={tenant} ReqResv=YES State=UP"
+        for tenant, held in sorted(partitions.items())
+    ]
     return "\n".join(lines) + "\n"
+
+
+_FIELD = re.compile(r"(\w+)=(\S*)")
+
+
+def parse_reservations(text: str) -> list[Reservation]:
+    """The controller's reservations from ``TZ=UTC scontrol -o show reservation`` (one
+    line each) or ``scontrol show reservation --json``; InvalidInput names what is wrong."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return _from_json(stripped)
+    out = []
+    for number, line in enumerate(stripped.splitlines(), 1):
+        if not line.strip() or line.startswith("No reservations"):
+            continue
+        fields = dict(_FIELD.findall(line))
+        try:
+            out.append(
+                Reservation(
+                    fields["ReservationName"],
+                    _expand(fields.get("Nodes", "")),
+                    _accounts(fields.get("Accounts", "")),
+                    _utc(fields["StartTime"]),
+                    None if fields.get("EndTime") in (None, "Unknown") else _utc(fields["EndTime"]),
+                    "MAINT" in fields.get("Flags", "").split(","),
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            raise InvalidInput.single(
+                f"current line {number}",
+                line[:120],
+                f"not a reservation as scontrol -o show reservation prints it ({exc})",
+            ) from None
+    return out
+
+
+def _from_json(text: str) -> list[Reservation]:
+    try:
+        doc = json.loads(text)
+        out = []
+        for r in doc["reservations"]:
+            end = r.get("end_time")
+            out.append(
+                Reservation(
+                    r["name"],
+                    _expand(r.get("node_list") or ""),
+                    _accounts(r.get("accounts") or ""),
+                    datetime.fromtimestamp(_epoch(r["start_time"]), UTC),
+                    None if not end else datetime.fromtimestamp(_epoch(end), UTC),
+                    "MAINT" in [str(f).upper() for f in r.get("flags", [])],
+                )
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput.single(
+            "current", text[:120], f"not scontrol show reservation --json output ({exc!r})"
+        ) from None
+    return out
+
+
+def _epoch(value: object) -> int:
+    """Slurm JSON times: a number, or ``{"set": true, "number": N}`` in newer versions."""
+    number = value["number"] if isinstance(value, dict) else value
+    if isinstance(number, bool) or not isinstance(number, int | float | str):
+        raise ValueError(f"time {value!r} is not a number")
+    return int(number)
+
+
+def _expand(nodes: str) -> frozenset[str]:
+    if nodes in ("", "(null)"):
+        return frozenset()
+    return frozenset(expand_hostlist(nodes))
+
+
+def _accounts(text: str) -> frozenset[str]:
+    return frozenset() if text in ("", "(null)") else frozenset(text.split(","))
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def kubernetes_nodes(holdings: list[Holding], tenants: Mapping[str, str]) -> dict[str, object]:

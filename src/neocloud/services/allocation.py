@@ -262,17 +262,31 @@ def holdings(uow: UnitOfWork, site: str, at: datetime | None = None) -> list[Hol
         return uow.allocations.holdings(site, at)
 
 
+@dataclass(frozen=True)
+class SchedulerView:
+    """What the scheduler exports read: every holding of the site (or those at one
+    instant), each agreement's tenant and capacity starts along its ramp, the nodes' GPUs."""
+
+    holdings: list[Holding]
+    tenants: dict[str, str]
+    steps: dict[str, list[datetime]]
+    nodes: dict[str, int]
+
+
 @use_case("allocation.scheduler_view")
-def scheduler_view(
-    uow: UnitOfWork, site: str, at: datetime | None = None
-) -> tuple[list[Holding], dict[str, str]]:
-    """Holdings (all of them, or those at ``at``) and the tenant of each agreement."""
+def scheduler_view(uow: UnitOfWork, site: str, at: datetime | None = None) -> SchedulerView:
     with uow:
         uow.sites.header(site)
         found = uow.allocations.holdings(site, at)
-        keys = {h.holder for h in found if h.holder}
-        tenants = {k: uow.agreements.get(k).terms.tenant for k in sorted(keys)}
-    return found, tenants
+        keys = sorted({h.holder for h in found if h.holder})
+        agreements = {k: uow.agreements.get(k) for k in keys}
+        nodes = dict(uow.metering.nodes(site))
+    return SchedulerView(
+        found,
+        {k: a.terms.tenant for k, a in agreements.items()},
+        {k: [start for start, _ in a.tranches()] for k, a in agreements.items()},
+        nodes,
+    )
 
 
 @use_case("agreement.terminate")

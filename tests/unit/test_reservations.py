@@ -1,0 +1,130 @@
+"""Slurm reservations as a reconciliation, worked by hand. Agreement ``lease`` (tenant
+``lab``) ramps on 1 May, 1 June and 1 July 2026; n1 and n2 from May, n3 from June, n4 from
+July, s1 its spare from May. On 10 August at 12:00 n2 fails: its holding ends, it goes to
+maintenance, and s1 serves the agreement from then (step 3: July's)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from neocloud.domain.allocation.planner import HolderKind, Holding
+from neocloud.domain.allocation.reservations import (
+    Action,
+    Reservation,
+    name_of,
+    reconcile,
+    reservations_at,
+    step_of,
+)
+
+MAY, JUN, JUL = (datetime(2026, m, 1, 5, tzinfo=UTC) for m in (5, 6, 7))
+END = datetime(2029, 6, 1, 5, tzinfo=UTC)
+FAIL = datetime(2026, 8, 10, 12, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+STEPS = {"lease": [MAY, JUN, JUL]}
+TENANTS = {"lease": "lab"}
+A, S, M = HolderKind.AGREEMENT, HolderKind.SPARE, HolderKind.MAINTENANCE
+
+
+def held(node: str, kind: HolderKind, start: datetime, end: datetime | None) -> Holding:
+    return Holding("h1", "r1", node, "H100", kind, "" if kind is M else "lease", start, end)
+
+
+HOLDINGS = [
+    held("n1", A, MAY, END), held("n2", A, MAY, FAIL), held("n3", A, JUN, END),
+    held("n4", A, JUL, END), held("s1", S, MAY, FAIL), held("n2", M, FAIL, None),
+    held("s1", A, FAIL, END),
+]  # fmt: skip
+
+
+def res(name: str, nodes: str, start: datetime, end: datetime | None) -> Reservation:
+    maint = name.startswith("nc-maint")
+    accounts = frozenset() if maint else frozenset({"lab"})
+    return Reservation(name, frozenset(nodes.split()), accounts, start, end, maint)
+
+
+def test_steps_count_the_capacity_starts_up_to_the_instant() -> None:
+    assert [step_of([MAY, JUN, JUL], t) for t in (MAY - SECOND, MAY, JUN - SECOND, JUN, FAIL)] == [
+        1, 1, 1, 2, 3]  # fmt: skip
+    assert step_of([], FAIL) == 1
+    assert name_of(held("s1", A, FAIL, END), STEPS) == "nc-lease-s3"
+    assert name_of(held("s1", S, MAY, FAIL), STEPS) == "nc-lease-spare-s1"
+    assert name_of(held("n2", M, FAIL, None), STEPS) == "nc-maint-20260810T120000Z"
+
+
+def test_in_may_the_later_steps_wait_for_their_start() -> None:
+    assert reservations_at(HOLDINGS, TENANTS, STEPS, MAY + timedelta(days=14)) == [
+        res("nc-lease-s1", "n1 n2", MAY, END),
+        res("nc-lease-s2", "n3", JUN, END),
+        res("nc-lease-s3", "n4", JUL, END),  # s1 joins it only on 10 August
+        res("nc-lease-spare-s1", "s1", MAY, FAIL),
+        # known ahead only when exporting the past; MAINT may overlap other reservations
+        res("nc-maint-20260810T120000Z", "n2", FAIL, None),
+    ]
+
+
+def test_at_the_failure_the_node_leaves_its_step_and_the_spare_joins_the_swap_s() -> None:
+    assert reservations_at(HOLDINGS, TENANTS, STEPS, FAIL) == [
+        res("nc-lease-s1", "n1", MAY, END),
+        res("nc-lease-s2", "n3", JUN, END),
+        res("nc-lease-s3", "n4 s1", JUL, END),
+        res("nc-maint-20260810T120000Z", "n2", FAIL, None),
+    ]
+    assert reservations_at(HOLDINGS, TENANTS, STEPS, END) == [
+        res("nc-maint-20260810T120000Z", "n2", FAIL, None)
+    ]
+
+
+def test_the_failure_is_one_delete_two_updates_and_a_create_in_a_safe_order() -> None:
+    # the controller as synced before the failure was recorded: no maintenance yet
+    before = [r for r in reservations_at(HOLDINGS, TENANTS, STEPS, FAIL - SECOND)
+              if not r.maintenance]  # fmt: skip
+    after = reservations_at(HOLDINGS, TENANTS, STEPS, FAIL)
+    changes = reconcile(after, before, FAIL)
+    assert [(c.action, c.reservation.name, sorted(c.fields), c.start_now) for c in changes] == [
+        (Action.DELETE, "nc-lease-spare-s1", [], False),
+        (Action.UPDATE, "nc-lease-s1", ["nodes"], False),  # gives n2 up first
+        (Action.UPDATE, "nc-lease-s3", ["nodes"], False),  # then takes s1
+        (Action.CREATE, "nc-maint-20260810T120000Z", ["accounts", "end", "nodes", "start"], True),
+    ]
+    assert reconcile(after, after, FAIL) == []  # once applied, nothing more to do
+
+
+def test_a_notice_moves_every_end_and_a_release_deletes() -> None:
+    notice_end = datetime(2026, 11, 1, 5, tzinfo=UTC)
+    cut = [Holding(*(h.hall, h.rack, h.node, h.gpu_model, h.kind, h.holder, h.start),
+                   notice_end if h.end == END else h.end) for h in HOLDINGS]  # fmt: skip
+    at = FAIL + timedelta(days=1)
+    changes = reconcile(reservations_at(cut, TENANTS, STEPS, at),
+                        reservations_at(HOLDINGS, TENANTS, STEPS, at), at)  # fmt: skip
+    assert [(c.action, c.reservation.name, sorted(c.fields)) for c in changes] == [
+        (Action.UPDATE, name, ["end"]) for name in ("nc-lease-s1", "nc-lease-s2", "nc-lease-s3")
+    ]
+    assert all(c.reservation.end == notice_end for c in changes)
+    last = reservations_at(cut, TENANTS, STEPS, notice_end - SECOND)
+    gone = reconcile(reservations_at(cut, TENANTS, STEPS, notice_end), last, notice_end)
+    assert [(c.action, c.reservation.name) for c in gone] == [
+        (Action.DELETE, name) for name in ("nc-lease-s1", "nc-lease-s2", "nc-lease-s3")
+    ]
+
+
+def test_what_slurm_recorded_as_a_running_start_is_left_and_foreign_names_too() -> None:
+    at = MAY + timedelta(days=3)
+    created_late = res("nc-lease-s1", "n1 n2", MAY + timedelta(days=2), END)  # made with now
+    moved = res("nc-lease-s2", "n3", JUN + timedelta(hours=1), END)  # future: start differs
+    foreign = Reservation("ops-drain", frozenset({"n9"}), frozenset({"ops"}), MAY, None)
+    early = res("nc-lease-s3", "n4", MAY, END)  # running, though July is its start
+    spare = res("nc-lease-spare-s1", "s1", MAY, FAIL)
+    maint = res("nc-maint-20260810T120000Z", "n2", FAIL, None)
+    changes = reconcile(reservations_at(HOLDINGS, TENANTS, STEPS, at),
+                        [created_late, moved, foreign, early, spare, maint], at)  # fmt: skip
+    assert [(c.action, c.reservation.name, sorted(c.fields), c.start_now) for c in changes] == [
+        (Action.DELETE, "nc-lease-s3", [], False),
+        (Action.UPDATE, "nc-lease-s2", ["start"], False),
+        (Action.CREATE, "nc-lease-s3", ["accounts", "end", "nodes", "start"], False),
+    ]
+    assert changes[1].reservation.start == JUN and changes[2].reservation.start == JUL
+    accounts = res("nc-lease-s1", "n1 n2", MAY, END)
+    accounts = Reservation(accounts.name, accounts.nodes, frozenset({"other"}), MAY, END)
+    (change,) = reconcile([res("nc-lease-s1", "n1 n2", MAY, END)], [accounts], at)
+    assert change.fields == {"accounts"}
