@@ -30,6 +30,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/fleet_import.py
 	$(PY) bench/allocation_plan.py
+	$(PY) bench/k8s_export.py
 	$(PY) bench/startup.py
 	$(PY) bench/hostile_input.py
 	$(PY) bench/telemetry_parse.py

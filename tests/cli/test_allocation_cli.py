@@ -9,7 +9,6 @@ from pathlib import Path
 import hostlist as slurm_hostlist
 import kubernetes_validate
 import pytest
-import yaml
 
 from tests.cli.test_cli import neocloud
 from tests.conftest import EXAMPLES
@@ -135,11 +134,7 @@ def test_k8s_export_validates(allocated: dict[str, str], tmp_path: Path) -> None
         allocated, "allocation", "export", "--site", "atlanta-1", "--format", "k8s"
     )
     assert code == 0
-    assert yaml.load(out, Loader=yaml.CSafeLoader) == {
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": [],
-    }
+    assert json.loads(out) == {"apiVersion": "v1", "kind": "List", "items": []}
     deal = tmp_path / "small.yaml"  # 256 H100 at atlanta-1: 8 racks of 4 nodes x 8 GPUs
     deal.write_text(
         Path(DEAL)
@@ -165,11 +160,29 @@ def test_k8s_export_validates(allocated: dict[str, str], tmp_path: Path) -> None
         "--at",
         "2026-07-15T00:00:00Z",
     )
-    items = yaml.load(out, Loader=yaml.CSafeLoader)["items"]
+    items = json.loads(out)["items"]
     assert len(items) == 8 * 4
     for item in items:
         kubernetes_validate.validate(item, "1.33", strict=True)
         assert item["metadata"]["labels"]["neocloud.io/agreement"] == "small"
+    held, labels = items[0]["metadata"]["name"], items[0]["metadata"]["labels"]
+    cordon = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+    nodes = tmp_path / "nodes.json"  # kubectl get nodes -o json: one held, one not
+    nodes.write_text(json.dumps({"kind": "List", "items": [
+        {"metadata": {"name": held, "labels": labels}, "spec": {"taints": [cordon]}},
+        {"metadata": {"name": "other-n01", "labels": {"neocloud.io/tenant": "gone"}},
+         "spec": {"taints": [cordon, {"key": "neocloud.io/tenant", "value": "gone",
+                                      "effect": "NoSchedule"}]}},
+    ]}))  # fmt: skip
+    code, out, err = neocloud(allocated, "allocation", "sync", "--site", "atlanta-1",
+                              "--format", "k8s", "--current", str(nodes),
+                              "--at", "2026-07-15T00:00:00Z")  # fmt: skip
+    assert code == 0, err
+    assert [x for x in out.splitlines() if x.startswith("kubectl")] == [
+        f"kubectl taint node {held} --overwrite neocloud.io/tenant=frontier-lab:NoSchedule",
+        "kubectl label node other-n01 --overwrite neocloud.io/tenant-",
+        "kubectl taint node other-n01 --overwrite neocloud.io/tenant:NoSchedule-",
+    ]
 
 
 def test_whatif_in_words(allocated: dict[str, str]) -> None:

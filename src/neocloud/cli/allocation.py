@@ -293,7 +293,7 @@ def export(
     from neocloud.domain.allocation.reservations import reconcile, reservations_at
     from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.kernel.instants import parse_instant
-    from neocloud.render.schedulers import kubernetes_nodes, slurm_conf, slurm_script
+    from neocloud.render.schedulers import json_lines, kubernetes_nodes, slurm_conf, slurm_script
     from neocloud.services import allocation as service
 
     if format_ not in FORMATS:
@@ -304,7 +304,7 @@ def export(
         when = parse_instant(at, "at") if at is not None else now
         if format_ == "k8s":
             view = service.scheduler_view(app.uow(), site, when)
-            text = app.dump_yaml(kubernetes_nodes(view.holdings, view.tenants))
+            text = json_lines(kubernetes_nodes(view.holdings, view.tenants))
         else:
             view = service.scheduler_view(app.uow(), site)
             if format_ == "slurm":
@@ -320,36 +320,47 @@ def export(
 @handles_errors
 def sync(
     site: str = typer.Option(..., "--site"),
-    format_: str = typer.Option("slurm", "--format", help="slurm"),
+    format_: str = typer.Option("slurm", "--format", help="slurm or k8s"),
     current: Path = typer.Option(
         ...,
         "--current",
-        help="What the controller holds: `TZ=UTC scontrol -o show reservation` output, or "
-        "`scontrol show reservation --json`.",
+        help="What the scheduler holds. slurm: `TZ=UTC scontrol -o show reservation` (or "
+        "its JSON); k8s: `kubectl get nodes -o json`.",
     ),
     at: str = typer.Option(None, "--at", help="The instant to move to (default now)."),
     output: Path = typer.Option(None, "-o", "--output"),
 ) -> None:
-    """Only the scontrol commands that move the controller's neocloud reservations (names
-    starting nc-) to the state at an instant: a notice is an EndTime update, a failed node
-    a Nodes update, a release a delete. Nothing to do: a script with no commands."""
+    """Only the commands that move the scheduler to the state at an instant. Slurm: the
+    scontrol lines for neocloud's reservations (names starting nc-): a notice is an EndTime
+    update, a failed node a Nodes update, a release a delete. Kubernetes: kubectl label and
+    taint lines for neocloud's keys (neocloud.io/...), nothing else on the nodes touched.
+    docs/SCHEDULERS.md."""
     from neocloud.domain.allocation.reservations import reconcile, reservations_at
     from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.kernel.instants import parse_instant
-    from neocloud.render.schedulers import parse_reservations, slurm_script
+    from neocloud.render import schedulers
     from neocloud.services import allocation as service
 
-    if format_ != "slurm":
-        raise InvalidInput.single("format", format_, "must be slurm")
+    if format_ not in ("slurm", "k8s"):
+        raise InvalidInput.single("format", format_, "must be slurm or k8s")
     try:
-        held = parse_reservations(current.read_text(encoding="utf-8"))
+        text = current.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput.single("current", str(current), f"cannot be read: {exc}") from None
     with make_app() as app:
         app.require_database()
         now = app.clock.now()
         when = parse_instant(at, "at") if at is not None else now
-        view = service.scheduler_view(app.uow(), site)
-        wanted = reservations_at(view.holdings, view.tenants, view.steps, when)
-        text = slurm_script(site, reconcile(wanted, held, when), when, now)
-    write_or_print(text, output)
+        if format_ == "slurm":
+            held = schedulers.parse_reservations(text)
+            view = service.scheduler_view(app.uow(), site)
+            wanted = reservations_at(view.holdings, view.tenants, view.steps, when)
+            script = schedulers.slurm_script(site, reconcile(wanted, held, when), when, now)
+        else:
+            nodes = schedulers.parse_nodes(text)
+            view = service.scheduler_view(app.uow(), site, when)
+            state = schedulers.kubernetes_state(view.holdings, view.tenants)
+            script = schedulers.kubectl_script(
+                site, schedulers.kubectl_lines(state, nodes), when, now
+            )
+    write_or_print(script, output)

@@ -224,9 +224,19 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def kubernetes_nodes(holdings: list[Holding], tenants: Mapping[str, str]) -> dict[str, object]:
-    """A v1 List of Node objects: labels and NoSchedule taints for each held node."""
-    items = []
+# Kubernetes: neocloud owns these keys and no others. The dynamic ones say who holds the
+# node now and go when nobody does; gpu-model, rack and hall are facts of the fleet, set on
+# every held node and never removed. Each taint keeps other tenants' pods off.
+DYNAMIC_LABELS = tuple(f"{LABEL}/{k}" for k in ("holder-kind", "agreement", "tenant"))
+TAINT_KEYS = tuple(f"{LABEL}/{k}" for k in ("tenant", "spare", "maintenance"))
+Taint = tuple[str, str, str]  # key, value, effect
+
+
+def kubernetes_state(
+    holdings: Iterable[Holding], tenants: Mapping[str, str]
+) -> dict[str, tuple[dict[str, str], set[Taint]]]:
+    """Per node held now: neocloud's labels and its one NoSchedule taint."""
+    state: dict[str, tuple[dict[str, str], set[Taint]]] = {}
     for h in holdings:
         labels = {
             f"{LABEL}/holder-kind": h.kind.value,
@@ -235,18 +245,96 @@ def kubernetes_nodes(holdings: list[Holding], tenants: Mapping[str, str]) -> dic
             f"{LABEL}/hall": h.hall,
         }
         if h.kind is HolderKind.MAINTENANCE:
-            taint = {"key": f"{LABEL}/maintenance", "value": "true", "effect": "NoSchedule"}
+            taint = (f"{LABEL}/maintenance", "true", "NoSchedule")
         else:
             tenant = tenants.get(h.holder, h.holder)
             labels |= {f"{LABEL}/agreement": h.holder, f"{LABEL}/tenant": tenant}
             key = "tenant" if h.kind is HolderKind.AGREEMENT else "spare"
-            taint = {"key": f"{LABEL}/{key}", "value": tenant, "effect": "NoSchedule"}
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": h.node, "labels": labels},
-                "spec": {"taints": [taint]},
-            }
-        )
+            taint = (f"{LABEL}/{key}", tenant, "NoSchedule")
+        state[h.node] = (labels, {taint})
+    return state
+
+
+def kubernetes_nodes(holdings: list[Holding], tenants: Mapping[str, str]) -> dict[str, object]:
+    """A v1 List of Node objects with neocloud's labels and taints for each held node: what
+    they must carry, for reading and validation. Applying it would replace each node's
+    taint list: ``kubectl_lines`` makes the changes that leave the rest alone."""
+    items = [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": node, "labels": labels},
+            "spec": {"taints": [{"key": k, "value": v, "effect": e} for k, v, e in sorted(taints)]},
+        }
+        for node, (labels, taints) in kubernetes_state(holdings, tenants).items()
+    ]
     return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def json_lines(doc: Mapping[str, object]) -> str:
+    """A List as JSON with one item a line: readable, diffable, and written by the C
+    encoder (``indent`` would take the pure-Python one: seconds for a whole site)."""
+    items = doc["items"]
+    assert isinstance(items, list)
+    head = json.dumps({k: v for k, v in doc.items() if k != "items"})[:-1]
+    body = ",\n".join(json.dumps(item) for item in items)
+    return f'{head}, "items": [\n{body}\n]}}\n' if items else f'{head}, "items": []}}\n'
+
+
+def kubectl_lines(
+    state: Mapping[str, tuple[dict[str, str], set[Taint]]], current: Iterable[Mapping[str, object]]
+) -> list[str]:
+    """``kubectl label`` and ``kubectl taint`` lines that make the cluster's nodes
+    (``current``: the items of ``kubectl get nodes -o json``) carry neocloud's keys as in
+    ``state`` (nodes absent from it: none of the dynamic ones): only neocloud's keys, only
+    where they differ, removals only of what is there (kubectl refuses to remove a taint
+    a node does not have)."""
+    out = []
+    for node in current:
+        meta = node.get("metadata")
+        spec = node.get("spec")
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise InvalidInput.single("current", str(node)[:80], "a Node without metadata.name")
+        name = meta["name"]
+        labels: dict[str, str] = meta.get("labels") or {}
+        taints = {
+            (str(t.get("key")), str(t.get("value", "")), str(t.get("effect")))
+            for t in (spec.get("taints") or [] if isinstance(spec, dict) else [])
+            if isinstance(t, dict) and t.get("key") in TAINT_KEYS
+        }
+        want_labels, want_taints = state.get(name, ({}, set()))
+        label_words = [f"{k}={v}" for k, v in sorted(want_labels.items()) if labels.get(k) != v]
+        label_words += [f"{k}-" for k in DYNAMIC_LABELS if k in labels and k not in want_labels]
+        if label_words:
+            out.append(f"kubectl label node {name} --overwrite {' '.join(label_words)}")
+        wanted_slots = {(k, e) for k, _, e in want_taints}
+        taint_words = [f"{k}={v}:{e}" for k, v, e in sorted(want_taints - taints)]
+        taint_words += [f"{k}:{e}-" for k, _, e in sorted(taints) if (k, e) not in wanted_slots]
+        if taint_words:
+            out.append(f"kubectl taint node {name} --overwrite {' '.join(taint_words)}")
+    return out
+
+
+def parse_nodes(text: str) -> list[Mapping[str, object]]:
+    """The items of ``kubectl get nodes -o json`` (a List, or one Node)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput.single(
+            "current", text[:80], f"not kubectl get nodes -o json output ({exc})"
+        ) from None
+    items = doc.get("items") if isinstance(doc, dict) and "items" in doc else [doc]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidInput.single("current", text[:80], "not a List of Node objects")
+    return items
+
+
+def kubectl_script(site: str, lines: list[str], at: datetime, generated_at: datetime) -> str:
+    head = [
+        "#!/bin/sh",
+        f"# neocloud: Kubernetes node labels and taints of site {site} as they must be at "
+        f"{at.isoformat()}",
+        f"# ({len(lines)} commands; made {generated_at.isoformat()}). Only neocloud.io/ keys.",
+        "set -e",
+    ]
+    return "\n".join([*head, *lines]) + "\n"
