@@ -291,18 +291,26 @@ def test_the_controllers_reservations_read_from_one_liners_and_json() -> None:
     maint = Reservation("nc-maint-20260601T050000Z", frozenset({"h1-r0002-n01"}), frozenset(),
                         JUNE, None, maintenance=True)  # fmt: skip
     assert parse_reservations(ONE_LINERS) == [lease, maint]
+    blocks = ONE_LINERS.replace(" Nodes=", "\n   Nodes=").replace(
+        "\nReservationName", "\n\nReservationName"
+    )
+    assert parse_reservations(blocks) == [lease, maint]  # without -o: a block each
     assert parse_reservations("No reservations in the system\n") == []
     doc = {"reservations": [
         {"name": "nc-memphis-lease-s1", "node_list": "h1-r0001-n[01-02]",
          "accounts": "frontier-lab", "start_time": 1777611600, "end_time": 1874984400,
          "flags": ["IGNORE_JOBS", "SPEC_NODES"]},
         {"name": "nc-maint-20260601T050000Z", "node_list": "h1-r0002-n01", "accounts": "",
-         "start_time": {"set": True, "number": 1780290000}, "end_time": 0, "flags": ["MAINT"]},
+         "start_time": {"set": True, "number": 1780290000},
+         "end_time": {"set": True, "infinite": True, "number": 0}, "flags": ["MAINT"]},
     ]}  # fmt: skip
     assert parse_reservations(json.dumps(doc)) == [lease, maint]
     with pytest.raises(InvalidInput) as caught:
         parse_reservations("ReservationName=x Nodes=a1\n")
-    assert caught.value.problems[0].field == "current line 1"
+    assert caught.value.problems[0].field == "current reservation 1"
+    with pytest.raises(InvalidInput) as caught:
+        parse_reservations("slurm_load_reservations error: Unable to contact slurm controller")
+    assert caught.value.problems[0].field == "current"
 
 
 # Label syntax as the Kubernetes documentation states it ("Labels and Selectors"): a value

@@ -149,32 +149,34 @@ _FIELD = re.compile(r"(\w+)=(\S*)")
 
 
 def parse_reservations(text: str) -> list[Reservation]:
-    """The controller's reservations from ``TZ=UTC scontrol -o show reservation`` (one
-    line each) or ``scontrol show reservation --json``; InvalidInput names what is wrong."""
+    """The controller's reservations from ``TZ=UTC scontrol show reservation`` (one line
+    each with ``-o``, or a block each) or the JSON of Slurm 23.02 and later; InvalidInput
+    names the reservation and what is wrong. Times are read as UTC: run scontrol so."""
     stripped = text.strip()
     if stripped.startswith("{"):
         return _from_json(stripped)
+    if stripped and not stripped.startswith(("ReservationName=", "No reservations")):
+        raise InvalidInput.single("current", stripped[:80], "not scontrol show reservation output")
     out = []
-    for number, line in enumerate(stripped.splitlines(), 1):
-        if not line.strip() or line.startswith("No reservations"):
-            continue
-        fields = dict(_FIELD.findall(line))
+    for number, block in enumerate(stripped.split("ReservationName=")[1:], 1):
+        fields = dict(_FIELD.findall("ReservationName=" + block))
         try:
+            end = fields.get("EndTime")
             out.append(
                 Reservation(
                     fields["ReservationName"],
                     _expand(fields.get("Nodes", "")),
                     _accounts(fields.get("Accounts", "")),
                     _utc(fields["StartTime"]),
-                    None if fields.get("EndTime") in (None, "Unknown") else _utc(fields["EndTime"]),
+                    None if end in (None, "Unknown") else _utc(end),
                     "MAINT" in fields.get("Flags", "").split(","),
                 )
             )
         except (KeyError, ValueError) as exc:
             raise InvalidInput.single(
-                f"current line {number}",
-                line[:120],
-                f"not a reservation as scontrol -o show reservation prints it ({exc})",
+                f"current reservation {number}",
+                block.split()[0] if block.split() else "",
+                f"not a reservation as scontrol prints it ({exc})",
             ) from None
     return out
 
@@ -191,7 +193,7 @@ def _from_json(text: str) -> list[Reservation]:
                     _expand(r.get("node_list") or ""),
                     _accounts(r.get("accounts") or ""),
                     datetime.fromtimestamp(_epoch(r["start_time"]), UTC),
-                    None if not end else datetime.fromtimestamp(_epoch(end), UTC),
+                    None if _unbounded(end) else datetime.fromtimestamp(_epoch(end), UTC),
                     "MAINT" in [str(f).upper() for f in r.get("flags", [])],
                 )
             )
@@ -200,6 +202,11 @@ def _from_json(text: str) -> list[Reservation]:
             "current", text[:120], f"not scontrol show reservation --json output ({exc!r})"
         ) from None
     return out
+
+
+def _unbounded(end: object) -> bool:
+    """No end: absent, 0, or ``{"infinite": true}`` (Slurm 23.11 and later)."""
+    return not end or (isinstance(end, dict) and bool(end.get("infinite")))
 
 
 def _epoch(value: object) -> int:
