@@ -37,6 +37,10 @@ HOLDINGS = [
 ]  # fmt: skip
 
 
+PRE_FAILURE = [*HOLDINGS[:4], held("s1", S, MAY, END)]
+PRE_FAILURE[1] = held("n2", A, MAY, END)
+
+
 def res(name: str, nodes: str, start: datetime, end: datetime | None) -> Reservation:
     maint = name.startswith("nc-maint")
     accounts = frozenset() if maint else frozenset({"lab"})
@@ -54,7 +58,9 @@ def test_steps_count_the_capacity_starts_up_to_the_instant() -> None:
 
 def test_in_may_the_later_steps_wait_for_their_start() -> None:
     assert reservations_at(HOLDINGS, TENANTS, STEPS, MAY + timedelta(days=14)) == [
-        res("nc-lease-s1", "n1 n2", MAY, END),
+        res("nc-lease-s1", "n1", MAY, END),
+        # seen from before the failure, n2 leaves on 10 August: set apart until then
+        res("nc-lease-s1-until-20260810T120000Z", "n2", MAY, FAIL),
         res("nc-lease-s2", "n3", JUN, END),
         res("nc-lease-s3", "n4", JUL, END),  # s1 joins it only on 10 August
         res("nc-lease-spare-s1", "s1", MAY, FAIL),
@@ -76,9 +82,8 @@ def test_at_the_failure_the_node_leaves_its_step_and_the_spare_joins_the_swap_s(
 
 
 def test_the_failure_is_one_delete_two_updates_and_a_create_in_a_safe_order() -> None:
-    # the controller as synced before the failure was recorded: no maintenance yet
-    before = [r for r in reservations_at(HOLDINGS, TENANTS, STEPS, FAIL - SECOND)
-              if not r.maintenance]  # fmt: skip
+    # the controller as synced before the failure was recorded
+    before = reservations_at(PRE_FAILURE, TENANTS, STEPS, FAIL - SECOND)
     after = reservations_at(HOLDINGS, TENANTS, STEPS, FAIL)
     changes = reconcile(after, before, FAIL)
     assert [(c.action, c.reservation.name, sorted(c.fields), c.start_now) for c in changes] == [
@@ -101,23 +106,32 @@ def test_a_notice_moves_every_end_and_a_release_deletes() -> None:
         (Action.UPDATE, name, ["end"]) for name in ("nc-lease-s1", "nc-lease-s2", "nc-lease-s3")
     ]
     assert all(c.reservation.end == notice_end for c in changes)
-    last = reservations_at(cut, TENANTS, STEPS, notice_end - SECOND)
-    gone = reconcile(reservations_at(cut, TENANTS, STEPS, notice_end), last, notice_end)
+    # synced before the notice was recorded, the controller still runs them to 2029
+    stale = reservations_at(HOLDINGS, TENANTS, STEPS, notice_end)
+    gone = reconcile(reservations_at(cut, TENANTS, STEPS, notice_end), stale, notice_end)
     assert [(c.action, c.reservation.name) for c in gone] == [
         (Action.DELETE, name) for name in ("nc-lease-s1", "nc-lease-s2", "nc-lease-s3")
+    ]
+    # synced after it, they end at the notice's end by themselves; Slurm purges them, but
+    # until it has, it counts their nodes as taken: deleted, whether or not still there
+    last = reservations_at(cut, TENANTS, STEPS, notice_end - SECOND)
+    ended = reconcile(reservations_at(cut, TENANTS, STEPS, notice_end), last, notice_end)
+    assert [(c.action, c.reservation.name, c.ended) for c in ended] == [
+        (Action.DELETE, name, True) for name in ("nc-lease-s1", "nc-lease-s2", "nc-lease-s3")
     ]
 
 
 def test_what_slurm_recorded_as_a_running_start_is_left_and_foreign_names_too() -> None:
     at = MAY + timedelta(days=3)
-    created_late = res("nc-lease-s1", "n1 n2", MAY + timedelta(days=2), END)  # made with now
+    created_late = res("nc-lease-s1", "n1", MAY + timedelta(days=2), END)  # made with now
+    until = res("nc-lease-s1-until-20260810T120000Z", "n2", MAY + timedelta(days=2), FAIL)
     moved = res("nc-lease-s2", "n3", JUN + timedelta(hours=1), END)  # future: start differs
     foreign = Reservation("ops-drain", frozenset({"n9"}), frozenset({"ops"}), MAY, None)
     early = res("nc-lease-s3", "n4", MAY, END)  # running, though July is its start
     spare = res("nc-lease-spare-s1", "s1", MAY, FAIL)
     maint = res("nc-maint-20260810T120000Z", "n2", FAIL, None)
     changes = reconcile(reservations_at(HOLDINGS, TENANTS, STEPS, at),
-                        [created_late, moved, foreign, early, spare, maint], at)  # fmt: skip
+                        [created_late, until, moved, foreign, early, spare, maint], at)  # fmt: skip
     assert [(c.action, c.reservation.name, sorted(c.fields), c.start_now) for c in changes] == [
         (Action.DELETE, "nc-lease-s3", [], False),
         (Action.UPDATE, "nc-lease-s2", ["start"], False),
@@ -128,3 +142,14 @@ def test_what_slurm_recorded_as_a_running_start_is_left_and_foreign_names_too() 
     accounts = Reservation(accounts.name, accounts.nodes, frozenset({"other"}), MAY, END)
     (change,) = reconcile([res("nc-lease-s1", "n1 n2", MAY, END)], [accounts], at)
     assert change.fields == {"accounts"}
+
+
+def test_an_unbounded_reservation_takes_the_year_slurm_gives_it() -> None:
+    """slurmctld 22.05 ends a Duration=UNLIMITED reservation 365 days after its start."""
+    wanted = res("nc-maint-20260810T120000Z", "n2", FAIL, None)
+    a_year = res("nc-maint-20260810T120000Z", "n2", FAIL, FAIL + timedelta(days=365))
+    assert reconcile([wanted], [a_year], FAIL + timedelta(days=364)) == []
+    # its year is up: gone (Slurm purges it), then made again
+    gone, again = reconcile([wanted], [a_year], FAIL + timedelta(days=365))
+    assert (gone.action, gone.ended, again.action, again.start_now) == (
+        Action.DELETE, True, Action.CREATE, True)  # fmt: skip

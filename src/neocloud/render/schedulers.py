@@ -95,7 +95,10 @@ def scontrol_lines(changes: Iterable[Change]) -> list[str]:
     out = []
     for change in changes:
         if change.action is Action.DELETE:
-            out.append(f"{SCONTROL} delete ReservationName={change.reservation.name}")
+            line = f"{SCONTROL} delete ReservationName={change.reservation.name}"
+            out.append(
+                f"{line} || true  # ended: Slurm may have purged it" if change.ended else line
+            )
         else:
             verb = "create reservation" if change.action is Action.CREATE else "update"
             out.append(f"{SCONTROL} {verb} {' '.join(_words(change))}")

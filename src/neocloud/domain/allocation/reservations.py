@@ -8,7 +8,13 @@ instant), one per agreement's spares and step (``nc-<agreement>-spare-s<k>``), a
 start of maintenance (``nc-maint-<UTC start>``). At an instant a reservation holds the nodes
 held then (or, before it starts, those that start it); one that has started reads as
 running, whatever instant Slurm recorded for it; one whose holdings have all ended is gone.
+Nodes whose holdings end before the rest of theirs (a failed node, a spare swapped in, as
+seen before the swap) are set apart until then: ``<name>-until-<UTC end>``.
 Only names starting ``nc-`` are neocloud's: a sync never touches the others.
+
+A reservation without an end (maintenance until the node is back) is one Slurm ends a year
+after its start (22.05 makes ``Duration=UNLIMITED`` 365 days): any end still ahead is
+taken for it, and once Slurm has purged it the next sync makes it again.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class Change:
     reservation: Reservation
     fields: frozenset[str] = frozenset()
     start_now: bool = False
+    ended: bool = False  # a delete of one Slurm may purge first: its failure is no error
 
 
 def step_of(starts: Sequence[datetime], instant: datetime) -> int:
@@ -64,7 +71,7 @@ def step_of(starts: Sequence[datetime], instant: datetime) -> int:
 
 def name_of(h: Holding, steps: Mapping[str, Sequence[datetime]]) -> str:
     if h.kind is HolderKind.MAINTENANCE:
-        return f"{PREFIX}maint-{h.start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+        return f"{PREFIX}maint-{_stamp(h.start)}"
     step = step_of(steps.get(h.holder, ()), h.start)
     kind = "" if h.kind is HolderKind.AGREEMENT else "spare-"
     return f"{PREFIX}{h.holder}-{kind}s{step}"
@@ -88,20 +95,34 @@ def reservations_at(
         if not chosen:
             first = min(h.start for h in found)
             chosen = [h for h in found if h.start == first]
-        ends = [h.end for h in chosen]
-        h = chosen[0]
-        maintenance = h.kind is HolderKind.MAINTENANCE
-        out.append(
-            Reservation(
-                name,
-                frozenset(x.node for x in chosen),
-                frozenset() if maintenance else frozenset({tenants.get(h.holder, h.holder)}),
-                min(x.start for x in chosen),
-                None if None in ends else max(e for e in ends if e is not None),
-                maintenance,
-            )
-        )
-    return out
+        ends = {h.end for h in chosen}
+        last = None if None in ends else max(e for e in ends if e is not None)
+        for end in sorted(ends, key=lambda e: (e is None, e)):
+            # nodes whose holding ends before the others' leave at their own end
+            part = [h for h in chosen if h.end == end]
+            label = name if end == last else f"{name}-until-{_stamp(end)}"
+            out.append(_reservation(label, part, tenants, end))
+    return sorted(out, key=lambda r: r.name)
+
+
+def _stamp(instant: datetime | None) -> str:
+    assert instant is not None
+    return f"{instant.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def _reservation(
+    name: str, part: list[Holding], tenants: Mapping[str, str], end: datetime | None
+) -> Reservation:
+    h = part[0]
+    maintenance = h.kind is HolderKind.MAINTENANCE
+    return Reservation(
+        name,
+        frozenset(x.node for x in part),
+        frozenset() if maintenance else frozenset({tenants.get(h.holder, h.holder)}),
+        min(x.start for x in part),
+        end,
+        maintenance,
+    )
 
 
 def reconcile(
@@ -112,7 +133,14 @@ def reconcile(
     take some), then creations, so that no step asks for a node another still holds."""
     mine = {c.name: c for c in current if c.name.startswith(PREFIX)}
     wanted = {d.name: d for d in desired}
-    deletes = [Change(Action.DELETE, c) for name, c in sorted(mine.items()) if name not in wanted]
+    deletes = []
+    for name, held in sorted(mine.items()):
+        if held.end is not None and held.end <= at:
+            # ended, not purged yet: Slurm still counts its nodes as taken at its end
+            deletes.append(Change(Action.DELETE, held, ended=True))
+            del mine[name]
+        elif name not in wanted:
+            deletes.append(Change(Action.DELETE, held))
     updates: list[Change] = []
     creates: list[Change] = []
     for name, d in sorted(wanted.items()):
@@ -129,7 +157,7 @@ def reconcile(
             for field, same in (
                 ("nodes", c.nodes == d.nodes),
                 ("accounts", c.accounts == d.accounts),
-                ("end", c.end == d.end),
+                ("end", c.end == d.end or (d.end is None and c.end is not None)),
                 ("start", d.running(at) or c.start == d.start),
             )
             if not same
