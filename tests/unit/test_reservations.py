@@ -5,7 +5,11 @@ maintenance, and s1 serves the agreement from then (step 3: July's)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from neocloud.domain.allocation.planner import HolderKind, Holding
 from neocloud.domain.allocation.reservations import (
@@ -153,3 +157,37 @@ def test_an_unbounded_reservation_takes_the_year_slurm_gives_it() -> None:
     gone, again = reconcile([wanted], [a_year], FAIL + timedelta(days=365))
     assert (gone.action, gone.ended, again.action, again.start_now) == (
         Action.DELETE, True, Action.CREATE, True)  # fmt: skip
+
+
+def test_names_and_accounts_without_a_known_ramp_or_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agreement neocloud has no ramp for is one step; without a tenant its key is the
+    account. Names are in UTC whatever the machine's zone (here Chicago)."""
+    monkeypatch.setenv("TZ", "America/Chicago")
+    time.tzset()
+    try:
+        chicago = FAIL.astimezone(ZoneInfo("America/Chicago"))
+        other = Holding("h1", "r1", "x1", "H100", A, "other", chicago, None)
+        assert name_of(other, STEPS) == "nc-other-s1"
+        assert name_of(held("n2", M, chicago, None), STEPS) == "nc-maint-20260810T120000Z"
+        (r,) = reservations_at([other], {}, {}, FAIL)
+        assert (r.name, r.accounts, r.end) == ("nc-other-s1", {"other"}, None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_node_with_an_end_beside_nodes_without_one_is_set_apart() -> None:
+    found = [held("n1", A, MAY, None), held("n2", A, MAY, FAIL)]
+    assert reservations_at(found, TENANTS, STEPS, MAY) == [
+        res("nc-lease-s1", "n1", MAY, None),
+        res("nc-lease-s1-until-20260810T120000Z", "n2", MAY, FAIL),
+    ]
+
+
+def test_an_update_that_takes_no_node_goes_before_one_that_takes_some() -> None:
+    """s1 takes n9 (after), s2 only ends earlier (before): whatever their names' order."""
+    current = [res("nc-lease-s1", "n1", MAY, END), res("nc-lease-s2", "n3", JUN, END)]
+    wanted = [res("nc-lease-s1", "n1 n9", MAY, END), res("nc-lease-s2", "n3", JUN, FAIL)]
+    changes = reconcile(wanted, current, FAIL - SECOND)
+    assert [(c.reservation.name, sorted(c.fields)) for c in changes] == [
+        ("nc-lease-s2", ["end"]), ("nc-lease-s1", ["nodes"])]  # fmt: skip

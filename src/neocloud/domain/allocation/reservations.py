@@ -97,7 +97,7 @@ def reservations_at(
             chosen = [h for h in found if h.start == first]
         ends = {h.end for h in chosen}
         last = None if None in ends else max(e for e in ends if e is not None)
-        for end in sorted(ends, key=lambda e: (e is None, e)):
+        for end in ends:  # the whole list is sorted by name below
             # nodes whose holding ends before the others' leave at their own end
             part = [h for h in chosen if h.end == end]
             label = name if end == last else f"{name}-until-{_stamp(end)}"
