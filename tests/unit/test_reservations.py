@@ -170,7 +170,7 @@ def test_names_and_accounts_without_a_known_ramp_or_tenant(monkeypatch: pytest.M
         assert name_of(other, STEPS) == "nc-other-s1"
         assert name_of(held("n2", M, chicago, None), STEPS) == "nc-maint-20260810T120000Z"
         (r,) = reservations_at([other], {}, {}, FAIL)
-        assert (r.name, r.accounts, r.end) == ("nc-other-s1", {"other"}, None)
+        assert (r.name, r.accounts, r.end) == ("nc-other-s1", frozenset({"other"}), None)
     finally:
         monkeypatch.undo()
         time.tzset()
