@@ -14,6 +14,7 @@ ends; and a second sync has nothing to do.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from neocloud.domain.allocation.planner import HolderKind, Holding
+from neocloud.domain.allocation.reservations import reconcile, reservations_at
+from neocloud.render.schedulers import scontrol_lines, slurm_conf
 from tests.cli.test_cli import neocloud
 from tests.conftest import EXAMPLES
 from tests.slurm_controller import SlurmController, slurm_controller
@@ -183,3 +187,28 @@ def test_the_deal_through_ramp_failure_and_notice(
     for at in (NOTICE + SECOND, *around(SERVICE_END)):
         check_at(env, slurm, at, tmp_path)
     assert sorted(slurm.reservations()) == ["nc-maint-20260810T120000Z"]
+
+
+def test_the_tenants_partition_takes_only_jobs_in_its_reservations() -> None:
+    """The partition neocloud writes (ReqResv=YES): a tenant's job without a reservation is
+    refused at submission, even on nodes it holds from a later step; one in its reservation
+    is taken; another account's is refused the reservation."""
+    at = datetime(2026, 8, 1, 5, tzinfo=UTC)
+    later = datetime(2026, 8, 15, 5, tzinfo=UTC)
+    holdings = [Holding("h1", "r1", f"n0{i}", "H100", HolderKind.AGREEMENT, "lease",
+                        at if i < 3 else later, TERM_END) for i in (1, 2, 3, 4)]  # fmt: skip
+    tenants, steps = {"lease": "lab"}, {"lease": [at, later]}
+    conf = slurm_conf("s", holdings, tenants, at).splitlines()
+    partitions = [x for x in conf if x.startswith("PartitionName=")]
+    assert partitions == ["PartitionName=lab Nodes=n[01-04] AllowAccounts=lab ReqResv=YES State=UP"]
+    with slurm_controller(nodes=["NodeName=n0[1-4] CPUs=4 Gres=gpu:8"], partitions=partitions,
+                          now=at) as slurm:  # fmt: skip
+        lines = scontrol_lines(reconcile(reservations_at(holdings, tenants, steps, at), [], at))
+        for line in lines:
+            slurm.check(shlex.split(line)[1:], tz="America/Chicago")
+        sbatch = ["sbatch", "-p", "lab", "--wrap", "true"]
+        refused = slurm.run([*sbatch, "-A", "lab", "-w", "n03"])
+        assert refused.rc == 1 and "Access/permission denied" in refused.stderr
+        assert slurm.run([*sbatch, "-A", "lab", "--reservation", "nc-lease-s1"]).rc == 0
+        other = slurm.run([*sbatch, "-A", "other", "--reservation", "nc-lease-s1"])
+        assert other.rc == 1 and "Access denied to requested reservation" in other.stderr
