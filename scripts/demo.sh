@@ -43,8 +43,8 @@ step "Can we sell 20 MW more at Memphis from January 2027 for a year?" \
 step "... or 2,000 H100 at Atlanta?" \
   $nc allocation whatif --site atlanta-1 --gpus 2000 --model H100 \
   --from 2027-01-01T00:00:00-05:00 --months 12
-step "What Slurm must enforce (reservations and the tenant's partition)" \
-  bash -c "$nc allocation export --site memphis-1 --format slurm | cut -c 1-160"
+step "What Slurm must hold now (reservations; the partition's slurm.conf line)" \
+  bash -c "$nc allocation export --site memphis-1 --format slurm | cut -c 1-160; $nc allocation export --site memphis-1 --format slurm-conf | cut -c 1-160"
 NEOCLOUD_NOW=2026-08-01T09:00:00-05:00 step \
   "On 2026-08-01, maintenance of 100 racks of hall 1 for 5-6 August is announced (the SLA asks 48 h)" \
   $nc maintenance announce --site memphis-1 --nodes 'h1-r[0001-0100]-n[01-08]' \
