@@ -16,6 +16,7 @@ from neocloud.cli import (
     audit,
     billing,
     capacity,
+    economics,
     fleet,
     metering,
     telemetry,
@@ -37,6 +38,7 @@ cli.add_typer(billing.billing_cli, name="billing")
 cli.add_typer(billing.invoice_cli, name="invoice")
 cli.add_typer(audit.cli, name="audit")
 cli.add_typer(telemetry.cli, name="telemetry")
+cli.add_typer(economics.cli, name="economics")
 cli.add_typer(metering.cli, name="metering")
 cli.add_typer(metering.maintenance_cli, name="maintenance")
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.billing.recognition import RevenueMonth, revenue_schedule
 from neocloud.domain.billing.value import DealValue, deal_value
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.services.context import Context
@@ -67,6 +68,14 @@ def value_agreement(
         billed = [i.total for i in uow.invoices.list(key)]
     when = resolve(as_of, agreement.terms.billing_timezone, "as_of") if as_of else ctx.clock.now()
     return deal_value(agreement, when, billed)
+
+
+@use_case("economics.revenue")
+def revenue(uow: UnitOfWork, key: str) -> tuple[CapacityAgreement, list[RevenueMonth]]:
+    """The agreement's months: billed, recognized both ways, balance, backlog both ways."""
+    with uow:
+        agreement = uow.agreements.get(key)
+    return agreement, revenue_schedule(agreement)
 
 
 @use_case("agreement.recorded_availability")

@@ -1,0 +1,63 @@
+"""Revenue recognized against billed, and the backlog, for the reference deal, worked by
+hand. The term runs 1 May 2026 to 1 June 2029 in Chicago: 1,127 days, all of them whole
+(both ends in daylight time, so every DST hour lost is given back). The consideration is
+35 x USD 1.25 B + 2 x USD 0.625 B (May and June at half price) = USD 45.0 B."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from neocloud.domain.agreements.model import Party
+from neocloud.domain.billing.recognition import consideration, revenue_schedule
+from tests.unit.test_billing import reference
+
+B = Decimal(1_000_000_000)
+DAYS = 1127
+
+
+def test_over_the_term_recognized_equals_billed_and_the_discount_is_an_asset() -> None:
+    months = revenue_schedule(reference())
+    assert len(months) == 37 and str(months[0].period) == "2026-05"
+    assert consideration(reference()).amount == 45 * B
+    assert (
+        sum(m.recognized.amount for m in months) == sum(m.billed.amount for m in months) == 45 * B
+    )
+    may, june, july = months[:3]
+    assert (may.billed.amount, june.billed.amount, july.billed.amount) == (
+        Decimal("0.625") * B, Decimal("0.625") * B, Decimal("1.25") * B)  # fmt: skip
+    # May: 45 B x 31 / 1127 = 1,237,799,467.612... -> 1,237,799,467.61
+    assert may.recognized.amount == Decimal("1237799467.61")
+    # to the end of June: 45 B x 61 / 1127 = 2,435,669,920.1419... -> 2,435,669,920.14,
+    # billed 1.25 B: a contract asset of 1,185,669,920.14
+    assert may.recognized.amount + june.recognized.amount == Decimal("2435669920.14")
+    assert june.balance.amount == Decimal("1185669920.14")
+    # the asset runs down once full price is billed, and is gone at the end
+    assert july.balance.amount < june.balance.amount
+    assert months[-1].balance.amount == 0
+    # the notice-period reading recognizes each month as it is billed: no balance at all
+    assert all(m.recognized_notice == m.billed for m in months)
+
+
+def test_backlog_both_ways_at_the_end_of_october_2026() -> None:
+    """Earned by 1 November (Chicago): 2 x 0.625 B + 4 x 1.25 B = 6.25 B, so 38.75 B of
+    the headline remain. Notice given then takes effect 90 calendar days later, 30 January
+    2027 at midnight: November and December whole, January for 29 of its 31 days:
+    1.25 B x 29 / 31 = 1,169,354,838.709... -> 1,169,354,838.71; 3,669,354,838.71 in all."""
+    october = next(m for m in revenue_schedule(reference()) if str(m.period) == "2026-10")
+    assert october.headline_backlog.amount == Decimal("38.75") * B
+    assert october.enforceable_backlog.amount == Decimal("3669354838.71")
+
+
+def test_a_notice_shortens_the_term_the_reading_spreads_over() -> None:
+    """Notice by the tenant on 2 November 2026 at 18:00 UTC: service ends 31 January 2027
+    at 12:00 Chicago. Consideration: 2 x 0.625 B + 6 x 1.25 B (July to December) + January
+    to its 31st at noon, 1.25 B x 30.5 / 31 = 1,229,838,709.677... -> 1,229,838,709.68."""
+    deal = reference()
+    deal.give_notice(by=Party.TENANT, at=datetime(2026, 11, 2, 18, tzinfo=UTC))
+    months = revenue_schedule(deal)
+    total = Decimal("1.25") * B + 6 * Decimal("1.25") * B + Decimal("1229838709.68")
+    assert [str(m.period) for m in months][-1] == "2027-01"
+    assert consideration(deal).amount == total
+    assert sum(m.recognized.amount for m in months) == total
+    assert months[-1].balance.amount == 0 and months[-1].headline_backlog.amount == 0
