@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from neocloud.domain.agreements.model import Party
+from neocloud.adapters.yamlfile import parse_document
+from neocloud.domain.agreements.file import parse_terms
+from neocloud.domain.agreements.model import CapacityAgreement, Party
 from neocloud.domain.billing.recognition import consideration, revenue_schedule
+from tests.conftest import EXAMPLES
 from tests.unit.test_billing import reference
 
 B = Decimal(1_000_000_000)
@@ -61,3 +64,19 @@ def test_a_notice_shortens_the_term_the_reading_spreads_over() -> None:
     assert consideration(deal).amount == total
     assert sum(m.recognized.amount for m in months) == total
     assert months[-1].balance.amount == 0 and months[-1].headline_backlog.amount == 0
+
+
+def test_a_termination_fee_is_billed_last_and_recognized_over_the_term() -> None:
+    """The same notice with a USD 300 M termination fee: billed with January 2027 only, and
+    spread with the rest (the consideration grows by it; the balance still ends at zero)."""
+    text = (EXAMPLES / "agreements" / "memphis-lease.yaml").read_text()
+    terms = parse_terms(parse_document(text.replace("fee: 0", "fee: 300000000.00"), "fee.yaml"))
+    deal = CapacityAgreement.draft(terms, at=datetime(2026, 5, 3, tzinfo=UTC), actor="t")
+    deal.sign(datetime(2026, 5, 3, 19, tzinfo=UTC))
+    deal.give_notice(by=Party.TENANT, at=datetime(2026, 11, 2, 18, tzinfo=UTC))
+    months = revenue_schedule(deal)
+    total = Decimal("8.75") * B + Decimal("1229838709.68") + Decimal("0.3") * B
+    assert consideration(deal).amount == total
+    assert months[-1].billed.amount == Decimal("1229838709.68") + Decimal("0.3") * B
+    assert months[-2].billed.amount == Decimal("1.25") * B  # December: no fee
+    assert sum(m.recognized.amount for m in months) == total and months[-1].balance.amount == 0
