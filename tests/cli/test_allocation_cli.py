@@ -78,7 +78,7 @@ def test_slurm_export_is_the_state_at_the_instant(allocated: dict[str, str]) -> 
         return out
 
     create = "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-"
-    tail = "EndTime=2029-06-01T05:00:00 Nodes={} Accounts=frontier-lab Flags=IGNORE_JOBS"
+    tail = "EndTime=2029-06-01T05:00:00 'Nodes={}' Accounts=frontier-lab Flags=IGNORE_JOBS"
     assert commands(export("slurm", "--at", "2026-04-30T00:00:00Z")) == [
         f"{create}s1 StartTime=2026-05-01T05:00:00 {tail.format(S1)}",
         f"{create}s2 StartTime=2026-06-01T05:00:00 {tail.format(S2)}",
@@ -121,8 +121,8 @@ def test_slurm_sync_prints_only_what_moves_the_controller(
     create = "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-"
     assert commands(out) == [
         f"TZ=UTC scontrol update ReservationName=nc-memphis-lease-s1 {end}",
-        f"{create}s2 StartTime=now {end} Nodes={S2} Accounts=frontier-lab Flags=IGNORE_JOBS",
-        f"{create}s3 StartTime=now {end} Nodes={S3} Accounts=frontier-lab Flags=IGNORE_JOBS",
+        f"{create}s2 StartTime=now {end} 'Nodes={S2}' Accounts=frontier-lab Flags=IGNORE_JOBS",
+        f"{create}s3 StartTime=now {end} 'Nodes={S3}' Accounts=frontier-lab Flags=IGNORE_JOBS",
     ]
     code, out, err = neocloud(env, "allocation", "sync", "--site", "memphis-1", "--current",
                               str(tmp_path / "missing.txt"))  # fmt: skip

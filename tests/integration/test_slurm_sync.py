@@ -155,9 +155,9 @@ def test_the_deal_through_ramp_failure_and_notice(
     # 12:00 (set apart until then); the maintenance reservation waits for its start
     s2 = "h1-r[0695-0850]-n[01-08],h2-r[0001-0850]-n[01-08],h3-r0001-n[01-02,04-08],h3-r[0002-0131]-n[01-08]"  # noqa: E501
     assert [x.split()[2:5] for x in first] == [
-        ["update", "ReservationName=nc-memphis-lease-s2", f"Nodes={s2}"],
+        ["update", "ReservationName=nc-memphis-lease-s2", f"'Nodes={s2}'"],
         ["update", "ReservationName=nc-memphis-lease-spare-s1",
-         "Nodes=h3-r0619-n[02-08],h3-r[0620-0681]-n[01-08]"],
+         "'Nodes=h3-r0619-n[02-08],h3-r[0620-0681]-n[01-08]'"],
         ["create", "reservation", "ReservationName=nc-maint-20260810T120000Z"],
         ["create", "reservation", "ReservationName=nc-memphis-lease-s2-until-20260810T120000Z"],
         ["create", "reservation",
@@ -169,7 +169,7 @@ def test_the_deal_through_ramp_failure_and_notice(
         ["delete", "ReservationName=nc-memphis-lease-s2-until-20260810T120000Z", "||"],
         ["delete", "ReservationName=nc-memphis-lease-spare-s1-until-20260810T120000Z", "||"],
         ["update", "ReservationName=nc-memphis-lease-s3",
-         "Nodes=h3-r0619-n01,h3-r[0132-0618]-n[01-08]"],
+         "'Nodes=h3-r0619-n01,h3-r[0132-0618]-n[01-08]'"],
     ]  # fmt: skip
     check_at(env, slurm, FAILED + SECOND, tmp_path)
     assert FAILED_NODE in slurm.reservations()["nc-maint-20260810T120000Z"].nodes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -247,15 +248,15 @@ def test_slurm_lines_follow_the_scontrol_grammar() -> None:
         "StartTime=2026-06-01T05:00:00 Duration=UNLIMITED Nodes=h1-r0002-n01 Users=root "
         "Flags=MAINT,IGNORE_JOBS",
         "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-s1 "
-        "StartTime=now EndTime=2029-06-01T05:00:00 Nodes=h1-r0001-n[01-02] "
+        "StartTime=now EndTime=2029-06-01T05:00:00 'Nodes=h1-r0001-n[01-02]' "
         "Accounts=frontier-lab Flags=IGNORE_JOBS",
         "TZ=UTC scontrol create reservation ReservationName=nc-memphis-lease-spare-s1 "
         "StartTime=now EndTime=2029-06-01T05:00:00 Nodes=h1-r0003-n01 "
         "Accounts=frontier-lab Flags=IGNORE_JOBS",
     ]
-    for line in lines:  # key=value words, as scontrol reads them
-        words = line.removeprefix("TZ=UTC scontrol create reservation ").split(" ")
-        assert all(re.fullmatch(r"[A-Za-z]+=\S+", w) for w in words), line
+    for line in lines:  # key=value words once sh has read them, as scontrol reads them
+        words = shlex.split(line.removeprefix("TZ=UTC scontrol create reservation "))
+        assert all(re.fullmatch(r"[A-Za-z]+=[^\s'\"]+", w) for w in words), line
     notice = [Reservation(r.name, r.nodes, r.accounts, r.start, JUNE, r.maintenance)
               for r in wanted]  # fmt: skip
     assert scontrol_lines(reconcile(notice[1:2], wanted, at)) == [

@@ -141,3 +141,11 @@ def test_every_item_validates_against_the_node_schema(version: str) -> None:
     assert isinstance(items, list) and len(items) == 3
     for item in items:
         kubernetes_validate.validate(item, version, strict=True)
+
+
+def test_a_node_name_from_the_cluster_reaches_the_shell_as_one_word() -> None:
+    """Node names are read from the cluster's JSON: quoted, whatever they hold."""
+    odd = node("n1; touch /tmp/pwned", {"neocloud.io/tenant": "gone"}, [])
+    (line,) = kubectl_lines({}, [odd])
+    assert line == "kubectl label node 'n1; touch /tmp/pwned' --overwrite neocloud.io/tenant-"
+    assert shlex.split(line)[3] == "n1; touch /tmp/pwned"

@@ -14,6 +14,7 @@ import pytest
 from neocloud.domain.allocation.planner import HolderKind, Holding
 from neocloud.domain.allocation.reservations import (
     Action,
+    Change,
     Reservation,
     name_of,
     reconcile,
@@ -191,3 +192,12 @@ def test_an_update_that_takes_no_node_goes_before_one_that_takes_some() -> None:
     changes = reconcile(wanted, current, FAIL - SECOND)
     assert [(c.reservation.name, sorted(c.fields)) for c in changes] == [
         ("nc-lease-s2", ["end"]), ("nc-lease-s1", ["nodes"])]  # fmt: skip
+
+
+def test_a_name_neocloud_would_not_write_is_not_its_own() -> None:
+    """Names come back from the controller: one that only looks like neocloud's (shell
+    text after the prefix) is someone else's, never deleted or echoed into a command."""
+    odd = Reservation("nc-x;touch /tmp/pwned", frozenset({"n9"}), frozenset(), MAY, END)
+    assert reconcile([], [odd, res("nc-lease-s1", "n1", MAY, END)], MAY) == [
+        Change(Action.DELETE, res("nc-lease-s1", "n1", MAY, END))
+    ]

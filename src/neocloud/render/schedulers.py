@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
@@ -90,18 +91,24 @@ def _words(change: Change) -> list[str]:
     return words
 
 
+def _shell(words: Iterable[str]) -> str:
+    """Words for sh: quoted where they hold anything but safe characters (a hostlist's
+    brackets would glob; a name read from a scheduler could hold anything)."""
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def scontrol_lines(changes: Iterable[Change]) -> list[str]:
     """One ``scontrol`` command per change, times in UTC whatever the shell's zone."""
     out = []
     for change in changes:
         if change.action is Action.DELETE:
-            line = f"{SCONTROL} delete ReservationName={change.reservation.name}"
+            line = f"{SCONTROL} delete {_shell([f'ReservationName={change.reservation.name}'])}"
             out.append(
                 f"{line} || true  # ended: Slurm may have purged it" if change.ended else line
             )
         else:
             verb = "create reservation" if change.action is Action.CREATE else "update"
-            out.append(f"{SCONTROL} {verb} {' '.join(_words(change))}")
+            out.append(f"{SCONTROL} {verb} {_shell(_words(change))}")
     return out
 
 
@@ -316,12 +323,12 @@ def kubectl_lines(
         label_words = [f"{k}={v}" for k, v in sorted(want_labels.items()) if labels.get(k) != v]
         label_words += [f"{k}-" for k in DYNAMIC_LABELS if k in labels and k not in want_labels]
         if label_words:
-            out.append(f"kubectl label node {name} --overwrite {' '.join(label_words)}")
+            out.append(f"kubectl label node {_shell([name, '--overwrite', *label_words])}")
         wanted_slots = {(k, e) for k, _, e in want_taints}
         taint_words = [f"{k}={v}:{e}" for k, v, e in sorted(want_taints - taints)]
         taint_words += [f"{k}:{e}-" for k, _, e in sorted(taints) if (k, e) not in wanted_slots]
         if taint_words:
-            out.append(f"kubectl taint node {name} --overwrite {' '.join(taint_words)}")
+            out.append(f"kubectl taint node {_shell([name, '--overwrite', *taint_words])}")
     return out
 
 

@@ -10,7 +10,8 @@ held then (or, before it starts, those that start it); one that has started read
 running, whatever instant Slurm recorded for it; one whose holdings have all ended is gone.
 Nodes whose holdings end before the rest of theirs (a failed node, a spare swapped in, as
 seen before the swap) are set apart until then: ``<name>-until-<UTC end>``.
-Only names starting ``nc-`` are neocloud's: a sync never touches the others.
+Only names neocloud writes (``nc-`` and its name characters) are its: a sync never touches
+the others.
 
 A reservation without an end (maintenance until the node is back) is one Slurm ends a year
 after its start (22.05 makes ``Duration=UNLIMITED`` 365 days): any end still ahead is
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from neocloud.domain.allocation.planner import HolderKind, Holding
 
 PREFIX = "nc-"
+OURS = re.compile(r"nc-[A-Za-z0-9][A-Za-z0-9._-]*")  # what neocloud names; anything else is not its
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ def reconcile(
     """The changes that make the controller's ``nc-`` reservations those ``desired`` at
     ``at``: deletions first, then updates (those that only give nodes up before those that
     take some), then creations, so that no step asks for a node another still holds."""
-    mine = {c.name: c for c in current if c.name.startswith(PREFIX)}
+    mine = {c.name: c for c in current if OURS.fullmatch(c.name)}
     wanted = {d.name: d for d in desired}
     deletes = []
     for name, held in sorted(mine.items()):
