@@ -170,7 +170,7 @@ def test_k8s_export_validates(allocated: dict[str, str], tmp_path: Path) -> None
     nodes = tmp_path / "nodes.json"  # kubectl get nodes -o json: one held, one not
     nodes.write_text(json.dumps({"kind": "List", "items": [
         {"metadata": {"name": held, "labels": labels}, "spec": {"taints": [cordon]}},
-        {"metadata": {"name": "other-n01", "labels": {"neocloud.io/tenant": "gone"}},
+        {"metadata": {"name": "b-r150-n04", "labels": {"neocloud.io/tenant": "gone"}},
          "spec": {"taints": [cordon, {"key": "neocloud.io/tenant", "value": "gone",
                                       "effect": "NoSchedule"}]}},
     ]}))  # fmt: skip
@@ -180,8 +180,8 @@ def test_k8s_export_validates(allocated: dict[str, str], tmp_path: Path) -> None
     assert code == 0, err
     assert [x for x in out.splitlines() if x.startswith("kubectl")] == [
         f"kubectl taint node {held} --overwrite neocloud.io/tenant=frontier-lab:NoSchedule",
-        "kubectl label node other-n01 --overwrite neocloud.io/tenant-",
-        "kubectl taint node other-n01 --overwrite neocloud.io/tenant:NoSchedule-",
+        "kubectl label node b-r150-n04 --overwrite neocloud.io/tenant-",
+        "kubectl taint node b-r150-n04 --overwrite neocloud.io/tenant:NoSchedule-",
     ]
 
 

@@ -14,6 +14,8 @@ DEAL = str(EXAMPLES / "agreements" / "memphis-lease.yaml")
 def test_revenue_json_csv_and_a_bad_month(loaded: dict[str, str]) -> None:
     env = {**loaded, "NEOCLOUD_NOW": "2026-11-01T05:00:00Z"}
     assert neocloud(env, "agreement", "create", DEAL)[0] == 0
+    code, _, err = neocloud(env, "economics", "revenue", "--agreement", "memphis-lease")
+    assert code == 2 and "is a draft" in err and "memphis-lease" in err
     assert neocloud(env, "agreement", "sign", "memphis-lease", "--at", "2026-05-03")[0] == 0
     code, out, err = neocloud(env, "economics", "revenue", "--agreement", "memphis-lease",
                               "--to", "2026-06", "--json")  # fmt: skip
@@ -35,3 +37,6 @@ def test_revenue_json_csv_and_a_bad_month(loaded: dict[str, str]) -> None:
     code, _, err = neocloud(env, "economics", "revenue", "--agreement", "memphis-lease",
                             "--from", "2026-13")  # fmt: skip
     assert code != 0 and "2026-13" in err
+    code, _, err = neocloud(env, "economics", "revenue", "--agreement", "memphis-lease",
+                            "--from", "2027-01", "--to", "2026-01")  # fmt: skip
+    assert code == 2 and "--from" in err and "2027-01" in err

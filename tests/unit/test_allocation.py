@@ -365,3 +365,32 @@ def test_kubernetes_nodes_validate_against_the_api_schema() -> None:
         "neocloud.io/agreement": "memphis-lease",
         "neocloud.io/tenant": "frontier-lab",
     }
+
+
+def test_what_the_controller_holds_that_is_not_neocloud_s_is_not_read() -> None:
+    """Slurm takes names with spaces and shell text: such a name is no name of neocloud's,
+    however it starts (``nc-memphis-lease-s1 shadow`` does not hide the real step 1), and
+    its node list is never expanded (a foreign reservation's may be huge or broken)."""
+    real = ONE_LINERS.splitlines()[0]
+    shadow = real.replace("nc-memphis-lease-s1", "nc-memphis-lease-s1 shadow").replace(
+        "Nodes=h1-r0001-n[01-02]", "Nodes=h1-r[0001-"
+    )
+    shell = real.replace("nc-memphis-lease-s1", "nc-a;touch${IFS}/tmp/x")
+    (found,) = parse_reservations("\n".join([shadow, real, shell]) + "\n")
+    assert (found.name, found.end) == ("nc-memphis-lease-s1", END)
+    with pytest.raises(InvalidInput) as caught:
+        parse_reservations(real + "\n" + real + "\n")
+    assert (caught.value.problems[0].value, caught.value.problems[0].message) == (
+        "nc-memphis-lease-s1", "names two reservations")  # fmt: skip
+    with pytest.raises(InvalidInput) as caught:
+        parse_reservations(real.replace("Nodes=h1-r0001-n[01-02]", "Nodes=h1-r[0001-") + "\n")
+    assert caught.value.problems[0].field == "current reservation 1"
+
+
+def test_a_sync_leaves_other_sites_reservations_alone() -> None:
+    other_site = Reservation("nc-atl-deal-s1", frozenset({"a-r001-n01"}),
+                             frozenset({"acme"}), MAY, END)  # fmt: skip
+    mine = Reservation("nc-memphis-lease-s1", frozenset({"h1-r0001-n01"}),
+                       frozenset({"frontier-lab"}), MAY, END)  # fmt: skip
+    changes = reconcile([], [other_site, mine], JUNE, frozenset({"h1-r0001-n01"}))
+    assert [c.reservation.name for c in changes] == ["nc-memphis-lease-s1"]

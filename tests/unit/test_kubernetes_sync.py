@@ -8,6 +8,7 @@ n2 was released, n3 goes into maintenance, n4 never was neocloud's."""
 from __future__ import annotations
 
 import copy
+import json
 import shlex
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,13 @@ import kubernetes_validate
 import pytest
 
 from neocloud.domain.allocation.planner import HolderKind, Holding
-from neocloud.render.schedulers import kubectl_lines, kubernetes_nodes, kubernetes_state
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.render.schedulers import (
+    kubectl_lines,
+    kubernetes_nodes,
+    kubernetes_state,
+    parse_nodes,
+)
 
 NOW = datetime(2026, 8, 1, 5, tzinfo=UTC)
 CORDON = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
@@ -149,3 +156,26 @@ def test_a_node_name_from_the_cluster_reaches_the_shell_as_one_word() -> None:
     (line,) = kubectl_lines({}, [odd])
     assert line == "kubectl label node 'n1; touch /tmp/pwned' --overwrite neocloud.io/tenant-"
     assert shlex.split(line)[3] == "n1; touch /tmp/pwned"
+
+
+def test_another_sites_nodes_are_left_alone() -> None:
+    nodes = cluster()
+    assert kubectl_lines({}, nodes, site_nodes={"n9"}) == []  # none of them is this site's
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [({"metadata": {"name": "n1", "labels": ["a"]}}, "current items[0].metadata.labels"),
+     ({"metadata": {"name": ""}}, "current items[0].metadata.name"),
+     ({"metadata": {"name": "n1"}, "spec": {"taints": [{"key": "neocloud.io/tenant"}]}},
+      "current items[0].spec.taints")],
+)  # fmt: skip
+def test_a_cluster_document_that_is_not_one_is_refused_by_field(
+    item: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_nodes(json.dumps({"kind": "List", "items": [item]}))
+    assert caught.value.problems[0].field == field
+    with pytest.raises(InvalidInput) as caught:
+        parse_nodes(json.dumps({"items": [{"metadata": {"name": "n1"}}] * 2}))
+    assert caught.value.problems[0].message == "must name one Node, once"

@@ -80,3 +80,20 @@ def test_a_termination_fee_is_billed_last_and_recognized_over_the_term() -> None
     assert months[-1].billed.amount == Decimal("1229838709.68") + Decimal("0.3") * B
     assert months[-2].billed.amount == Decimal("1.25") * B  # December: no fee
     assert sum(m.recognized.amount for m in months) == total and months[-1].balance.amount == 0
+
+
+def test_a_notice_leaves_the_months_before_it_as_they_were() -> None:
+    """Closed months are not rewritten: to October 2026 the schedule with the notice of 2
+    November is the one without it, figure for figure (backlogs included); from November
+    the rest is spread over the rest of the service and the balance still ends at zero."""
+    plain = revenue_schedule(reference())
+    deal = reference()
+    deal.give_notice(by=Party.TENANT, at=datetime(2026, 11, 2, 18, tzinfo=UTC))
+    noticed = revenue_schedule(deal)
+    assert noticed[:6] == plain[:6]  # May to October
+    november = noticed[6]
+    assert november.recognized != plain[6].recognized
+    # after the notice the headline backlog is what the cut term still bills: December
+    # and January to its 31st at noon
+    assert november.headline_backlog.amount == Decimal("1.25") * B + Decimal("1229838709.68")
+    assert noticed[-1].balance.amount == 0

@@ -355,12 +355,12 @@ def sync(
             held = schedulers.parse_reservations(text)
             view = service.scheduler_view(app.uow(), site)
             wanted = reservations_at(view.holdings, view.tenants, view.steps, when)
-            script = schedulers.slurm_script(site, reconcile(wanted, held, when), when, now)
+            changes = reconcile(wanted, held, when, frozenset(view.nodes))
+            script = schedulers.slurm_script(site, changes, when, now)
         else:
             nodes = schedulers.parse_nodes(text)
             view = service.scheduler_view(app.uow(), site, when)
             state = schedulers.kubernetes_state(view.holdings, view.tenants)
-            script = schedulers.kubectl_script(
-                site, schedulers.kubectl_lines(state, nodes), when, now
-            )
+            lines = schedulers.kubectl_lines(state, nodes, view.nodes)
+            script = schedulers.kubectl_script(site, lines, when, now)
     write_or_print(script, output)

@@ -31,6 +31,10 @@ def revenue(
     tz = deal.terms.billing_timezone
     first = BillingPeriod.parse(start, tz).start if start else None
     last = BillingPeriod.parse(end, tz).start if end else None
+    if first and last and first > last:
+        from neocloud.domain.kernel.errors import InvalidInput
+
+        raise InvalidInput.single("--from", start, f"is after --to {end}")
     chosen = [m for m in months if (first is None or m.period.start >= first)
               and (last is None or m.period.start <= last)]  # fmt: skip
     rows = [

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 
-from hostlist import expand_hostlist
+from hostlist import BadHostlist, expand_hostlist
 
 from neocloud.domain.allocation.planner import HolderKind, Holding
-from neocloud.domain.allocation.reservations import Action, Change, Reservation
+from neocloud.domain.allocation.reservations import OURS, Action, Change, Reservation
 from neocloud.domain.kernel.errors import InvalidInput
 
 LABEL = "neocloud.io"
@@ -158,37 +158,58 @@ def slurm_conf(
 _FIELD = re.compile(r"(\w+)=(\S*)")
 
 
+_HEAD = re.compile(r"ReservationName=(.*) StartTime=(\S+) EndTime=(\S+)(?= |$)")
+_START = re.compile(r"^ReservationName=", re.M)
+
+
 def parse_reservations(text: str) -> list[Reservation]:
-    """The controller's reservations from ``TZ=UTC scontrol show reservation`` (one line
-    each with ``-o``, or a block each) or the JSON of Slurm 23.02 and later; InvalidInput
-    names the reservation and what is wrong. Times are read as UTC: run scontrol so."""
+    """neocloud's reservations on the controller (names it could have written; the rest are
+    not read) from ``TZ=UTC scontrol show reservation`` (one line each with ``-o``, or a
+    block each) or the JSON of Slurm 23.02 and later; InvalidInput names the reservation and
+    what is wrong. Times are read as UTC: run scontrol so."""
     stripped = text.strip()
     if stripped.startswith("{"):
-        return _from_json(stripped)
+        return _unique(_from_json(stripped))
     if stripped and not stripped.startswith(("ReservationName=", "No reservations")):
         raise InvalidInput.single("current", stripped[:80], "not scontrol show reservation output")
+    starts = [m.start() for m in _START.finditer(stripped)]
     out = []
-    for number, block in enumerate(stripped.split("ReservationName=")[1:], 1):
-        fields = dict(_FIELD.findall("ReservationName=" + block))
+    ends = [*starts[1:], len(stripped)] if starts else []
+    for number, (a, b) in enumerate(zip(starts, ends, strict=True), 1):
+        record = stripped[a:b]
+        head = _HEAD.match(record.splitlines()[0])  # a name may hold spaces: up to the times
+        if head is None:
+            raise InvalidInput.single(f"current reservation {number}", record[:80],
+                                      "not a reservation as scontrol prints it")  # fmt: skip
+        name, start, end = head.groups()
+        if not OURS.fullmatch(name):
+            continue  # not neocloud's: never read further, never touched
+        fields = dict(_FIELD.findall(record[head.end() :]))
         try:
-            end = fields.get("EndTime")
             out.append(
                 Reservation(
-                    fields["ReservationName"],
+                    name,
                     _expand(fields.get("Nodes", "")),
                     _accounts(fields.get("Accounts", "")),
-                    _utc(fields["StartTime"]),
-                    None if end in (None, "Unknown") else _utc(end),
+                    _utc(start),
+                    None if end == "Unknown" else _utc(end),
                     "MAINT" in fields.get("Flags", "").split(","),
                 )
             )
-        except (KeyError, ValueError) as exc:
+        except (ValueError, BadHostlist) as exc:
             raise InvalidInput.single(
-                f"current reservation {number}",
-                block.split()[0] if block.split() else "",
-                f"not a reservation as scontrol prints it ({exc})",
+                f"current reservation {number}", name, f"not as scontrol prints it ({exc})"
             ) from None
-    return out
+    return _unique(out)
+
+
+def _unique(found: list[Reservation]) -> list[Reservation]:
+    seen: set[str] = set()
+    for r in found:
+        if r.name in seen:
+            raise InvalidInput.single("current", r.name, "names two reservations")
+        seen.add(r.name)
+    return found
 
 
 def _from_json(text: str) -> list[Reservation]:
@@ -196,6 +217,8 @@ def _from_json(text: str) -> list[Reservation]:
         doc = json.loads(text)
         out = []
         for r in doc["reservations"]:
+            if not OURS.fullmatch(str(r.get("name", ""))):
+                continue
             end = r.get("end_time")
             out.append(
                 Reservation(
@@ -207,7 +230,7 @@ def _from_json(text: str) -> list[Reservation]:
                     "MAINT" in [str(f).upper() for f in r.get("flags", [])],
                 )
             )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, BadHostlist) as exc:
         raise InvalidInput.single(
             "current", text[:120], f"not scontrol show reservation --json output ({exc!r})"
         ) from None
@@ -299,7 +322,9 @@ def json_lines(doc: Mapping[str, object]) -> str:
 
 
 def kubectl_lines(
-    state: Mapping[str, tuple[dict[str, str], set[Taint]]], current: Iterable[Mapping[str, object]]
+    state: Mapping[str, tuple[dict[str, str], set[Taint]]],
+    current: Iterable[Mapping[str, object]],
+    site_nodes: Collection[str] | None = None,
 ) -> list[str]:
     """``kubectl label`` and ``kubectl taint`` lines that make the cluster's nodes
     (``current``: the items of ``kubectl get nodes -o json``) carry neocloud's keys as in
@@ -313,6 +338,8 @@ def kubectl_lines(
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
             raise InvalidInput.single("current", str(node)[:80], "a Node without metadata.name")
         name = meta["name"]
+        if site_nodes is not None and name not in site_nodes:
+            continue  # another site's node (or none of the fleet's): not this sync's
         labels: dict[str, str] = meta.get("labels") or {}
         taints = {
             (str(t.get("key")), str(t.get("value", "")), str(t.get("effect")))
@@ -333,7 +360,8 @@ def kubectl_lines(
 
 
 def parse_nodes(text: str) -> list[Mapping[str, object]]:
-    """The items of ``kubectl get nodes -o json`` (a List, or one Node)."""
+    """The items of ``kubectl get nodes -o json`` (a List, or one Node), each with a name,
+    labels a mapping, taints a list of {key, effect}; InvalidInput names what is wrong."""
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -343,6 +371,26 @@ def parse_nodes(text: str) -> list[Mapping[str, object]]:
     items = doc.get("items") if isinstance(doc, dict) and "items" in doc else [doc]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InvalidInput.single("current", text[:80], "not a List of Node objects")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        meta, spec = item.get("metadata"), item.get("spec") or {}
+        name = meta.get("name") if isinstance(meta, dict) else None
+        where = f"current items[{i}]"
+        if not isinstance(name, str) or not name or name in seen:
+            raise InvalidInput.single(f"{where}.metadata.name", name,
+                                      "must name one Node, once")  # fmt: skip
+        seen.add(name)
+        labels = meta.get("labels") if isinstance(meta, dict) else None
+        taints = spec.get("taints") if isinstance(spec, dict) else None
+        if labels is not None and not isinstance(labels, dict):
+            raise InvalidInput.single(f"{where}.metadata.labels", labels, "must be a mapping")
+        if taints is not None and not (
+            isinstance(taints, list)
+            and all(isinstance(t, dict) and isinstance(t.get("key"), str)
+                    and isinstance(t.get("effect"), str) for t in taints)
+        ):  # fmt: skip
+            raise InvalidInput.single(f"{where}.spec.taints", str(taints)[:80],
+                                      "must be a list of {key, effect[, value]}")  # fmt: skip
     return items
 
 

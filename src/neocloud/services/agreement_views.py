@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.billing.recognition import RevenueMonth, revenue_schedule
 from neocloud.domain.billing.value import DealValue, deal_value
+from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.services.context import Context
 from neocloud.services.observability import use_case
@@ -75,6 +76,10 @@ def revenue(uow: UnitOfWork, key: str) -> tuple[CapacityAgreement, list[RevenueM
     """The agreement's months: billed, recognized both ways, balance, backlog both ways."""
     with uow:
         agreement = uow.agreements.get(key)
+    if agreement.signed_at is None:
+        raise InvalidInput.single(
+            "agreement", key, "is a draft: it has no revenue or backlog until it is signed"
+        )
     return agreement, revenue_schedule(agreement)
 
 

@@ -24,6 +24,7 @@ import bisect
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -129,12 +130,20 @@ def _reservation(
 
 
 def reconcile(
-    desired: Iterable[Reservation], current: Iterable[Reservation], at: datetime
+    desired: Iterable[Reservation],
+    current: Iterable[Reservation],
+    at: datetime,
+    site_nodes: AbstractSet[str] | None = None,
 ) -> list[Change]:
     """The changes that make the controller's ``nc-`` reservations those ``desired`` at
     ``at``: deletions first, then updates (those that only give nodes up before those that
-    take some), then creations, so that no step asks for a node another still holds."""
-    mine = {c.name: c for c in current if OURS.fullmatch(c.name)}
+    take some), then creations, so that no step asks for a node another still holds.
+    ``site_nodes``: the site's; a reservation on any other node is another site's sync's."""
+    mine = {
+        c.name: c
+        for c in current
+        if OURS.fullmatch(c.name) and (site_nodes is None or c.nodes <= site_nodes)
+    }
     wanted = {d.name: d for d in desired}
     deletes = []
     for name, held in sorted(mine.items()):

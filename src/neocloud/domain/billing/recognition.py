@@ -12,15 +12,19 @@ positive an asset, negative a liability.
 substantive penalty, the enforceable contract is only the notice period ahead, renewed day
 by day; each month's charge is then recognized as it is billed and no balance builds up.
 
-Backlog at a month's end: *headline* (the consideration not yet earned) and *enforceable*
-(what notice given then would still owe: service to the notice's effective date).
+Backlog at a month's end: *headline* (the consideration for service after it: not yet
+billed) and *enforceable* (what notice given then would still owe: service to the notice's
+effective date). A notice counts from the instant it is given: earlier months keep their
+figures, the rest of the consideration is spread over the rest of the service.
 Billed means the contract's scheduled charges (fee, ramp, escalator), not invoices: SLA
 credits and prepayment are the invoices' business (``agreement value`` shows those).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
 
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.billing.drafts import charges_between, seconds, termination_fee_due
@@ -47,10 +51,13 @@ def consideration(agreement: CapacityAgreement) -> Money:
 
 
 def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
-    """Every billing month of the service window, in order."""
+    """Every billing month of the service window, in order. A notice changes the contract
+    from the instant it is given, never before: months ending by then read as they did
+    (the whole term, its backlog), and what remains to recognize is spread over the
+    shortened rest of the service (prospectively, no catch-up)."""
     terms, window = agreement.terms, agreement.service_window
-    total = consideration(agreement)
-    span = seconds(window.duration)
+    before = replace(agreement, notice=None)  # the contract until a notice is given
+    given = agreement.notice.given_at if agreement.notice else None
     zero = Money.zero(terms.currency)
     fee = termination_fee_due(agreement)
     months = list(periods_overlapping(window, terms.billing_timezone))
@@ -60,12 +67,11 @@ def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
         end = min(period.interval.end, window.end)
         cut = Interval(max(period.start, window.start), end)
         billed = charges_between(agreement, cut) + (fee if i == len(months) - 1 else zero)
-        elapsed = seconds(end - window.start)
-        through = Money(total.amount * elapsed / span, terms.currency).rounded()
+        through = _recognized_through(agreement, before, given, end).rounded()
         recognized = through - recognized_to_date
         billed_to_date += billed
         recognized_to_date = through
-        value = deal_value(agreement, end, ())
+        value = deal_value(before if given is None or end <= given else agreement, end, ())
         out.append(
             RevenueMonth(
                 period,
@@ -78,3 +84,25 @@ def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
             )
         )
     return out
+
+
+def _recognized_through(
+    agreement: CapacityAgreement,
+    before: CapacityAgreement,
+    given: datetime | None,
+    instant: datetime,
+) -> Money:
+    """Straight-line to ``instant``: over the whole term until a notice is given, then
+    what was left of the new consideration over what is left of the service."""
+    window, total = before.service_window, consideration(before)
+    if given is None or instant <= given:
+        return Money(total.amount * _share(window, instant), total.currency)
+    at_notice = total.amount * _share(window, given)
+    rest = Interval(given, agreement.service_end)
+    left = consideration(agreement).amount - at_notice
+    return Money(at_notice + left * _share(rest, instant), total.currency)
+
+
+def _share(window: Interval, instant: datetime) -> Decimal:
+    elapsed = min(max(instant, window.start), window.end) - window.start
+    return seconds(elapsed) / seconds(window.duration)
