@@ -6,7 +6,7 @@ hand. The term runs 1 May 2026 to 1 June 2029 in Chicago: 1,127 days, all of the
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from neocloud.adapters.yamlfile import parse_document
 from neocloud.domain.agreements.file import parse_terms
@@ -97,3 +97,30 @@ def test_a_notice_leaves_the_months_before_it_as_they_were() -> None:
     # and January to its 31st at noon
     assert november.headline_backlog.amount == Decimal("1.25") * B + Decimal("1229838709.68")
     assert noticed[-1].balance.amount == 0
+
+
+def test_after_a_notice_the_rest_is_spread_over_the_rest_of_the_service() -> None:
+    """Notice on 2 November 2026 at 18:00 UTC, 16,030,800 s into the 97,372,800 s term
+    (184 days to 1 November 05:00 UTC, then 37 h). Recognized by then: 45 B x 16,030,800 /
+    97,372,800. The new consideration, 9,979,838,709.68, less that, over the 90 days
+    (7,776,000 s) to 31 January 2027 18:00 UTC; November ends 1 December 06:00 UTC, 28.5
+    days (2,462,400 s) after the notice. October ended at 184 of the 1,127 days."""
+    deal = reference()
+    deal.give_notice(by=Party.TENANT, at=datetime(2026, 11, 2, 18, tzinfo=UTC))
+    november = revenue_schedule(deal)[6]
+    cent = Decimal("0.01")
+    at_notice = 45 * B * 16_030_800 / 97_372_800
+    through_november = at_notice + (Decimal("9979838709.68") - at_notice) * 2_462_400 / 7_776_000
+    through_october = (45 * B * 184 / DAYS).quantize(cent, ROUND_HALF_UP)
+    expected = through_november.quantize(cent, ROUND_HALF_UP) - through_october
+    assert november.recognized.amount == expected
+
+
+def test_a_notice_given_as_a_month_ends_belongs_to_the_next_month() -> None:
+    """Given at midnight on 1 November in Chicago: October closed before it, with the whole
+    term's backlog (38.75 B)."""
+    deal = reference()
+    deal.give_notice(by=Party.TENANT, at=datetime(2026, 11, 1, 5, tzinfo=UTC))
+    october = revenue_schedule(deal)[5]
+    assert str(october.period) == "2026-10"
+    assert october.headline_backlog.amount == Decimal("38.75") * B

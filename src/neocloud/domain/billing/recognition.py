@@ -95,12 +95,13 @@ def _recognized_through(
     """Straight-line to ``instant``: over the whole term until a notice is given, then
     what was left of the new consideration over what is left of the service."""
     window, total = before.service_window, consideration(before)
-    if given is None or instant <= given:
+    if given is None:
         return Money(total.amount * _share(window, instant), total.currency)
     at_notice = total.amount * _share(window, given)
+    left = consideration(agreement).amount - at_notice  # spread after the notice only
     rest = Interval(given, agreement.service_end)
-    left = consideration(agreement).amount - at_notice
-    return Money(at_notice + left * _share(rest, instant), total.currency)
+    done = total.amount * _share(window, min(instant, given))
+    return Money(done + left * _share(rest, instant), total.currency)
 
 
 def _share(window: Interval, instant: datetime) -> Decimal:
