@@ -385,6 +385,10 @@ def test_what_the_controller_holds_that_is_not_neocloud_s_is_not_read() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_reservations(real.replace("Nodes=h1-r0001-n[01-02]", "Nodes=h1-r[0001-") + "\n")
     assert caught.value.problems[0].field == "current reservation 1"
+    with pytest.raises(InvalidInput) as caught:  # an offset would be dropped: refused
+        parse_reservations(real.replace("StartTime=2026-05-01T05:00:00",
+                                        "StartTime=2026-05-01T05:00:00+09:00") + "\n")  # fmt: skip
+    assert "carries a zone" in caught.value.problems[0].message
 
 
 def test_a_sync_leaves_other_sites_reservations_alone() -> None:

@@ -261,7 +261,11 @@ def _accounts(text: str) -> frozenset[str]:
 
 
 def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    """scontrol's time (no zone: UTC when run with TZ=UTC); one with a zone is not its."""
+    read = datetime.fromisoformat(text)
+    if read.tzinfo is not None:
+        raise ValueError(f"{text} carries a zone; scontrol prints none")
+    return read.replace(tzinfo=UTC)
 
 
 # Kubernetes: neocloud owns these keys and no others. The dynamic ones say who holds the
