@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -46,6 +46,13 @@ def test_show_gives_the_hand_worked_availability_and_energy(june: dict[str, str]
     data = json.loads(out)
     assert Decimal(str(data["availability_ratio"])) == Decimal("0.995519")
     assert data["recorded"] is None and data["proposed_note"] is None
+    # the facility energy at the test site's USD 67.90/MWh and 283.47 kg CO2/MWh
+    facility_mwh = Decimal(str(data["facility_energy_kwh"])) / 1000
+    assert data["energy_currency"] == "USD"
+    assert Decimal(data["energy_cost"]) == (facility_mwh * Decimal("67.90")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)  # fmt: skip
+    assert Decimal(str(data["carbon_kg"])) == (facility_mwh * Decimal("283.47")).quantize(
+        Decimal("0.001"), ROUND_HALF_UP)  # fmt: skip
     code, out, _ = neocloud(
         june, "metering", "show", "--agreement", "deal-1", "--period", "2027-06"
     )

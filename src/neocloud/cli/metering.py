@@ -47,6 +47,9 @@ def metering_json(m: Metering) -> dict[str, object]:
         "rows_without_energy_counter": m.usage.rows_without_energy,
         "it_energy_kwh": m.it_kwh,
         "facility_energy_kwh": m.facility_kwh,
+        "energy_cost": None if m.energy_cost is None else m.energy_cost.text,
+        "energy_currency": None if m.price_per_mwh is None else m.price_per_mwh.currency,
+        "carbon_kg": m.carbon_kg,
         "server_overhead": m.server_overhead,
         "pue": m.pue,
         "util_ratio": m.usage.util_ratio,
@@ -91,6 +94,13 @@ def render_metering(
         )
     table.add_row(f"IT energy (x overhead {m.server_overhead})", f"{m.it_kwh:,.3f} kWh")
     table.add_row(f"facility energy (x PUE {m.pue})", f"{m.facility_kwh:,.3f} kWh")
+    if m.energy_cost is not None and m.price_per_mwh is not None:
+        price = m.price_per_mwh
+        table.add_row(f"  at the site's tariff ({price.currency} {price.amount:,.2f}/MWh)",
+                      f"{price.currency} {m.energy_cost.amount:,.2f}")  # fmt: skip
+    if m.carbon_kg is not None:
+        table.add_row(f"  CO2 at {m.grid_carbon_kg_per_mwh} kg/MWh",
+                      f"{m.carbon_kg / 1000:,.3f} t")  # fmt: skip
     util = m.usage.util_ratio
     table.add_row("mean GPU utilisation", "-" if util is None else f"{util * 100:.2f} %")
     console().print(table)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Interval
+from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.text import check_text
 from neocloud.domain.metering.availability import (
     Availability,
@@ -44,6 +45,8 @@ class Subject:
     held: list[Held]
     server_overhead: Decimal
     pue: Decimal
+    price_per_mwh: Money
+    grid_carbon_kg_per_mwh: Decimal
 
 
 def _subject(uow: UnitOfWork, key: str, period: str) -> Subject:
@@ -73,7 +76,8 @@ def _subject(uow: UnitOfWork, key: str, period: str) -> Subject:
         if chosen
         else sum((m.server_overhead for m in catalog.values()), Decimal(0)) / len(catalog)
     )  # a power contract: the catalogue's mean (every built-in model says 1.3 but GB300)
-    return Subject(agreement, billing, plan, held, overhead, site.pue)
+    return Subject(agreement, billing, plan, held, overhead, site.pue,
+                   site.electricity_price_per_mwh, site.grid_carbon_kg_per_mwh)  # fmt: skip
 
 
 @use_case("metering.agreement")
@@ -95,6 +99,8 @@ def meter_agreement(
         s.server_overhead,
         s.pue,
         meter.engine,
+        s.price_per_mwh,
+        s.grid_carbon_kg_per_mwh,
     )
 
 

@@ -3,7 +3,8 @@ GPU-hours it held, the energy its nodes used, and why units were down.
 
 Energy: the GPUs' own counters (board energy, mJ) are the measurement; IT energy is that
 times the node's server overhead (CPU, memory, NICs, PSU losses: DOMAIN.md §2), facility
-energy is IT x the site's PUE. Each figure is labelled with what it is.
+energy is IT x the site's PUE. Each figure is labelled with what it is. What the facility
+energy costs at the site's tariff and emits at its grid's carbon intensity follow from it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from neocloud.domain.kernel.money import Money
 from neocloud.domain.metering.availability import Availability, Cause
 
 MJ_PER_KWH = Decimal(3_600_000_000)
 KWH = Decimal("0.001")  # energy to the watt-hour
+KWH_PER_MWH = Decimal(1000)
+
+
+def energy_cost(energy_kwh: Decimal, price_per_mwh: Money) -> Money:
+    """What ``energy_kwh`` costs at ``price_per_mwh``, to the currency's minor unit."""
+    return Money(energy_kwh * price_per_mwh.amount / KWH_PER_MWH, price_per_mwh.currency).rounded()
+
+
+def carbon_kg(energy_kwh: Decimal, kg_per_mwh: Decimal) -> Decimal:
+    """CO2 of ``energy_kwh`` at the grid's intensity, to the gram."""
+    return (energy_kwh * kg_per_mwh / KWH_PER_MWH).quantize(KWH, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,8 @@ class Metering:
     server_overhead: Decimal
     pue: Decimal
     engine: str
+    price_per_mwh: Money | None = None  # the site's electricity tariff
+    grid_carbon_kg_per_mwh: Decimal | None = None
 
     @property
     def held_gpu_hours(self) -> Decimal:
@@ -83,3 +98,17 @@ class Metering:
         return (self.usage.total_mj / MJ_PER_KWH * self.server_overhead * self.pue).quantize(
             KWH, ROUND_HALF_UP
         )
+
+    @property
+    def energy_cost(self) -> Money | None:
+        """The facility energy at the site's tariff."""
+        if self.price_per_mwh is None:
+            return None
+        return energy_cost(self.facility_kwh, self.price_per_mwh)
+
+    @property
+    def carbon_kg(self) -> Decimal | None:
+        """The facility energy's CO2 at the grid's carbon intensity."""
+        if self.grid_carbon_kg_per_mwh is None:
+            return None
+        return carbon_kg(self.facility_kwh, self.grid_carbon_kg_per_mwh)
