@@ -29,7 +29,7 @@ from decimal import Decimal
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.billing.drafts import charges_between, seconds, termination_fee_due
 from neocloud.domain.billing.periods import BillingPeriod, periods_overlapping
-from neocloud.domain.billing.value import deal_value
+from neocloud.domain.billing.value import enforceable_remaining
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.kernel.money import Money
 
@@ -58,6 +58,7 @@ def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
     terms, window = agreement.terms, agreement.service_window
     before = replace(agreement, notice=None)  # the contract until a notice is given
     given = agreement.notice.given_at if agreement.notice else None
+    line = _Line(before, consideration(before), given, agreement, consideration(agreement))
     zero = Money.zero(terms.currency)
     fee = termination_fee_due(agreement)
     months = list(periods_overlapping(window, terms.billing_timezone))
@@ -67,11 +68,11 @@ def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
         end = min(period.interval.end, window.end)
         cut = Interval(max(period.start, window.start), end)
         billed = charges_between(agreement, cut) + (fee if i == len(months) - 1 else zero)
-        through = _recognized_through(agreement, before, given, end).rounded()
+        through = line.through(end).rounded()
         recognized = through - recognized_to_date
         billed_to_date += billed
         recognized_to_date = through
-        value = deal_value(before if given is None or end <= given else agreement, end, ())
+        known = before if given is None or end <= given else agreement  # the contract then
         out.append(
             RevenueMonth(
                 period,
@@ -79,29 +80,33 @@ def revenue_schedule(agreement: CapacityAgreement) -> list[RevenueMonth]:
                 recognized,
                 recognized_to_date - billed_to_date,
                 billed,
-                value.remaining,
-                value.enforceable_remaining,
+                (line.total if known is before else line.noticed) - billed_to_date,
+                enforceable_remaining(known, end)[0],
             )
         )
     return out
 
 
-def _recognized_through(
-    agreement: CapacityAgreement,
-    before: CapacityAgreement,
-    given: datetime | None,
-    instant: datetime,
-) -> Money:
-    """Straight-line to ``instant``: over the whole term until a notice is given, then
-    what was left of the new consideration over what is left of the service."""
-    window, total = before.service_window, consideration(before)
-    if given is None:
-        return Money(total.amount * _share(window, instant), total.currency)
-    at_notice = total.amount * _share(window, given)
-    left = consideration(agreement).amount - at_notice  # spread after the notice only
-    rest = Interval(given, agreement.service_end)
-    done = total.amount * _share(window, min(instant, given))
-    return Money(done + left * _share(rest, instant), total.currency)
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """Straight-line recognition: over the whole term until a notice is given, then what
+    was left of the new consideration over what is left of the service."""
+
+    before: CapacityAgreement
+    total: Money  # the consideration without the notice
+    given: datetime | None
+    agreement: CapacityAgreement
+    noticed: Money  # the consideration with it
+
+    def through(self, instant: datetime) -> Money:
+        window, currency = self.before.service_window, self.total.currency
+        if self.given is None:
+            return Money(self.total.amount * _share(window, instant), currency)
+        at_notice = self.total.amount * _share(window, self.given)
+        left = self.noticed.amount - at_notice  # spread after the notice only
+        rest = Interval(self.given, self.agreement.service_end)
+        done = self.total.amount * _share(window, min(instant, self.given))
+        return Money(done + left * _share(rest, instant), currency)
 
 
 def _share(window: Interval, instant: datetime) -> Decimal:

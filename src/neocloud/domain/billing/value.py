@@ -38,9 +38,7 @@ def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[M
         if as_of > service.start
         else zero
     )
-    start = max(as_of, service.start)
-    until = min(agreement.notice_effective_at(start), service.end)
-    enforceable = charges_between(agreement, Interval(start, until)) if start < until else zero
+    enforceable, until = enforceable_remaining(agreement, as_of)
     fee = termination_fee_due(agreement)  # owed when the service ends
     contracted = charges_between(agreement, service) + fee
     if as_of >= service.end:
@@ -56,3 +54,14 @@ def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[M
         enforceable,
         until,
     )
+
+
+def enforceable_remaining(agreement: CapacityAgreement, as_of: datetime) -> tuple[Money, datetime]:
+    """What notice given at ``as_of`` would still owe (service to its effective instant,
+    never past the service's end), and that instant."""
+    service = agreement.service_window
+    start = max(as_of, service.start)
+    until = min(agreement.notice_effective_at(start), service.end)
+    if start >= until:
+        return Money.zero(agreement.terms.currency), until
+    return charges_between(agreement, Interval(start, until)), until
