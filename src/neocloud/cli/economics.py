@@ -2,7 +2,7 @@
 
 import typer
 
-from neocloud.cli.output import console, emit_json, handles_errors, make_app
+from neocloud.cli.output import console, emit_csv, emit_json, handles_errors, make_app
 
 cli = typer.Typer(help="Revenue, backlog and what the deals are worth.", no_args_is_help=True)
 
@@ -49,14 +49,7 @@ def revenue(
                               for r in rows]})  # fmt: skip
         return
     if as_csv:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-        console().print(buffer.getvalue(), end="", markup=False, highlight=False, soft_wrap=True)
+        emit_csv(COLUMNS, rows)
         return
     from rich.table import Table
 

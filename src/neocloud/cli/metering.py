@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from neocloud.cli.output import console, emit_json, handles_errors, make_app, number_option
+from neocloud.cli.output import (
+    console,
+    emit_csv,
+    emit_json,
+    handles_errors,
+    make_app,
+    number_option,
+)
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -364,14 +371,7 @@ def site_use(
                    "rows": [dict(zip(header, r, strict=True)) for r in rows]})  # fmt: skip
         return
     if as_csv:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        console().print(buffer.getvalue(), end="", markup=False, highlight=False, soft_wrap=True)
+        emit_csv(header, rows)
         return
     from rich.table import Table
 

@@ -10,7 +10,7 @@ functions. ``tests/cli/test_startup.py`` checks it; ``bench/startup.py`` measure
 import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -141,6 +141,18 @@ def json_text(data: object) -> str:
 
 def emit_json(data: object) -> None:
     sys.stdout.write(json_text(data))
+
+
+def emit_csv(header: Sequence[object], rows: Iterable[Sequence[object]]) -> None:
+    """A header and rows as CSV on standard output, as they are (no markup)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
 
 
 def write_or_print(text: str, output: "Path | None") -> None:

@@ -112,15 +112,18 @@ def scontrol_lines(changes: Iterable[Change]) -> list[str]:
     return out
 
 
+def _script(lines: list[str], *header: str) -> str:
+    """A ``set -e`` shell script of ``lines`` under ``header`` comment lines."""
+    return "\n".join(["#!/bin/sh", *(f"# {h}" for h in header), "set -e", *lines]) + "\n"
+
+
 def slurm_script(site: str, changes: list[Change], at: datetime, generated_at: datetime) -> str:
     """A shell script of the changes that move a controller to the state at ``at``."""
-    head = [
-        "#!/bin/sh",
-        f"# neocloud: Slurm reservations of site {site} as they must be at {at.isoformat()}",
-        f"# ({len(changes)} changes; made {generated_at.isoformat()}). Times are UTC.",
-        "set -e",
-    ]
-    return "\n".join([*head, *scontrol_lines(changes)]) + "\n"
+    return _script(
+        scontrol_lines(changes),
+        f"neocloud: Slurm reservations of site {site} as they must be at {at.isoformat()}",
+        f"({len(changes)} changes; made {generated_at.isoformat()}). Times are UTC.",
+    )
 
 
 def slurm_conf(
@@ -399,11 +402,9 @@ def parse_nodes(text: str) -> list[Mapping[str, object]]:
 
 
 def kubectl_script(site: str, lines: list[str], at: datetime, generated_at: datetime) -> str:
-    head = [
-        "#!/bin/sh",
-        f"# neocloud: Kubernetes node labels and taints of site {site} as they must be at "
+    return _script(
+        lines,
+        f"neocloud: Kubernetes node labels and taints of site {site} as they must be at "
         f"{at.isoformat()}",
-        f"# ({len(lines)} commands; made {generated_at.isoformat()}). Only neocloud.io/ keys.",
-        "set -e",
-    ]
-    return "\n".join([*head, *lines]) + "\n"
+        f"({len(lines)} commands; made {generated_at.isoformat()}). Only neocloud.io/ keys.",
+    )
