@@ -5,6 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(fn: Callable[[], object], runs: int = 5) -> float:
@@ -37,3 +40,16 @@ def print_table(rows: list[tuple[str, float, float | None, float | None]]) -> No
         vs_base = f"{seconds / base:.2f}x" if base else ""
         goal_text = (f"{goal:.3f}" if goal < 1 else f"{goal:.1f}") if goal else ""
         print(f"{label:52} {seconds:9.3f} {goal_text:>7} {of_goal:>8} {vs_base:>11}")
+
+
+def reference_deal() -> list[list[str]]:
+    """``neocloud`` arguments that load the reference fleet and sign and allocate the
+    reference deal (what the benches that need a held site start from)."""
+    examples = ROOT / "examples"
+    return [
+        ["init"],
+        ["fleet", "import", str(examples / "fleet.yaml")],
+        ["agreement", "create", str(examples / "agreements" / "memphis-lease.yaml")],
+        ["agreement", "sign", "memphis-lease", "--at", "2026-05-03T09:00:00-05:00"],
+        ["allocation", "apply", "memphis-lease"],
+    ]

@@ -22,9 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import print_table, timed_together  # bench/ is the script's directory
+from common import print_table, reference_deal, timed_together  # bench/ is the script's directory
 
-ROOT = Path(__file__).resolve().parent.parent
 NEOCLOUD = str(Path(sys.executable).with_name("neocloud"))
 AT = "2026-08-01T05:00:00Z"
 OLD_WRITER = """
@@ -48,13 +47,7 @@ def main() -> None:
             done = subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
             return done.stdout
 
-        for command in (
-            ["init"],
-            ["fleet", "import", str(ROOT / "examples" / "fleet.yaml")],
-            ["agreement", "create", str(ROOT / "examples" / "agreements" / "memphis-lease.yaml")],
-            ["agreement", "sign", "memphis-lease", "--at", "2026-05-03T09:00:00-05:00"],
-            ["allocation", "apply", "memphis-lease"],
-        ):
+        for command in reference_deal():
             run(NEOCLOUD, *command)
         export = [NEOCLOUD, "allocation", "export", "--site", "memphis-1", "--format", "k8s",
                   "--at", AT]  # fmt: skip

@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import reference_deal  # bench/ is the script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 NEOCLOUD = str(Path(sys.executable).with_name("neocloud"))
 START = "2026-08-01T05:00:00Z"  # August in Chicago starts at 05:00Z
@@ -113,11 +115,7 @@ def prepare(home: Path, days: int) -> Path:
     home.mkdir(parents=True)
     end = f"2026-08-{1 + days:02d}T05:00:00Z"
     for command in (
-        ["init"],
-        ["fleet", "import", str(ROOT / "examples" / "fleet.yaml")],
-        ["agreement", "create", str(ROOT / "examples" / "agreements" / "memphis-lease.yaml")],
-        ["agreement", "sign", "memphis-lease", "--at", "2026-05-03T09:00:00-05:00"],
-        ["allocation", "apply", "memphis-lease"],
+        *reference_deal(),
         ["telemetry", "simulate", "--site", "memphis-1", "--from", START, "--to", end,
          "--seed", "7", "--rollup-only"],
     ):  # fmt: skip
