@@ -518,11 +518,12 @@ class SqlMeter(abc.ABC):
         sql = MEASURE.format(**terms(plan))
         rows = {int(r[0]): r for r in self._query(site, plan.period, sql, {"pieces": pieces})}
         silences: dict[int, tuple[Any, ...]] = {}
-        if any(int(r[3]) - int(r[2]) > int(r[1]) for r in rows.values()) and not runs:
+        gapped = any(last - first > covered for _, covered, first, last, *_ in rows.values())
+        if gapped and not runs:  # some piece's rows leave time uncovered inside it
             sql = SILENCES.format(grace=grace_s * US)
             got = self._query(site, plan.period, sql, {"pieces": pieces})
             silences = {int(r[0]): r[1:] for r in got}
-        if any(int(r[10]) for r in rows.values()):
+        if any(without for *_, without, _read in rows.values()):  # rows without a counter
             got = self._query(site, plan.period, POWER, {"pieces": pieces})
             tally.power_mj = sum(float(power or 0) for _, power in sorted(got))
         names = ("seg_id", "node", "units", "lo", "hi", "counted")
