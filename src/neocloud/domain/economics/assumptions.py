@@ -1,0 +1,235 @@
+"""Economic assumptions: what a site costs to run and own, and what own use is worth.
+
+Defaults rest on DOMAIN.md §6; every figure can be overridden in a YAML file
+(``docs/ECONOMICS.md``, "Assumptions file") whose fields replace the defaults one by one.
+A file with mistakes is refused whole, every mistake located (``file:line``).
+
+Month arithmetic is in equal twelfths of a year: opex per MW-year and straight-line
+depreciation accrue ``1/12`` of a year's figure each calendar month, whatever its length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import Money
+from neocloud.domain.kernel.names import model_problem
+
+FORMAT_VERSION = 1
+MONTHS_PER_YEAR = 12
+MAX_LIFE_YEARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AssetClass:
+    """Capex and straight-line life of one class of asset.
+
+    ``basis`` is what the capex is counted per: ``facility_mw`` (shell, power and cooling,
+    per MW of facility capacity) or ``gpu`` (servers of ``gpu_model``, all-in per GPU).
+    """
+
+    name: str
+    basis: str
+    capex: Money
+    life_years: Decimal
+    gpu_model: str | None = None
+
+    def monthly(self, quantity: Decimal | int) -> Money:
+        """Depreciation of ``quantity`` units (MW or GPUs) for one month."""
+        return self.capex * (Decimal(quantity) / (self.life_years * MONTHS_PER_YEAR))
+
+
+@dataclass(frozen=True, slots=True)
+class Assumptions:
+    currency: str
+    opex_per_mw_year: Money  # other opex (staff, maintenance, insurance) per facility MW
+    facility: AssetClass
+    gpu_servers: Mapping[str, AssetClass]  # by GPU model
+    shadow_price_per_gpu_hour: Mapping[str, Money]  # what an hour of own use is worth
+    discount_rate_per_year: Decimal
+    sources: tuple[str, ...] = field(default=())  # files read over the defaults
+
+    def server_class(self, gpu_model: str) -> AssetClass:
+        try:
+            return self.gpu_servers[gpu_model]
+        except KeyError:
+            raise InvalidInput.single(
+                "gpu_servers", gpu_model,
+                "has no capex and life; add it under gpu_servers in the assumptions file",
+            ) from None  # fmt: skip
+
+    def shadow_price(self, gpu_model: str) -> Money:
+        try:
+            return self.shadow_price_per_gpu_hour[gpu_model]
+        except KeyError:
+            raise InvalidInput.single(
+                "shadow_price_per_gpu_hour", gpu_model,
+                "has no shadow price; add it to the assumptions file",
+            ) from None  # fmt: skip
+
+    def opex_month(self, facility_mw: Decimal) -> Money:
+        return self.opex_per_mw_year * (Decimal(facility_mw) / MONTHS_PER_YEAR)
+
+
+def _usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")
+
+
+def _servers(model: str, capex: str, life: str) -> AssetClass:
+    return AssetClass(f"{model} servers", "gpu", _usd(capex), Decimal(life), model)
+
+
+DEFAULTS = Assumptions(
+    currency="USD",
+    # DOMAIN.md §6: "about USD 1 M per MW per year (one operator's figure)".
+    opex_per_mw_year=_usd("1000000"),
+    # DOMAIN.md §6: USD 10-13 M per MW for shell, power and cooling (the midpoint). The life
+    # is our assumption (DOMAIN.md gives none): 20 years for buildings and power plant.
+    facility=AssetClass("facility", "facility_mw", _usd("11500000"), Decimal(20)),
+    gpu_servers={
+        # DOMAIN.md §6: USD 47-52 k per H100 all-in (50 k); lives 4-6 years (5, the middle).
+        # H200: no public figure; taken as H100's. GB200: USD 3 M per NVL72 rack / 72 GPUs.
+        # B200, GB300: no public figure; taken as GB200's.
+        m.gpu_model: m
+        for m in (
+            _servers("H100", "50000", "5"),
+            _servers("H200", "50000", "5"),
+            _servers("B200", "41666.67", "5"),
+            _servers("GB200", "41666.67", "5"),
+            _servers("GB300", "41666.67", "5"),
+        )
+        if m.gpu_model
+    },
+    # DOMAIN.md §6: H100 1-year reserved USD 1.70-2.35 (2.00); H200 USD 2.5-7 (its low end,
+    # 2.50). Blackwell: no public figure; our assumption USD 3.50.
+    shadow_price_per_gpu_hour={
+        "H100": _usd("2.00"),
+        "H200": _usd("2.50"),
+        "B200": _usd("3.50"),
+        "GB200": _usd("3.50"),
+        "GB300": _usd("3.50"),
+    },
+    discount_rate_per_year=Decimal("0.08"),  # our assumption: a cost of capital of 8 %/yr
+)
+
+TOP = {"version", "currency", "opex_per_mw_year", "facility", "gpu_servers",
+       "shadow_price_per_gpu_hour", "discount_rate_per_year"}  # fmt: skip
+
+
+def parse_assumptions(doc: SourceDocument, base: Assumptions = DEFAULTS) -> Assumptions:
+    """``base`` with the fields ``doc`` gives replaced; InvalidInput listing every mistake."""
+    r = Reader(doc)
+    top = r.mapping((), doc.data, allowed=TOP, required={"version"})
+    if top is None:
+        r.raise_if_any()
+    assert top is not None
+    if top.get("version") not in (None, FORMAT_VERSION):
+        r.problem(("version",), top["version"], f"unsupported format version; use {FORMAT_VERSION}")
+    currency = r.currency((), top, "currency") if "currency" in top else base.currency
+    cur = currency or base.currency
+    if cur != base.currency:
+        base = _in_currency(r, base, cur, top)
+    out = replace(base, currency=cur, sources=(*base.sources, doc.name))
+    opex = _money(r, ("opex_per_mw_year",), top.get("opex_per_mw_year"), cur)
+    if opex is not None:
+        out = replace(out, opex_per_mw_year=opex)
+    facility = _asset(r, ("facility",), top.get("facility"), base.facility, cur)
+    if facility is not None:
+        out = replace(out, facility=facility)
+    out = replace(out, gpu_servers=_servers_of(r, top.get("gpu_servers"), out, cur),
+                  shadow_price_per_gpu_hour=_prices_of(r, top.get("shadow_price_per_gpu_hour"),
+                                                       out, cur))  # fmt: skip
+    rate = r.decimal((), top, "discount_rate_per_year", minimum=0, maximum=1)
+    if rate is not None:
+        out = replace(out, discount_rate_per_year=rate)
+    r.raise_if_any()
+    return out
+
+
+def _in_currency(r: Reader, base: Assumptions, cur: str, top: Mapping[str, object]) -> Assumptions:
+    """A file in another currency must give every money figure itself: the defaults are USD."""
+    for key in ("opex_per_mw_year", "facility", "gpu_servers", "shadow_price_per_gpu_hour"):
+        if key not in top:
+            r.problem((key,), None, f"is required when currency is {cur} (the defaults are "
+                      f"in {base.currency})")  # fmt: skip
+    return replace(base, gpu_servers={}, shadow_price_per_gpu_hour={})
+
+
+def _money(r: Reader, path: Path, value: object, currency: str) -> Money | None:
+    if value is None:
+        return None
+    key = str(path[-1])
+    amount = r.decimal(path[:-1], {key: value}, key, minimum=0, places=2)
+    return None if amount is None else Money(amount, currency)
+
+
+def _asset(
+    r: Reader, path: Path, value: object, base: AssetClass | None, currency: str
+) -> AssetClass | None:
+    if value is None:
+        return None
+    keys = {"capex_per_mw" if path == ("facility",) else "capex_per_gpu", "life_years"}
+    m = r.mapping(path, value, allowed=keys, required=set() if base else keys)
+    if m is None:
+        return None
+    capex_key = next(k for k in keys if k.startswith("capex"))
+    capex = r.decimal(path, m, capex_key, minimum=0, places=2)
+    life = r.decimal(path, m, "life_years", positive=True, maximum=MAX_LIFE_YEARS)
+    if (capex_key in m and capex is None) or ("life_years" in m and life is None):
+        return None
+    if base is None:
+        if capex is None or life is None:
+            return None  # reported: a new class needs both
+        model = str(path[-1])
+        return AssetClass(f"{model} servers", "gpu", Money(capex, currency), life, model)
+    return replace(
+        base,
+        capex=base.capex if capex is None else Money(capex, currency),
+        life_years=base.life_years if life is None else life,
+    )
+
+
+def _servers_of(
+    r: Reader, value: object, out: Assumptions, currency: str
+) -> Mapping[str, AssetClass]:
+    servers = dict(out.gpu_servers)
+    if value is None:
+        return servers
+    if not isinstance(value, dict):
+        r.problem(("gpu_servers",), value, "must be a mapping of GPU model: {capex_per_gpu, "
+                  "life_years}")  # fmt: skip
+        return servers
+    for model, spec in value.items():
+        path: Path = ("gpu_servers", str(model))
+        problem = model_problem(model, "gpu_servers")
+        if problem is not None:
+            r.problem(path, model, problem.message)
+            continue
+        asset = _asset(r, path, spec, servers.get(str(model)), currency)
+        if asset is not None:
+            servers[str(model)] = asset
+    return servers
+
+
+def _prices_of(r: Reader, value: object, out: Assumptions, currency: str) -> Mapping[str, Money]:
+    prices = dict(out.shadow_price_per_gpu_hour)
+    if value is None:
+        return prices
+    if not isinstance(value, dict):
+        r.problem(("shadow_price_per_gpu_hour",), value, "must be a mapping of GPU model: "
+                  "price per GPU-hour")  # fmt: skip
+        return prices
+    for model, price in value.items():
+        path: Path = ("shadow_price_per_gpu_hour", str(model))
+        problem = model_problem(model, "shadow_price_per_gpu_hour")
+        if problem is not None:
+            r.problem(path, model, problem.message)
+            continue
+        money = _money(r, path, price, currency)
+        if money is not None:
+            prices[str(model)] = money
+    return prices

@@ -1,0 +1,91 @@
+"""Economic assumptions: DOMAIN.md §6 defaults, monthly figures by hand, an overriding file
+taken field by field, and a file with mistakes refused whole with every one located."""
+
+from decimal import Decimal
+
+import pytest
+
+from neocloud.adapters.yamlfile import parse_document
+from neocloud.domain.economics.assumptions import DEFAULTS, parse_assumptions
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.money import Money
+
+
+def usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")
+
+
+def test_default_monthly_figures_for_the_reference_site() -> None:
+    # opex: USD 1 M per MW-year x 300 MW / 12 = 25,000,000.00 a month
+    assert DEFAULTS.opex_month(Decimal(300)).rounded() == usd("25000000.00")
+    # facility: 11.5 M per MW x 300 MW = 3.45 B over 20 years x 12 months = 14,375,000.00
+    assert DEFAULTS.facility.monthly(300).rounded() == usd("14375000.00")
+    # one H100 server GPU: 50,000 over 5 x 12 = 60 months = 833.333... -> 833.33
+    assert DEFAULTS.server_class("H100").monthly(1).rounded() == usd("833.33")
+    # 72 GB200 GPUs (one NVL72 rack, ~USD 3 M): 72 x 41,666.67 / 60 = 50,000.004 -> 50,000.00
+    assert DEFAULTS.server_class("GB200").monthly(72).rounded() == usd("50000.00")
+    assert DEFAULTS.shadow_price("H100") == usd("2.00")
+
+
+def test_a_file_replaces_only_what_it_gives() -> None:
+    doc = parse_document(
+        "version: 1\nopex_per_mw_year: 1200000\nfacility: {life_years: 25}\n"
+        "gpu_servers:\n  H100: {capex_per_gpu: 48000}\n  MI300X: {capex_per_gpu: 20000, "
+        "life_years: 4}\nshadow_price_per_gpu_hour: {MI300X: 1.25}\n",
+        "mine.yaml",
+    )
+    got = parse_assumptions(doc)
+    assert got.opex_per_mw_year == usd("1200000")
+    assert got.facility.capex == DEFAULTS.facility.capex and got.facility.life_years == 25
+    assert got.server_class("H100").capex == usd("48000")
+    assert got.server_class("H100").life_years == 5  # the default life kept
+    # 20,000 / (4 x 12) = 416.666... a month
+    assert got.server_class("MI300X").monthly(1).rounded() == usd("416.67")
+    assert got.shadow_price("MI300X") == usd("1.25")
+    assert got.shadow_price("H100") == usd("2.00")
+    assert got.sources == ("mine.yaml",)
+
+
+BAD = """\
+version: 1
+opex_per_mw_year: -5
+facility: {capex_per_mw: 12000000, life_years: 0}
+gpu_servers:
+  H100: {capex_per_gpu: 48000}
+  X9: {capex_per_gpu: 1}
+  bad name: {life_years: 3}
+shadow_price_per_gpu_hour: {H100: 2.001, H200: 3}
+discount_rate_per_year: -0.01
+colour: red
+"""
+
+
+def test_every_mistake_is_located() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_assumptions(parse_document(BAD, "bad.yaml"))
+    got = [(p.location, p.field) for p in caught.value.problems]
+    assert got == [
+        ("bad.yaml:2", "opex_per_mw_year"),
+        ("bad.yaml:3", "facility.life_years"),
+        ("bad.yaml:6", "gpu_servers.X9.life_years"),
+        ("bad.yaml:7", "gpu_servers.bad name"),
+        ("bad.yaml:8", "shadow_price_per_gpu_hour.H100"),
+        ("bad.yaml:9", "discount_rate_per_year"),
+        ("bad.yaml:10", "colour"),
+    ]
+    assert "must be at least 0" in str(caught.value)
+
+
+def test_another_currency_must_give_every_money_figure() -> None:
+    doc = parse_document("version: 1\ncurrency: EUR\nopex_per_mw_year: 900000\n", "eur.yaml")
+    with pytest.raises(InvalidInput) as caught:
+        parse_assumptions(doc)
+    assert sorted(p.field for p in caught.value.problems) == [
+        "facility", "gpu_servers", "shadow_price_per_gpu_hour"]  # fmt: skip
+
+
+def test_unknown_model_names_the_file_field() -> None:
+    with pytest.raises(InvalidInput, match="gpu_servers='Z1'"):
+        DEFAULTS.server_class("Z1")
+    with pytest.raises(InvalidInput, match="shadow_price_per_gpu_hour='Z1'"):
+        DEFAULTS.shadow_price("Z1")
