@@ -21,6 +21,7 @@ from neocloud.domain.economics.backlog import agreement_backlog, site_backlog
 from neocloud.domain.economics.site_report import (
     MonthInputs,
     SiteFacts,
+    SiteMonth,
     Use,
     months_between,
     planned_facility_kwh,
@@ -42,7 +43,7 @@ MEMPHIS = SiteFacts(
 )
 
 
-def september(inputs: MonthInputs | None = None):  # type: ignore[no-untyped-def]
+def september(inputs: MonthInputs | None = None) -> SiteMonth:
     period = BillingPeriod(2026, 9, CHICAGO)
     revenue = [m for m in revenue_schedule(reference()) if m.period.label == "2026-09"]
     return site_month(MEMPHIS, DEFAULTS, inputs or MonthInputs(period), revenue)
@@ -88,7 +89,7 @@ def test_september_2026_revenue_and_margin_worked_by_hand() -> None:
 def test_metered_energy_and_internal_use_at_the_shadow_price() -> None:
     period = BillingPeriod(2026, 9, CHICAGO)
     use = {
-        "H100": Use(installed=Decimal(1000), internal=Decimal("100.5"), idle=Decimal(899.5)),
+        "H100": Use(installed=Decimal(1000), internal=Decimal("100.5"), idle=Decimal("899.5")),
         "H200": Use(installed=Decimal(500), internal=Decimal(40), leased=Decimal(460)),
     }
     month = september(MonthInputs(period, Decimal("1000.5"), use))
@@ -98,7 +99,11 @@ def test_metered_energy_and_internal_use_at_the_shadow_price() -> None:
     assert month.carbon_kg == Decimal("283.612")
     # 100.5 h x USD 2.00 + 40 h x USD 2.50 = 201.00 + 100.00
     assert month.internal_value.amount == Decimal("301.00")
-    assert (month.use.installed, month.use.internal, month.use.leased) == (1500, 140.5, 460)
+    assert (month.use.installed, month.use.internal, month.use.leased) == (
+        Decimal(1500),
+        Decimal("140.5"),
+        Decimal(460),
+    )
 
 
 def test_a_month_with_a_dst_change_plans_its_real_hours() -> None:

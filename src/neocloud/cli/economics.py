@@ -1,8 +1,16 @@
 """``neocloud economics``: what the deals earn, month by month (docs/ECONOMICS.md)."""
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from neocloud.cli.output import console, emit_csv, emit_json, handles_errors, make_app
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from neocloud.services.economics import SiteEconomics
 
 cli = typer.Typer(help="Revenue, backlog and what the deals are worth.", no_args_is_help=True)
 
@@ -86,7 +94,6 @@ def report(
     at the shadow price, carbon, and GPU-hours by use."""
     from pathlib import Path
 
-    from neocloud import bootstrap
     from neocloud.domain.economics.assumptions import DEFAULTS, parse_assumptions
     from neocloud.services import economics
 
@@ -99,14 +106,22 @@ def report(
         result = economics.site_report(app.uow(), meter, site, first=start, last=end,
                                        assumptions=assumptions, rules=app.rules())  # fmt: skip
     _report_out(result, assumptions.currency, assumptions.sources, as_json=as_json,
-                as_csv=as_csv, html_file=html_file, charts_dir=charts_dir,
-                bootstrap=bootstrap)  # fmt: skip
+                as_csv=as_csv, html_file=html_file, charts_dir=charts_dir)  # fmt: skip
 
 
-def _report_out(result, currency, sources, *, as_json, as_csv, html_file, charts_dir,  # type: ignore[no-untyped-def]
-                bootstrap) -> None:  # fmt: skip
+def _report_out(
+    result: "SiteEconomics",
+    currency: str,
+    sources: "Sequence[str]",
+    *,
+    as_json: bool,
+    as_csv: bool,
+    html_file: str | None,
+    charts_dir: str | None,
+) -> None:
     from pathlib import Path
 
+    from neocloud import bootstrap
     from neocloud.render import economics as render
 
     name = result.site.name
@@ -129,13 +144,15 @@ def _report_out(result, currency, sources, *, as_json, as_csv, html_file, charts
         _report_table(name, currency, result.site.timezone, rows)
 
 
-def _write(path: "Path", text: str) -> None:  # noqa: UP037
+def _write(path: "Path", text: str) -> None:
     from neocloud.domain.kernel.errors import InvalidInput
 
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput.single("--html", str(path), f"cannot be written: {exc.strerror}") from None
+        raise InvalidInput.single(
+            "--html", str(path), f"cannot be written: {exc.strerror}"
+        ) from None
 
 
 def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]]) -> None:
@@ -155,8 +172,8 @@ def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]])
         table = Table(title=f"{site}: {title} ({currency}, months in {tz})",
                       title_justify="left")  # fmt: skip
         for i, name in enumerate(shown):
-            table.add_column(name.replace("_", " "), justify="left" if i in (0, 1) and
-                             shown[1] == "energy_basis" or i == 0 else "right")  # fmt: skip
+            table.add_column(name.replace("_", " "), justify="left" if (i in (0, 1) and
+                             shown[1] == "energy_basis") or i == 0 else "right")  # fmt: skip
         for r in rows:
             table.add_row(*(r[c] if c in ("period", "energy_basis") else
                             f"{Decimal(r[c]):,.2f}" for c in shown))  # fmt: skip

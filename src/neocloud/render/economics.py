@@ -99,8 +99,7 @@ TABLES = {
 def _table(title: str, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in columns) + "</tr>"
-        for r in rows
+        "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in columns) + "</tr>" for r in rows
     )
     return (f"<h2>{html.escape(title)}</h2><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")  # fmt: skip

@@ -100,7 +100,7 @@ def site_report(
     months = []
     for period in periods:
         revenue = [s[period.label] for s in schedules if period.label in s]
-        use = _use(uow, meter, site, period, loaded.model_of, rules) if meter else {}
+        use = _use(uow, meter, site, period, model_of=loaded.model_of, rules=rules) if meter else {}
         month = site_month(facts, assumptions, MonthInputs(period, None, use), revenue)
         total = site_backlog(loaded.agreements, period.next().start, assumptions.currency)[-1]
         months.append(replace(month, headline_backlog=total.headline,
@@ -123,6 +123,7 @@ def _use(
     meter: Meter,
     site: str,
     period: BillingPeriod,
+    *,
     model_of: dict[str, str],
     rules: AvailabilityRules,
 ) -> dict[str, Use]:
