@@ -178,3 +178,16 @@ def test_backlog_at_a_date_and_month_by_month(loaded: dict[str, str]) -> None:
     assert code == 2 and "--at" in err and "2026-11-31" in err
     code, _, err = neocloud(env, "economics", "backlog", *SITE, "--from", "2026-10")
     assert code == 2 and "--to" in err
+
+
+def test_utilisation_splits_the_site_hours(loaded: dict[str, str]) -> None:
+    """With the lease allocated (its ramp reaches all 3,370 racks by July), July's GPU-hours
+    are all leased: 216,640 GPUs x 31 days x 24 h = 161,180,160, none in the pool."""
+    env = signed(loaded)
+    assert neocloud(env, "allocation", "apply", "memphis-lease")[0] == 0
+    code, out, err = neocloud(env, "economics", "report", *SITE, "--from", "2026-07",
+                              "--to", "2026-07", "--json")  # fmt: skip
+    assert code == 0, err
+    (july,) = json.loads(out)["months"]
+    assert Decimal(july["installed_gpu_hours"]) == Decimal(july["leased_gpu_hours"]) == 161_180_160
+    assert Decimal(july["unreported_gpu_hours"]) == 0 and july["internal_value"] == "0.00"

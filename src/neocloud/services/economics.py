@@ -91,8 +91,8 @@ def site_report(
     rules: AvailabilityRules,
 ) -> SiteEconomics:
     """The site's months ``first`` to ``last`` (YYYY-MM, the site's zone). ``meter``: the
-    GPU-hours by use from telemetry (None: every pool hour unreported)."""
-    loaded = _load(uow, site, nodes=meter is not None)
+    pool's GPU-hours judged by telemetry (None: every pool hour unreported)."""
+    loaded = _load(uow, site, nodes=True)
     facts = loaded.site
     periods = months_between(parse_month(first, "--from", facts.timezone),
                              parse_month(last, "--to", facts.timezone))  # fmt: skip
@@ -100,7 +100,7 @@ def site_report(
     months = []
     for period in periods:
         revenue = [s[period.label] for s in schedules if period.label in s]
-        use = _use(uow, meter, site, period, model_of=loaded.model_of, rules=rules) if meter else {}
+        use = _use(uow, meter, site, period, model_of=loaded.model_of, rules=rules)
         month = site_month(facts, assumptions, MonthInputs(period, None, use), revenue)
         total = site_backlog(loaded.agreements, period.next().start, assumptions.currency)[-1]
         months.append(replace(month, headline_backlog=total.headline,
@@ -120,19 +120,21 @@ def _schedule(agreement: CapacityAgreement, site: SiteFacts) -> dict[str, Revenu
 
 def _use(
     uow: UnitOfWork,
-    meter: Meter,
+    meter: Meter | None,
     site: str,
     period: BillingPeriod,
     *,
     model_of: dict[str, str],
     rules: AvailabilityRules,
 ) -> dict[str, Use]:
-    """The month's GPU-hours by use, per GPU model (``metering site``'s split, summed)."""
+    """The month's GPU-hours by use, per GPU model (``metering site``'s split, summed);
+    without a meter the operator's pool is all unreported (allocation still splits)."""
     interval = period.interval
     with uow:
         nodes = uow.metering.nodes(site)
         holdings = uow.metering.holdings(site, interval)
-    meter.prepare(site, interval, rules.critical_xids)
+    if meter is not None:
+        meter.prepare(site, interval, rules.critical_xids)
     by_model: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for node in nodes:
         by_model[model_of.get(node[0], "?")].append(node)
@@ -140,8 +142,13 @@ def _use(
     for model, group in sorted(by_model.items()):
         names = {n for n, _ in group}
         held = [h for h in holdings if h[0] in names]
-        pool = meter.site_use(site, interval, group, [(n, s, e) for n, _, s, e in held],
-                              BUSY_UTIL_RATIO)  # fmt: skip
+        pool = (
+            {}
+            if meter is None
+            else meter.site_use(
+                site, interval, group, [(n, s, e) for n, _, s, e in held], BUSY_UTIL_RATIO
+            )
+        )
         hours = split_by_hour(interval, group, held, pool)
         out[model] = sum(
             (Use(h.installed, h.leased, h.spare, h.maintenance, h.internal, h.idle,
