@@ -52,18 +52,21 @@ def energy(fig: Figure, months: Sequence[SiteMonth], currency: str) -> None:
             ax.bar([i for i, _ in chosen], [_mn(m.energy_cost.amount) for _, m in chosen], 0.6,
                    color=colour, label=f"energy cost ({basis})")  # fmt: skip
     twin = ax.twinx()
-    twin.plot(x, [float(m.carbon_kg / 1000) for m in months], color="tab:green", marker=".",
-              label="carbon (t CO2)")  # fmt: skip
+    tonnes = [float(m.carbon_kg / 1000) for m in months]
+    twin.plot(x, tonnes, color="tab:green", marker=".", label="carbon (t CO2)")
     twin.set_ylabel("t CO2")
-    twin.set_ylim(bottom=0)
+    twin.set_ylim(0, max(tonnes, default=0) * 1.2 or 1)
     _months_axis(ax, months, f"{currency} M")
+    handles = [*ax.get_legend_handles_labels()[0], *twin.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3,
+              fontsize="small")  # fmt: skip
 
 
 def _months_axis(ax: object, months: Sequence[SiteMonth], ylabel: str) -> None:
     ax.set_xticks(range(len(months)), [m.period.label for m in months], rotation=90)  # type: ignore[attr-defined]
     ax.set_ylabel(ylabel)  # type: ignore[attr-defined]
     ax.grid(axis="y", alpha=0.3)  # type: ignore[attr-defined]
-    ax.legend(loc="best", fontsize="small")  # type: ignore[attr-defined]
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3, fontsize="small")  # type: ignore[attr-defined]
 
 
 CHARTS: dict[str, tuple[str, Callable[[Figure, Sequence[SiteMonth], str], None]]] = {
