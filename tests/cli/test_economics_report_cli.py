@@ -8,12 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pyarrow.parquet as pq
+import yaml
+
 from tests.cli.test_cli import neocloud
 from tests.conftest import EXAMPLES
+from tests.factories import fleet, site_document
 
 DEAL = str(EXAMPLES / "agreements" / "memphis-lease.yaml")
 SITE = ("--site", "memphis-1")
@@ -191,3 +196,42 @@ def test_utilisation_splits_the_site_hours(loaded: dict[str, str]) -> None:
     (july,) = json.loads(out)["months"]
     assert Decimal(july["installed_gpu_hours"]) == Decimal(july["leased_gpu_hours"]) == 161_180_160
     assert Decimal(july["unreported_gpu_hours"]) == 0 and july["internal_value"] == "0.00"
+
+
+def test_a_simulated_month_is_metered(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Site test-1 (16 H100 nodes, PUE 1.2, USD 67.90/MWh, 283.47 kg/MWh) simulated for
+    June 2026 in Chicago (720 hours from 05:00Z) at one sample an hour: June's energy is
+    metered, the GPU energy of the node rollup's rows inside the month x 1.3 (H100 server
+    overhead) x 1.2; July, without telemetry, is planned (10 MW x 744 h) and says so."""
+    assert neocloud(cli_env, "init")[0] == 0
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(fleet(site_document()).data,
+                                                         default=str))))  # fmt: skip
+    assert neocloud(cli_env, "fleet", "import", str(path))[0] == 0
+    code, _, err = neocloud(cli_env, "telemetry", "simulate", "--site", "test-1", "--seed", "3",
+                            "--from", "2026-06-01T05:00:00Z", "--to", "2026-07-01T05:00:00Z",
+                            "--resolution", "1h", "--rollup-only")  # fmt: skip
+    assert code == 0, err
+    start, end = datetime(2026, 6, 1, 5, tzinfo=UTC), datetime(2026, 7, 1, 5, tzinfo=UTC)
+    rows = pq.read_table(tmp_path / "telemetry" / "node_minutes").to_pylist()
+    gpu_mj = sum(
+        (Decimal(r["energy_mj"] or 0) for r in rows if start <= r["minute"] < end), Decimal(0)
+    )
+    assert gpu_mj > 0
+    kwh = gpu_mj / 3_600_000_000 * Decimal("1.3") * Decimal("1.2")
+    kwh = kwh.quantize(Decimal("0.001"), ROUND_HALF_UP)
+    code, out, err = neocloud(cli_env, "economics", "report", "--site", "test-1", "--from",
+                              "2026-06", "--to", "2026-07", "--json")  # fmt: skip
+    assert code == 0, err
+    june, july = json.loads(out)["months"]
+    assert (june["energy_basis"], june["energy_telemetry_hours"]) == ("metered", "720")
+    assert Decimal(june["facility_energy_kwh"]) == kwh
+    cost = (kwh * Decimal("67.90") / 1000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    carbon = (kwh * Decimal("283.47") / 1000).quantize(Decimal("0.001"), ROUND_HALF_UP)
+    assert june["energy_cost"] == str(cost) and Decimal(june["carbon_kg"]) == carbon
+    assert (july["energy_basis"], july["energy_telemetry_hours"]) == ("planned", "0")
+    assert Decimal(july["facility_energy_kwh"]) == 10_000 * 744
+    code, out, _ = neocloud(cli_env, "economics", "report", "--site", "test-1", "--from",
+                            "2026-06", "--to", "2026-06")  # fmt: skip
+    assert code == 0 and "metered" in out
+    assert f"{Decimal(june['energy_cost']):,}" in out

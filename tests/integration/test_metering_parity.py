@@ -1,6 +1,7 @@
 """DuckDB and Apache Spark (local mode) run the same metering SQL on the same rollup files
 and must give identical answers: on the hand-worked month, and on simulated days with
-failures, silent nodes and driver reloads. Under CI this runs; Java 17 is on the machines."""
+failures, silent nodes and driver reloads; the site's GPU energy from node-hours alike.
+Under CI this runs; Java 17 is on the machines."""
 
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ def test_both_engines_meter_the_hand_worked_month_alike(
         assert on_spark.down == on_duckdb.down
         assert on_spark.metering.availability.ratio == on_duckdb.metering.availability.ratio
     app.close()
+    june, nodes = Interval(case.START, case.END), [case.A, case.B]
+    on_duckdb_energy = duck.site_energy("test-1", june, nodes)
+    assert spark_meter.site_energy("test-1", june, nodes) == on_duckdb_energy
+    assert on_duckdb_energy.covered and sum(on_duckdb_energy.gpu_mj_by_node.values()) > 0
 
 
 def test_both_engines_meter_simulated_days_alike(tmp_path: Path, spark_meter: SparkMeter) -> None:
@@ -96,3 +101,7 @@ def test_both_engines_meter_simulated_days_alike(tmp_path: Path, spark_meter: Sp
     on_duckdb = duck.site_use("sim-1", period, installed, holdings, Decimal("0.05"))
     assert on_spark == on_duckdb
     assert len(on_duckdb) == 48 and all(busy > 0 for busy, _ in on_duckdb.values())
+    names = [n for n, _ in installed]
+    energy = duck.site_energy("sim-1", period, names)
+    assert spark_meter.site_energy("sim-1", period, names) == energy
+    assert energy.hours_covered == energy.hours == 48 and len(energy.gpu_mj_by_node) == 96

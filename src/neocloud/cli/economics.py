@@ -175,9 +175,18 @@ def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]])
             table.add_column(name.replace("_", " "), justify="left" if (i in (0, 1) and
                              shown[1] == "energy_basis") or i == 0 else "right")  # fmt: skip
         for r in rows:
-            table.add_row(*(r[c] if c in ("period", "energy_basis") else
-                            f"{Decimal(r[c]):,.2f}" for c in shown))  # fmt: skip
+            text = {"period": r["period"], "energy_basis": _basis(r)}
+            table.add_row(*(text[c] if c in text else f"{Decimal(r[c]):,.2f}"
+                            for c in shown))  # fmt: skip
         console().print(table)
+
+
+def _basis(row: dict[str, str]) -> str:
+    """``planned`` says how many hours telemetry had when it had some (not enough)."""
+    hours = row["energy_telemetry_hours"]
+    if row["energy_basis"] == "planned" and hours not in ("", "0"):
+        return f"planned ({hours} h telemetry)"
+    return row["energy_basis"]
 
 
 @cli.command("backlog")

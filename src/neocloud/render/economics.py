@@ -19,8 +19,8 @@ from neocloud.domain.kernel.money import Money
 REPORT_COLUMNS = (
     "period", "agreements", "billed", "recognized", "balance", "recognized_notice_reading",
     "headline_backlog", "enforceable_backlog", "energy_basis", "facility_energy_kwh",
-    "energy_cost", "carbon_kg", "opex", "depreciation_facility", "depreciation_servers",
-    "depreciation", "margin", "margin_notice_reading", "internal_value",
+    "energy_telemetry_hours", "energy_cost", "carbon_kg", "opex", "depreciation_facility",
+    "depreciation_servers", "depreciation", "margin", "margin_notice_reading", "internal_value",
     "installed_gpu_hours", *(f"{u}_gpu_hours" for u in USES),
 )  # fmt: skip
 BACKLOG_COLUMNS = ("period", "at", "agreement", "headline_backlog", "enforceable_backlog")
@@ -29,7 +29,9 @@ MARGIN_NOTE = (
     "margin = recognized (straight-line over each term) - energy - opex - depreciation; "
     "margin_notice_reading uses the notice-period reading's revenue (as billed). "
     "internal_value (internal GPU-hours x shadow price) is shown apart, not in margin. "
-    "energy_basis: metered (telemetry) or planned (facility capacity x the month's hours)."
+    "energy_basis: metered (telemetry for every hour of the month: GPU energy x server "
+    "overhead x PUE) or planned (facility capacity x the month's hours; also a month "
+    "telemetry covers only in part, energy_telemetry_hours of its hours)."
 )
 
 
@@ -44,7 +46,9 @@ def month_row(m: SiteMonth) -> dict[str, str]:
     values = (
         m.period.label, str(m.agreements), _m(m.billed), _m(m.recognized), _m(m.balance),
         _m(m.recognized_notice), _m(m.headline_backlog), _m(m.enforceable_backlog),
-        m.energy_basis, str(m.facility_kwh), _m(m.energy_cost), str(m.carbon_kg), _m(m.opex),
+        m.energy_basis, str(m.facility_kwh),
+        "" if m.energy_telemetry_hours is None else str(m.energy_telemetry_hours),
+        _m(m.energy_cost), str(m.carbon_kg), _m(m.opex),
         _m(m.depreciation_facility), servers, _m(m.depreciation), _m(m.margin),
         _m(m.margin_notice), _m(m.internal_value), str(u.installed),
         *(str(getattr(u, x)) for x in USES),

@@ -1,8 +1,10 @@
 """Use cases of a site's economics: the monthly report and the backlog (docs/ECONOMICS.md).
 
 Reads only: the site, its signed agreements and their allocation history from the unit of
-work, and the site's GPU-hours by use from the meter (telemetry). The figures are the
-domain's (``domain/economics/site_report.py``, ``backlog.py``).
+work, and from the meter (telemetry) the site's GPU-hours by use and its metered energy: a
+month's facility kWh are metered only when the node-hour rollup has rows of the site's
+nodes for every hour of the month, else the month is planned (docs/ECONOMICS.md). The
+figures are the domain's (``domain/economics/site_report.py``, ``backlog.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from neocloud.domain.agreements.model import CapacityAgreement
     from neocloud.domain.economics.assumptions import Assumptions
     from neocloud.domain.metering.availability import AvailabilityRules
+    from neocloud.domain.metering.metered import SiteEnergy
     from neocloud.services.ports import Meter, UnitOfWork
 
 BUSY_UTIL_RATIO = Decimal("0.05")  # as `metering site`: a pool node-hour at 5 % is busy
@@ -49,15 +52,20 @@ class _Loaded:
     site: SiteFacts
     agreements: list[CapacityAgreement]
     model_of: dict[str, str]  # node -> GPU model
+    overhead_of: dict[str, Decimal]  # node -> its GPU model's server overhead
+    pue: Decimal
 
 
 def _load(uow: UnitOfWork, site: str, *, nodes: bool) -> _Loaded:
     with uow:
         summary = uow.sites.summary(site)  # NotFound: no such site
-        model_of = {}
+        model_of, overhead_of = {}, {}
         if nodes:
-            for _, _, node in uow.sites.get(site).nodes():
+            whole = uow.sites.get(site)
+            catalog = whole.catalog()
+            for _, _, node in whole.nodes():
                 model_of[node.name] = node.gpu_model
+                overhead_of[node.name] = catalog[node.gpu_model].server_overhead
         deals = [uow.agreements.get(k) for k in sorted(uow.agreements.all_keys(site=site))]
     header = summary.site
     facts = SiteFacts(
@@ -68,7 +76,8 @@ def _load(uow: UnitOfWork, site: str, *, nodes: bool) -> _Loaded:
         grid_carbon_kg_per_mwh=header.grid_carbon_kg_per_mwh,
         gpus_by_model=summary.gpus_by_model(),
     )
-    return _Loaded(facts, [a for a in deals if a.signed_at is not None], model_of)
+    signed = [a for a in deals if a.signed_at is not None]
+    return _Loaded(facts, signed, model_of, overhead_of, header.pue)
 
 
 def parse_month(text: str, field: str, timezone: str) -> BillingPeriod:
@@ -91,7 +100,8 @@ def site_report(
     rules: AvailabilityRules,
 ) -> SiteEconomics:
     """The site's months ``first`` to ``last`` (YYYY-MM, the site's zone). ``meter``: the
-    pool's GPU-hours judged by telemetry (None: every pool hour unreported)."""
+    pool's GPU-hours judged by telemetry and the metered energy (None: every pool hour
+    unreported, every month's energy planned)."""
     loaded = _load(uow, site, nodes=True)
     facts = loaded.site
     periods = months_between(parse_month(first, "--from", facts.timezone),
@@ -101,7 +111,16 @@ def site_report(
     for period in periods:
         revenue = [s[period.label] for s in schedules if period.label in s]
         use = _use(uow, meter, site, period, model_of=loaded.model_of, rules=rules)
-        month = site_month(facts, assumptions, MonthInputs(period, None, use), revenue)
+        energy = None if meter is None else _energy(meter, loaded, period)
+        inputs = MonthInputs(
+            period,
+            energy.facility_kwh(loaded.overhead_of, loaded.pue)
+            if energy is not None and energy.covered
+            else None,
+            use,
+            energy_telemetry_hours=None if energy is None else energy.hours_covered,
+        )
+        month = site_month(facts, assumptions, inputs, revenue)
         total = site_backlog(loaded.agreements, period.next().start, assumptions.currency)[-1]
         months.append(replace(month, headline_backlog=total.headline,
                               enforceable_backlog=total.enforceable))  # fmt: skip
@@ -116,6 +135,12 @@ def _schedule(agreement: CapacityAgreement, site: SiteFacts) -> dict[str, Revenu
             f"{site.name}'s zone {site.timezone}: the report sums months of one calendar",
         )  # fmt: skip
     return {m.period.label: m for m in revenue_schedule(agreement)}
+
+
+def _energy(meter: Meter, loaded: _Loaded, period: BillingPeriod) -> SiteEnergy:
+    """The GPU energy of every node of the site in the month (the node-hour rollup, made
+    from the minutes ``_use`` prepared), and the hours of the month it covers."""
+    return meter.site_energy(loaded.site.name, period.interval, sorted(loaded.overhead_of))
 
 
 def _use(

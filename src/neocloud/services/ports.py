@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.kernel.audit import AuditEntry
     from neocloud.domain.kernel.instants import Interval
     from neocloud.domain.metering.availability import Failure, Held, Observed, UnitPlan, Window
-    from neocloud.domain.metering.metered import DownRun, Usage
+    from neocloud.domain.metering.metered import DownRun, SiteEnergy, Usage
     from neocloud.domain.metering.report import PartitionStatus, ReadReport, WriteReport
 
 
@@ -185,6 +185,11 @@ class Meter(Protocol):
         busy_util_ratio: Decimal,
     ) -> dict[int, tuple[int, int]]:
         """Per UTC hour (epoch µs): busy and idle GPU-µs of the nodes nobody holds."""
+        ...
+
+    def site_energy(self, site: str, period: Interval, nodes: Sequence[str]) -> SiteEnergy:
+        """GPU board energy (mJ) of each of ``nodes`` in the UTC hours starting inside
+        ``period`` (node-hour rollup), and how many of those hours any of them reported."""
         ...
 
 

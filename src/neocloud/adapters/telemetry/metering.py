@@ -5,7 +5,9 @@
 which node was down when and why. Each takes the rollup rows of the period's UTC days as
 ``nm(node, t0, span, reported_mask, critical_xid_mask, energy_mj, gpus_reported,
 util_ratio)`` (instants as integer microseconds, so the same SQL runs on both engines) and
-small tables registered from the plan.
+small tables registered from the plan. ``site_use`` (the pool hour by hour) and
+``site_energy`` (the site's GPU energy in a period, and the hours telemetry covers) read the
+node-hour rollup, ``hours(node, t0, reported_gpu_s, util_gpu_s, energy_mj)``.
 
 ``ensure_rollups`` writes the rollup of a day from its raw samples when it is missing or
 older than the samples (the simulator writes its own): derived files, rebuilt whole.
@@ -40,7 +42,7 @@ from neocloud.adapters.telemetry.store import (
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.metering.availability import Cause, Observed, Unit, UnitPlan
-from neocloud.domain.metering.metered import DownRun, Usage
+from neocloud.domain.metering.metered import DownRun, SiteEnergy, Usage, utc_hours_starting_in
 
 if TYPE_CHECKING:
     pass
@@ -339,6 +341,19 @@ SELECT t0, sum(busy * pool_gpu_us) AS busy_gpu_us, sum((1 - busy) * pool_gpu_us)
 FROM judged GROUP BY t0
 """
 
+# The site's GPU energy over a period from the node-hour rollup: per node of the site (the
+# ``nodes`` table), and, in one more row (node ''), how many of the period's hours have a
+# row of any of them. A node-hour belongs to the period its hour starts in.
+SITE_ENERGY = """
+WITH nh AS (
+    SELECT h.node, h.t0, h.energy_mj FROM hours h JOIN nodes n ON n.node = h.node
+    WHERE h.t0 >= {lo} AND h.t0 < {hi}
+)
+SELECT node, sum(energy_mj) AS energy_mj, count(*) AS node_hours FROM nh GROUP BY node
+UNION ALL
+SELECT '', NULL, count(DISTINCT t0) FROM nh
+"""
+
 GPU_TERMS = {"up": "up_g * d", "xid": "xid_g * d", "missing": "miss_g * d"}
 NODE_TERMS = {
     "up": "CASE WHEN up_g = gpus THEN d ELSE 0 END",
@@ -568,6 +583,21 @@ class SqlMeter(abc.ABC):
         rows = self._query(site, period, sql, tables, kind=HOURS_DIR)
         return {int(t0): (int(busy or 0), int(idle or 0)) for t0, busy, idle in rows}
 
+    def site_energy(self, site: str, period: Interval, nodes: Sequence[str]) -> SiteEnergy:
+        """The GPU board energy of each of ``nodes`` (the site's) in the UTC hours starting
+        inside ``period``, from the node-hour rollup, and the hours any of them reported."""
+        ensure_hour_rollups(self.store, site, days_of(period))
+        tables = {"nodes": pa.table({"node": pa.array(sorted(set(nodes)), pa.string())})}
+        sql = SITE_ENERGY.format(lo=us(period.start), hi=us(period.end))
+        rows = self._query(site, period, sql, tables, kind=HOURS_DIR)
+        by_node = {
+            str(node): Decimal(repr(float(energy or 0))).quantize(Decimal(1))
+            for node, energy, _ in rows
+            if node != ""
+        }
+        covered = sum(int(n) for node, _, n in rows if node == "")
+        return SiteEnergy(by_node, covered, utc_hours_starting_in(period))
+
 
 class DuckDbMeter(SqlMeter):
     """The metering queries on DuckDB over the store's rollup files."""
@@ -609,7 +639,8 @@ class DuckDbMeter(SqlMeter):
 PERFECT_HASH_BITS = 18  # up to 262,144 pieces in a perfect hash table (~60 MB a thread)
 
 NH_DUCKDB = """
-    SELECT CAST(node AS VARCHAR) AS node, epoch_us(hour) AS t0, reported_gpu_s, util_gpu_s
+    SELECT CAST(node AS VARCHAR) AS node, epoch_us(hour) AS t0, reported_gpu_s, util_gpu_s,
+           energy_mj
     FROM read_parquet([{files}])
 """
 EMPTY_NH = pa.table(
@@ -618,6 +649,7 @@ EMPTY_NH = pa.table(
         "t0": pa.array([], pa.int64()),
         "reported_gpu_s": pa.array([], pa.int64()),
         "util_gpu_s": pa.array([], pa.float64()),
+        "energy_mj": pa.array([], pa.float64()),
     }
 )
 EMPTY_NM = pa.table(

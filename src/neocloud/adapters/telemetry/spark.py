@@ -1,8 +1,9 @@
 """The metering queries on Apache Spark (PySpark, ``neocloud[spark]``; Java 17).
 
-The same SQL as DuckDB (``metering.py``: ``MEASURE``, ``GAPS``, ``DOWN``) over the same
-rollup files: only the ``nm`` view differs (``unix_micros`` for ``epoch_us``). A local
-session by default (``local[*]``); ``NEOCLOUD_SPARK_MASTER`` names a cluster's master.
+The same SQL as DuckDB (``metering.py``: ``MEASURE``, ``GAPS``, ``DOWN``; ``SITE_USE`` and
+``SITE_ENERGY`` over node-hours) over the same rollup files: only the ``nm`` and ``hours``
+views differ (``unix_micros`` for ``epoch_us``). A local session by default (``local[*]``);
+``NEOCLOUD_SPARK_MASTER`` names a cluster's master.
 ``tests/integration/test_metering_parity.py`` runs both engines on the same files and
 requires identical answers.
 """
@@ -33,10 +34,11 @@ NM_FIELDS = (
     "energy_mj BIGINT, gpus_reported SMALLINT, util_ratio FLOAT, power_w FLOAT, gap_us BIGINT"
 )
 NH_SPARK = """
-    SELECT CAST(node AS STRING) AS node, unix_micros(hour) AS t0, reported_gpu_s, util_gpu_s
+    SELECT CAST(node AS STRING) AS node, unix_micros(hour) AS t0, reported_gpu_s, util_gpu_s,
+           energy_mj
     FROM rollup
 """
-NH_FIELDS = "node STRING, t0 BIGINT, reported_gpu_s BIGINT, util_gpu_s DOUBLE"
+NH_FIELDS = "node STRING, t0 BIGINT, reported_gpu_s BIGINT, util_gpu_s DOUBLE, energy_mj DOUBLE"
 VIEWS = {ROLLUP_DIR: ("nm", NM_SPARK, NM_FIELDS), HOURS_DIR: ("hours", NH_SPARK, NH_FIELDS)}
 
 

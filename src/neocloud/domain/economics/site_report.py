@@ -5,9 +5,12 @@ Revenue is summed over the site's signed agreements in both readings of
 notice-period reading, as billed), each labelled. Costs:
 
 * **energy**: facility kWh x the site's tariff (to the cent), and its CO2 at the grid's
-  intensity (to the gram). The kWh are *metered* when telemetry covers the month, else the
-  *planned* draw (the site's facility capacity for every hour of the month), and
-  ``energy_basis`` says which (``metered`` | ``planned``): a month is never a mix;
+  intensity (to the gram). The kWh are *metered* when telemetry covers every hour of the
+  month (the GPUs' energy counters x server overhead x PUE, summed over the site's nodes),
+  else the *planned* draw (the site's facility capacity for every hour of the month), and
+  ``energy_basis`` says which (``metered`` | ``planned``): a month is never a mix. A month
+  telemetry covers only in part is planned whole; ``energy_telemetry_hours`` says how many
+  of its hours telemetry had;
 * **other opex**: the assumptions' figure per MW-year on the site's facility capacity, a
   twelfth a month;
 * **depreciation**: straight-line per asset class, a twelfth of a year a month: the facility
@@ -72,12 +75,14 @@ class Use:
 
 @dataclass(frozen=True, slots=True)
 class MonthInputs:
-    """One month's facts from outside the terms: metered facility kWh (None: no telemetry
-    for the month) and the GPU-hours by use of each model."""
+    """One month's facts from outside the terms: metered facility kWh (None: telemetry
+    does not cover the whole month), the GPU-hours by use of each model, and how many hours
+    of the month telemetry covered (None: telemetry not read)."""
 
     period: BillingPeriod
     metered_facility_kwh: Decimal | None = None
     use_by_model: Mapping[str, Use] = field(default_factory=dict)
+    energy_telemetry_hours: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,7 @@ class SiteMonth:
     depreciation_servers: Mapping[str, Money]  # by GPU model
     internal_value: Money  # internal GPU-hours x shadow price (not in margin)
     use: Use  # all models together
+    energy_telemetry_hours: int | None = None  # hours of the month with telemetry
 
     @property
     def depreciation(self) -> Money:
@@ -177,6 +183,7 @@ def site_month(
         },
         internal_value=internal,
         use=use,
+        energy_telemetry_hours=inputs.energy_telemetry_hours,
     )
 
 

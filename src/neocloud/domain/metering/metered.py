@@ -9,10 +9,12 @@ energy costs at the site's tariff and emits at its grid's carbon intensity follo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.metering.availability import Availability, Cause
 
@@ -46,6 +48,42 @@ class Usage:
     @property
     def total_mj(self) -> Decimal:
         return self.gpu_energy_mj + self.power_fallback_mj
+
+
+HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_hours_starting_in(period: Interval) -> int:
+    """How many UTC hours start inside ``[start, end)`` (a node-hour belongs to the period
+    its hour starts in; in a zone whose offset is whole hours that is every hour of it)."""
+    return -((EPOCH - period.end) // HOUR) + ((EPOCH - period.start) // HOUR)
+
+
+@dataclass(frozen=True)
+class SiteEnergy:
+    """A site's GPU board energy over a period, from the node-hour rollup: per node (mJ,
+    the counters' increases; a minute without a counter reading adds nothing), and how many
+    of the period's UTC hours (``hours``) have a row of at least one of the site's nodes
+    (``hours_covered``)."""
+
+    gpu_mj_by_node: Mapping[str, Decimal]
+    hours_covered: int
+    hours: int
+
+    @property
+    def covered(self) -> bool:
+        """Telemetry for every hour of the period: only then is its energy metered."""
+        return self.hours > 0 and self.hours_covered == self.hours
+
+    def facility_kwh(self, overhead_of: Mapping[str, Decimal], pue: Decimal) -> Decimal:
+        """Facility energy: each node's GPU energy x its GPU model's server overhead (IT
+        energy), summed, x the site's PUE; to the watt-hour, rounded once."""
+        it_mj = sum(
+            (mj * overhead_of[node] for node, mj in sorted(self.gpu_mj_by_node.items())),
+            Decimal(0),
+        )
+        return (it_mj / MJ_PER_KWH * pue).quantize(KWH, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
