@@ -156,7 +156,6 @@ def _write(path: "Path", text: str) -> None:
 
 
 def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]]) -> None:
-    from decimal import Decimal
 
     from rich.table import Table
 
@@ -164,21 +163,40 @@ def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]])
         "revenue and backlog": ("period", "billed", "recognized", "balance",
                                 "recognized_notice_reading", "headline_backlog",
                                 "enforceable_backlog"),
-        "costs and margin (margin on the straight-line reading)": (
-            "period", "energy_basis", "energy_cost", "opex", "depreciation", "margin",
-            "margin_notice_reading", "internal_value", "carbon_kg"),
+        "costs": ("period", "energy_basis", "facility_energy_kwh", "energy_cost", "carbon_kg",
+                  "opex", "depreciation"),
+        "margin (recognized - energy - opex - depreciation); own use at the shadow price": (
+            "period", "recognized", "depreciation", "margin", "margin_notice_reading",
+            "internal_value"),
+        "GPU-hours by use": ("period", "installed_gpu_hours", "leased_gpu_hours",
+                             "internal_gpu_hours", "idle_gpu_hours", "spare_gpu_hours",
+                             "maintenance_gpu_hours", "unreported_gpu_hours"),
     }  # fmt: skip
     for title, shown in tables.items():
-        table = Table(title=f"{site}: {title} ({currency}, months in {tz})",
-                      title_justify="left")  # fmt: skip
-        for i, name in enumerate(shown):
-            table.add_column(name.replace("_", " "), justify="left" if (i in (0, 1) and
-                             shown[1] == "energy_basis") or i == 0 else "right")  # fmt: skip
+        unit = "" if title.startswith("GPU-hours") else f"{currency}, "
+        table = Table(title=f"{site}: {title} ({unit}months in {tz})", title_justify="left")
+        for name in shown:
+            words = name.removesuffix("_gpu_hours").replace("_", " ")
+            table.add_column(words, justify="left" if name in TEXT else "right", no_wrap=True)
         for r in rows:
             text = {"period": r["period"], "energy_basis": _basis(r)}
-            table.add_row(*(text[c] if c in text else f"{Decimal(r[c]):,.2f}"
-                            for c in shown))  # fmt: skip
+            table.add_row(*(text[c] if c in text else _number(c, r[c]) for c in shown))
         console().print(table)
+
+
+TEXT = ("period", "energy_basis")
+
+
+def _number(column: str, value: str) -> str:
+    """Money to the cent; energy, carbon and GPU-hours as whole units (exact in --json)."""
+    from decimal import Decimal
+
+    places = (
+        2
+        if column not in ("facility_energy_kwh", "carbon_kg") and not column.endswith("_gpu_hours")
+        else 0
+    )
+    return f"{Decimal(value):,.{places}f}"
 
 
 def _basis(row: dict[str, str]) -> str:
