@@ -76,3 +76,10 @@ echo "(printable invoice: $NEOCLOUD_HOME/INV-neocloud-000001.html)"
 step "What the deal is worth on 2026-11-01, and what the 90-day clause makes enforceable" \
   $nc agreement value memphis-lease
 step "The agreement" $nc agreement show memphis-lease
+step "The site's economics, May to October: revenue both ways, costs (energy metered from the
+   GPUs' counters where telemetry covers the month), margin, own use, GPU-hours by use" \
+  $nc economics report --site memphis-1 --from 2026-05 --to 2026-10 \
+  --html "$NEOCLOUD_HOME/economics-memphis-1.html" --charts "$NEOCLOUD_HOME/charts"
+step "The site's backlog both ways at each month's end: headline, and what 90 days' notice
+   leaves enforceable" \
+  $nc economics backlog --site memphis-1 --from 2026-10 --to 2027-03

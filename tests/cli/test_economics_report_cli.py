@@ -76,7 +76,9 @@ def test_recognized_over_the_whole_term_equals_billed_csv(loaded: dict[str, str]
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 40 and rows[0]["period"] == "2026-04"
-    assert rows[0]["billed"] == "0.00" and rows[0]["headline_backlog"] == "45000000000.00"
+    # April 2026 ends before the signature (3 May): nothing billed, no contract, no backlog
+    assert rows[0]["billed"] == "0.00" and rows[0]["headline_backlog"] == "0.00"
+    assert rows[1]["headline_backlog"] == "44375000000.00"  # 45 B - May's 0.625 B
     billed = sum(Decimal(r["billed"]) for r in rows)
     recognized = sum(Decimal(r["recognized"]) for r in rows)
     # 35 x 1.25 B + 2 x 0.625 B
@@ -235,3 +237,25 @@ def test_a_simulated_month_is_metered(cli_env: dict[str, str], tmp_path: Path) -
                             "2026-06", "--to", "2026-06")  # fmt: skip
     assert code == 0 and "metered" in out
     assert f"{Decimal(june['energy_cost']):,}" in out
+
+
+def test_outputs_are_checked_before_anything_is_written(loaded: dict[str, str], tmp_path) -> None:
+    env = signed(loaded)
+    charts = tmp_path / "charts"
+    month = ("--from", "2026-09", "--to", "2026-09", "--no-telemetry")
+    code, _, err = neocloud(env, "economics", "report", *SITE, *month, "--charts", str(charts),
+                            "--html", str(tmp_path / "missing" / "r.html"))  # fmt: skip
+    assert code == 2 and "--html" in err and not charts.exists()
+    page = tmp_path / "r.html"
+    page.write_text("the old report")
+    code, _, err = neocloud(env, "economics", "report", *SITE, *month, "--html", str(page),
+                            "--charts", str(page))  # fmt: skip
+    assert code == 2 and "--charts" in err and page.read_text() == "the old report"
+    code, _, err = neocloud(env, "economics", "report", *SITE, *month, "--json", "--csv")
+    assert code == 2 and "--csv" in err
+    code, _, err = neocloud(env, "economics", "report", *SITE, "--from", "2026-01",
+                            "--to", "2036-01", "--no-telemetry")  # fmt: skip
+    assert code == 2 and "121 months" in err  # January 2026 to January 2036 inclusive
+    code, _, err = neocloud(env, "economics", "report", *SITE, "--from", "9999-12",
+                            "--to", "9999-12")  # fmt: skip
+    assert code == 2 and "--from='9999-12'" in err and "2199" in err

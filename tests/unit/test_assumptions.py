@@ -89,3 +89,54 @@ def test_unknown_model_names_the_file_field() -> None:
         DEFAULTS.server_class("Z1")
     with pytest.raises(InvalidInput, match="shadow_price_per_gpu_hour='Z1'"):
         DEFAULTS.shadow_price("Z1")
+
+
+def test_depreciation_runs_from_in_service_to_the_end_of_life() -> None:
+    """H100 servers in service from March 2024 for 4.5 years: 54 whole months, March 2024
+    (age 0) to August 2028 (age 53); nothing before, nothing from September 2028."""
+    doc = parse_document(
+        "version: 1\ngpu_servers:\n  H100: {capex_per_gpu: 54000, life_years: 4.5, "
+        'in_service: "2024-03"}\n',
+        "life.yaml",
+    )
+    h100 = parse_assumptions(doc).server_class("H100")
+    # 54,000 / 54 months = 1,000.00 a GPU-month; 4.5 years x 12 = 54 months: March 2024
+    # (age 0) to August 2028 (age 53) whole, September 2028 (age 54) nothing left.
+    assert h100.in_month(1, 2024, 2) == usd("0")
+    assert h100.in_month(1, 2024, 3).rounded() == usd("1000.00")
+    assert h100.in_month(10, 2028, 8).rounded() == usd("10000.00")
+    assert h100.in_month(1, 2028, 9) == usd("0")
+    # a life of 54.25 months ends inside September 2028, which keeps that fraction
+    quarter = parse_assumptions(parse_document(
+        'version: 1\ngpu_servers:\n  H100: {life_years: 4.520833, in_service: "2024-03"}\n',
+        "q.yaml")).server_class("H100")  # fmt: skip
+    # 4.520833 x 12 = 54.249996 months; September 2028 (age 54) keeps 0.249996 of
+    # 50,000 / 54.249996 = 921.659... a month -> 230.41
+    assert quarter.in_month(1, 2028, 9).rounded() == usd("230.41")
+    assert DEFAULTS.facility.in_month(300, 1999, 1) == DEFAULTS.facility.monthly(300)
+
+
+def test_nulls_wrong_version_and_tiny_lives_are_refused() -> None:
+    doc = parse_document(
+        "version: true\nfacility: null\ngpu_servers: {H100: null, H200: {life_years: 0.01}}\n"
+        "shadow_price_per_gpu_hour: {H100: null}\n"
+        "opex_per_mw_year: 5\nfacility_x: 1\n",
+        "nulls.yaml",
+    )
+    with pytest.raises(InvalidInput) as caught:
+        parse_assumptions(doc)
+    got = {(p.location, p.field) for p in caught.value.problems}
+    assert got == {
+        ("nulls.yaml:1", "version"),
+        ("nulls.yaml:2", "facility"),
+        ("nulls.yaml:3", "gpu_servers.H100"),
+        ("nulls.yaml:3", "gpu_servers.H200.life_years"),
+        ("nulls.yaml:4", "shadow_price_per_gpu_hour.H100"),
+        ("nulls.yaml:6", "facility_x"),
+    }
+
+
+def test_in_service_must_be_a_month() -> None:
+    doc = parse_document("version: 1\nfacility: {in_service: 2024-03-01}\n", "d.yaml")
+    with pytest.raises(InvalidInput, match="facility.in_service"):
+        parse_assumptions(doc)

@@ -124,3 +124,30 @@ def test_a_notice_given_as_a_month_ends_belongs_to_the_next_month() -> None:
     october = revenue_schedule(deal)[5]
     assert str(october.period) == "2026-10"
     assert october.headline_backlog.amount == Decimal("38.75") * B
+
+
+def test_the_enforceable_backlog_counts_the_fee_the_tenants_notice_would_cost() -> None:
+    """With a USD 300 M fee on the tenant's notice. At the end of October 2026, before any
+    notice: November, December and 29 of January's 31 days (3,669,354,838.71, as above) plus
+    the fee the tenant would owe. After notice given on 2 November at 12:00 Chicago time
+    (effective 31 January 2027 12:00), at 1 December: December (1.25 B) and 30.5 of
+    January's 31 days (1,229,838,709.68), plus the fee only if the tenant gave the notice."""
+    from neocloud.domain.billing.value import enforceable_remaining
+
+    text = (EXAMPLES / "agreements" / "memphis-lease.yaml").read_text()
+    terms = parse_terms(parse_document(text.replace("fee: 0", "fee: 300000000.00"), "fee.yaml"))
+    october_end, december = (
+        datetime(2026, 11, 1, 5, tzinfo=UTC),
+        datetime(2026, 12, 1, 6, tzinfo=UTC),
+    )
+    left = Decimal("1.25") * B + Decimal("1229838709.68")
+    for by, fee in ((Party.TENANT, Decimal("0.3") * B), (Party.OPERATOR, Decimal(0))):
+        deal = CapacityAgreement.draft(terms, at=datetime(2026, 5, 3, tzinfo=UTC), actor="t")
+        deal.sign(datetime(2026, 5, 3, 19, tzinfo=UTC))
+        owed, _ = enforceable_remaining(deal, october_end)
+        assert owed.amount == Decimal("3669354838.71") + Decimal("0.3") * B
+        deal.give_notice(by=by, at=datetime(2026, 11, 2, 18, tzinfo=UTC))
+        owed, until = enforceable_remaining(deal, december)
+        assert owed.amount == left + fee
+        assert until == datetime(2027, 1, 31, 18, tzinfo=UTC)
+        assert enforceable_remaining(deal, until)[0].amount == 0  # the service has ended

@@ -9,7 +9,7 @@ deal (tests/unit/test_recognition.py): USD 45.0 B over 1,127 days from 1 May 202
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -135,8 +135,11 @@ def test_backlog_at_the_end_of_october_2026() -> None:
 
 def test_backlog_before_the_start_mid_month_and_after_the_end() -> None:
     deal = reference()
-    before = agreement_backlog(deal, datetime(2026, 4, 1, tzinfo=UTC))
-    assert before.headline.amount == 45 * B
+    # signed 3 May 2026: before that there is no contract, so no backlog either way
+    assert deal.signed_at is not None
+    before = agreement_backlog(deal, deal.signed_at - timedelta(microseconds=1))
+    assert before.headline.amount == before.enforceable.amount == 0
+    assert agreement_backlog(deal, datetime(2026, 4, 1, tzinfo=UTC)).headline.amount == 0
     # 16 Nov 2026 00:00 Chicago (06:00 UTC, CST). November has 721 hours (DST ends on the
     # 1st); 361 of them are billed by then (15 days + the extra hour):
     # 38.75 B - 1.25 B x 361 / 721 = 38,124,133,148.4049... -> 38,124,133,148.40.

@@ -4,11 +4,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from neocloud.cli.output import console, emit_csv, emit_json, handles_errors, make_app
+from neocloud.cli.output import (
+    console,
+    emit_csv,
+    emit_json,
+    handles_errors,
+    make_app,
+    write_or_print,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from neocloud.services.economics import SiteEconomics
 
@@ -37,8 +43,8 @@ def revenue(
         app.require_database()
         deal, months = views.revenue(app.uow(), agreement)
     tz = deal.terms.billing_timezone
-    first = BillingPeriod.parse(start, tz).start if start else None
-    last = BillingPeriod.parse(end, tz).start if end else None
+    first = BillingPeriod.parse(start, tz, "--from").start if start else None
+    last = BillingPeriod.parse(end, tz, "--to").start if end else None
     if first and last and first > last:
         from neocloud.domain.kernel.errors import InvalidInput
 
@@ -97,6 +103,8 @@ def report(
     from neocloud.domain.economics.assumptions import DEFAULTS, parse_assumptions
     from neocloud.services import economics
 
+    _one_format(as_json=as_json, as_csv=as_csv)
+    _check_destinations(html_file, charts_dir)
     with make_app() as app:
         assumptions = DEFAULTS
         if assumptions_file:
@@ -125,6 +133,7 @@ def _report_out(
     from neocloud.render import economics as render
 
     name = result.site.name
+    _check_destinations(html_file, charts_dir)
     if charts_dir:
         for path in bootstrap.economics_charts(result.months, currency, name, Path(charts_dir)):
             typer.echo(f"wrote {path}", err=True)
@@ -132,7 +141,7 @@ def _report_out(
         svgs = bootstrap.economics_chart_svgs(result.months, currency, name)
         page = render.report_html(result.site, result.agreements, result.months,
                                   currency=currency, sources=sources, charts=svgs)  # fmt: skip
-        _write(Path(html_file), page)
+        write_or_print(page, Path(html_file), field="--html")
         typer.echo(f"wrote {html_file}", err=True)
     rows = [render.month_row(m) for m in result.months]
     if as_json:
@@ -140,19 +149,38 @@ def _report_out(
                                      sources))  # fmt: skip
     elif as_csv:
         emit_csv(render.REPORT_COLUMNS, [list(r.values()) for r in rows])
-    elif not html_file:
+    else:
         _report_table(name, currency, result.site.timezone, rows)
 
 
-def _write(path: "Path", text: str) -> None:
+def _one_format(*, as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        from neocloud.domain.kernel.errors import InvalidInput
+
+        raise InvalidInput.single("--csv", True, "give --json or --csv, not both")
+
+
+def _check_destinations(html_file: str | None, charts_dir: str | None) -> None:
+    """Refuse, before anything is written, a page or charts folder that cannot be."""
+    import os
+    from pathlib import Path
+
     from neocloud.domain.kernel.errors import InvalidInput
 
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput.single(
-            "--html", str(path), f"cannot be written: {exc.strerror}"
-        ) from None
+    for field, given in (("--html", html_file), ("--charts", charts_dir)):
+        if given is not None and not given.strip():
+            raise InvalidInput.single(field, given, "must name a file or folder")
+    if html_file is not None:
+        page = Path(html_file)
+        if page.is_dir() or not os.access(page.parent.resolve(), os.W_OK):
+            raise InvalidInput.single("--html", html_file, "cannot be written (a folder, or "
+                                      "its folder is missing or read-only)")  # fmt: skip
+    if charts_dir is not None:
+        folder = Path(charts_dir)
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise InvalidInput.single("--charts", charts_dir, "cannot be written (not a "
+                                      "folder, or read-only)")  # fmt: skip
 
 
 def _report_table(site: str, currency: str, tz: str, rows: list[dict[str, str]]) -> None:
@@ -225,6 +253,7 @@ def backlog(
     from neocloud.render import economics as render
     from neocloud.services import economics
 
+    _one_format(as_json=as_json, as_csv=as_csv)
     if at is not None and (start or end):
         raise InvalidInput.single("--at", at, "give either --at or --from and --to, not both")
     if at is None and not (start and end):

@@ -155,7 +155,7 @@ def emit_csv(header: Sequence[object], rows: Iterable[Sequence[object]]) -> None
     sys.stdout.write(buffer.getvalue())
 
 
-def write_or_print(text: str, output: "Path | None") -> None:
+def write_or_print(text: str, output: "Path | None", field: str = "output") -> None:
     """A document to a file when one is named, else to standard output as it is.
 
     A regular file is written whole or not at all: into a temporary file beside it, flushed
@@ -177,7 +177,7 @@ def write_or_print(text: str, output: "Path | None") -> None:
             _replace_atomically(output, text)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise InvalidInput.single("output", str(output), f"cannot be written: {reason}") from None
+        raise InvalidInput.single(field, str(output), f"cannot be written: {reason}") from None
 
 
 def _replace_atomically(output: "Path", text: str) -> None:

@@ -10,6 +10,7 @@ figures are the domain's (``domain/economics/site_report.py``, ``backlog.py``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ from neocloud.domain.economics.site_report import (
     site_month,
 )
 from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.metering.site_use import split_by_hour
 from neocloud.services.observability import use_case
 
@@ -82,10 +84,7 @@ def _load(uow: UnitOfWork, site: str, *, nodes: bool) -> _Loaded:
 
 def parse_month(text: str, field: str, timezone: str) -> BillingPeriod:
     """``YYYY-MM`` in ``timezone``; InvalidInput naming ``field`` and the text."""
-    try:
-        return BillingPeriod.parse(text, timezone)
-    except InvalidInput:
-        raise InvalidInput.single(field, text, "must be a month written YYYY-MM") from None
+    return BillingPeriod.parse(text, timezone, field)
 
 
 @use_case("economics.site_report")
@@ -107,10 +106,15 @@ def site_report(
     periods = months_between(parse_month(first, "--from", facts.timezone),
                              parse_month(last, "--to", facts.timezone))  # fmt: skip
     schedules = [_schedule(a, facts) for a in loaded.agreements]
+    with uow:  # read once for the whole range: a month takes the holdings that overlap it
+        nodes = uow.metering.nodes(site)
+        holdings = uow.metering.holdings(
+            site, Interval(periods[0].interval.start, periods[-1].interval.end)
+        )
     months = []
     for period in periods:
         revenue = [s[period.label] for s in schedules if period.label in s]
-        use = _use(uow, meter, site, period, model_of=loaded.model_of, rules=rules)
+        use = _use(meter, site, period, nodes, holdings, model_of=loaded.model_of, rules=rules)
         energy = None if meter is None else _energy(meter, loaded, period)
         inputs = MonthInputs(
             period,
@@ -144,20 +148,21 @@ def _energy(meter: Meter, loaded: _Loaded, period: BillingPeriod) -> SiteEnergy:
 
 
 def _use(
-    uow: UnitOfWork,
     meter: Meter | None,
     site: str,
     period: BillingPeriod,
+    nodes: Sequence[tuple[str, int]],
+    all_holdings: Sequence[tuple[str, str, datetime, datetime | None]],
     *,
     model_of: dict[str, str],
     rules: AvailabilityRules,
 ) -> dict[str, Use]:
     """The month's GPU-hours by use, per GPU model (``metering site``'s split, summed);
-    without a meter the operator's pool is all unreported (allocation still splits)."""
+    without a meter the operator's pool is all unreported (allocation still splits).
+    ``all_holdings``: (node, holder kind, start, end) over a range holding the month."""
     interval = period.interval
-    with uow:
-        nodes = uow.metering.nodes(site)
-        holdings = uow.metering.holdings(site, interval)
+    holdings = [h for h in all_holdings
+                if h[2] < interval.end and (h[3] is None or h[3] > interval.start)]  # fmt: skip
     if meter is not None:
         meter.prepare(site, interval, rules.critical_xids)
     by_model: dict[str, list[tuple[str, int]]] = defaultdict(list)

@@ -7,10 +7,16 @@ data only, so a report can be diffed and a test can compare bytes.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from neocloud.domain.kernel.errors import InvalidInput
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -18,6 +24,9 @@ if TYPE_CHECKING:
 FORMATS = ("png", "svg")
 _SVG_META = {"Date": None, "Creator": "neocloud"}
 _PNG_META = {"Software": "neocloud"}
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_MODE = 0o666 & ~_UMASK  # what open() would give a new file
 
 
 @contextmanager
@@ -38,21 +47,44 @@ def figure(title: str, *, width_in: float = 9.0, height_in: float = 4.5) -> Iter
 
 
 def save(fig: Figure, directory: Path, stem: str) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg`` under ``directory`` (created); their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``stem.png`` and ``stem.svg`` under ``directory`` (created); their paths.
+
+    Each file is rendered in memory, written beside its final name and renamed over it: a
+    full disk or a file-size limit leaves the old file (if any), never half a chart.
+    InvalidInput naming ``--charts`` if the folder or a file cannot be written."""
     out = []
-    for fmt in FORMATS:
-        path = directory / f"{stem}.{fmt}"
-        meta = _SVG_META if fmt == "svg" else _PNG_META
-        fig.savefig(path, format=fmt, metadata=meta)
-        out.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for fmt in FORMATS:
+            path = directory / f"{stem}.{fmt}"
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, metadata=_SVG_META if fmt == "svg" else _PNG_META)
+            _replace(path, buf.getvalue())
+            out.append(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidInput.single(
+            "--charts", str(directory), f"cannot be written: {reason}"
+        ) from None
     return out
+
+
+def _replace(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+        try:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            os.chmod(f.name, _MODE)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(f.name)
+            raise
+    os.replace(f.name, path)
 
 
 def svg_text(fig: Figure) -> str:
     """The figure as SVG markup, for embedding in an HTML report."""
-    import io  # noqa: PLC0415
-
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata=_SVG_META)
     return buf.getvalue()

@@ -25,12 +25,12 @@ class BillingPeriod:
     timezone: str
 
     @classmethod
-    def parse(cls, text: str, timezone: str) -> BillingPeriod:
+    def parse(cls, text: str, timezone: str, field: str = "period") -> BillingPeriod:
         match = PERIOD_PATTERN.fullmatch(text) if isinstance(text, str) else None
         if not match:
-            raise InvalidInput.single("period", text, "must be a month written YYYY-MM")
+            raise InvalidInput.single(field, text, "must be a month written YYYY-MM")
         year, month = int(match[1]), int(match[2])
-        check_year(year, "period", text)
+        check_year(year, field, text)
         return cls(year, month, timezone)
 
     @classmethod

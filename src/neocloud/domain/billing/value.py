@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.agreements.model import CapacityAgreement, Party
 from neocloud.domain.billing.drafts import charges_between, headline_total, termination_fee_due
 from neocloud.domain.kernel.instants import Interval
 from neocloud.domain.kernel.money import Money
@@ -57,11 +57,22 @@ def deal_value(agreement: CapacityAgreement, as_of: datetime, billed: Iterable[M
 
 
 def enforceable_remaining(agreement: CapacityAgreement, as_of: datetime) -> tuple[Money, datetime]:
-    """What notice given at ``as_of`` would still owe (service to its effective instant,
-    never past the service's end), and that instant."""
+    """What notice given at ``as_of`` would still owe, and the instant it would end: service
+    to the notice's effective instant (never past the service's end), plus the termination
+    fee the tenant's notice costs it. Once notice has been given the end is fixed: what is
+    left of the service, and the fee if the tenant gave it."""
     service = agreement.service_window
     start = max(as_of, service.start)
     until = min(agreement.notice_effective_at(start), service.end)
-    if start >= until:
-        return Money.zero(agreement.terms.currency), until
-    return charges_between(agreement, Interval(start, until)), until
+    zero = Money.zero(agreement.terms.currency)
+    if as_of >= service.end:
+        return zero, until
+    notice = agreement.notice
+    if notice is not None and notice.given_at <= as_of:
+        fee = termination_fee_due(agreement)
+    elif Party.TENANT in agreement.terms.termination.may_give_notice:
+        fee = agreement.terms.termination.fee
+    else:
+        fee = zero
+    owed = charges_between(agreement, Interval(start, until)) if start < until else zero
+    return owed + fee, until

@@ -22,6 +22,7 @@ from neocloud.domain.kernel.names import model_problem
 FORMAT_VERSION = 1
 MONTHS_PER_YEAR = 12
 MAX_LIFE_YEARS = 100
+MIN_LIFE_YEARS = Decimal("0.5")  # a shorter "life" is a typo, not an asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,24 @@ class AssetClass:
     capex: Money
     life_years: Decimal
     gpu_model: str | None = None
+    in_service: tuple[int, int] | None = None  # (year, month) depreciation starts; None: in
+    # service, and within its life, in every month asked about
 
     def monthly(self, quantity: Decimal | int) -> Money:
-        """Depreciation of ``quantity`` units (MW or GPUs) for one month."""
+        """Depreciation of ``quantity`` units (MW or GPUs) for one month of its life."""
         return self.capex * (Decimal(quantity) / (self.life_years * MONTHS_PER_YEAR))
+
+    def in_month(self, quantity: Decimal | int, year: int, month: int) -> Money:
+        """Depreciation in calendar month ``year-month``: :meth:`monthly` within the life
+        that starts at ``in_service``, nothing before it or after it, and the fraction left
+        in a last month that the life ends within (a life of 4.5 years ends mid-month)."""
+        if self.in_service is None:
+            return self.monthly(quantity)
+        age = (year - self.in_service[0]) * MONTHS_PER_YEAR + month - self.in_service[1]
+        left = self.life_years * MONTHS_PER_YEAR - age
+        if age < 0 or left <= 0:
+            return Money.zero(self.capex.currency)
+        return self.monthly(quantity) * min(left, Decimal(1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +142,12 @@ def parse_assumptions(doc: SourceDocument, base: Assumptions = DEFAULTS) -> Assu
     if top is None:
         r.raise_if_any()
     assert top is not None
-    if top.get("version") not in (None, FORMAT_VERSION):
+    version = top.get("version")
+    if version is not None and (type(version) is not int or version != FORMAT_VERSION):
         r.problem(("version",), top["version"], f"unsupported format version; use {FORMAT_VERSION}")
+    for key in sorted(TOP - {"version"}):
+        if key in top and top[key] is None:
+            r.problem((key,), None, "has no value; leave the field out to keep the default")
     currency = r.currency((), top, "currency") if "currency" in top else base.currency
     cur = currency or base.currency
     if cur != base.currency:
@@ -172,25 +191,42 @@ def _asset(
 ) -> AssetClass | None:
     if value is None:
         return None
-    keys = {"capex_per_mw" if path == ("facility",) else "capex_per_gpu", "life_years"}
-    m = r.mapping(path, value, allowed=keys, required=set() if base else keys)
+    capex_key = "capex_per_mw" if path == ("facility",) else "capex_per_gpu"
+    needed = {capex_key, "life_years"}
+    m = r.mapping(path, value, allowed={*needed, "in_service"},
+                  required=set() if base else needed)  # fmt: skip
     if m is None:
         return None
-    capex_key = next(k for k in keys if k.startswith("capex"))
     capex = r.decimal(path, m, capex_key, minimum=0, places=2)
-    life = r.decimal(path, m, "life_years", positive=True, maximum=MAX_LIFE_YEARS)
-    if (capex_key in m and capex is None) or ("life_years" in m and life is None):
+    life = r.decimal(path, m, "life_years", minimum=MIN_LIFE_YEARS, maximum=MAX_LIFE_YEARS)
+    start = _month(r, (*path, "in_service"), m.get("in_service"))
+    if any(k in m and v is None for k, v in ((capex_key, capex), ("life_years", life),
+                                             ("in_service", start))):  # fmt: skip
         return None
     if base is None:
         if capex is None or life is None:
             return None  # reported: a new class needs both
         model = str(path[-1])
-        return AssetClass(f"{model} servers", "gpu", Money(capex, currency), life, model)
+        return AssetClass(f"{model} servers", "gpu", Money(capex, currency), life, model, start)
     return replace(
         base,
         capex=base.capex if capex is None else Money(capex, currency),
         life_years=base.life_years if life is None else life,
+        in_service=base.in_service if start is None else start,
     )
+
+
+def _month(r: Reader, path: Path, value: object) -> tuple[int, int] | None:
+    """``YYYY-MM`` (a YAML date such as 2024-03-01 is refused: say the month)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else ""
+    year, dash, month = text.partition("-")
+    if (dash and len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()
+            and 1 <= int(month) <= 12 and 1900 <= int(year) <= 2199):  # fmt: skip
+        return int(year), int(month)
+    r.problem(path, value, "must be a month written YYYY-MM (1900-01 to 2199-12), in quotes")
+    return None
 
 
 def _servers_of(
@@ -208,6 +244,9 @@ def _servers_of(
         problem = model_problem(model, "gpu_servers")
         if problem is not None:
             r.problem(path, model, problem.message)
+            continue
+        if spec is None:
+            r.problem(path, None, "has no value: give capex_per_gpu and/or life_years")
             continue
         asset = _asset(r, path, spec, servers.get(str(model)), currency)
         if asset is not None:
@@ -228,6 +267,9 @@ def _prices_of(r: Reader, value: object, out: Assumptions, currency: str) -> Map
         problem = model_problem(model, "shadow_price_per_gpu_hour")
         if problem is not None:
             r.problem(path, model, problem.message)
+            continue
+        if price is None:
+            r.problem(path, None, "has no value: give a price per GPU-hour")
             continue
         money = _money(r, path, price, currency)
         if money is not None:

@@ -6,6 +6,7 @@ window plus any termination fee) not yet billed at the instant, i.e. for service
 notice clause (``value.enforceable_remaining``: service to the notice's effective date,
 calendar days in the billing zone). A notice already given counts from the instant it was
 given (strictly after it), exactly as ``recognition.revenue_schedule`` reads its months.
+Before an agreement is signed it has no backlog.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def contract_at(agreement: CapacityAgreement, at: datetime) -> CapacityAgreement
 
 
 def agreement_backlog(agreement: CapacityAgreement, at: datetime) -> Backlog:
+    """The agreement's backlog at ``at``: nothing before it was signed (no contract yet)."""
+    if agreement.signed_at is None or at < agreement.signed_at:
+        zero = Money.zero(agreement.terms.currency)
+        return Backlog(agreement.key, at, zero, zero)
     known = contract_at(agreement, at)
     window = known.service_window
     billed = (

@@ -14,7 +14,9 @@ notice-period reading, as billed), each labelled. Costs:
 * **other opex**: the assumptions' figure per MW-year on the site's facility capacity, a
   twelfth a month;
 * **depreciation**: straight-line per asset class, a twelfth of a year a month: the facility
-  per MW of facility capacity, the servers per installed GPU of each model.
+  per MW of facility capacity, the servers per installed GPU of each model; from the class's
+  ``in_service`` month to the end of its life (nothing outside it), or, without one, every
+  month (the assumptions file should say when a site's assets went into service).
 
 ``margin`` = recognized revenue (the straight-line reading) - energy - opex - depreciation;
 ``margin_notice_reading`` the same with the notice-period reading's revenue. Own use is
@@ -38,6 +40,7 @@ from neocloud.domain.metering.metered import carbon_kg, energy_cost
 
 KW_PER_MW = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)
+MAX_MONTHS = 120
 USES = ("leased", "spare", "maintenance", "internal", "idle", "unreported")
 
 
@@ -147,6 +150,7 @@ def site_month(
             f"{site.electricity_price_per_mwh.currency}; give figures in that currency",
         )  # fmt: skip
     period = inputs.period
+    ym = (period.year, period.month)
     kwh = inputs.metered_facility_kwh
     basis = "planned" if kwh is None else "metered"
     if kwh is None:
@@ -176,9 +180,9 @@ def site_month(
         energy_cost=energy_cost(kwh, site.electricity_price_per_mwh),
         carbon_kg=carbon_kg(kwh, site.grid_carbon_kg_per_mwh),
         opex=assumptions.opex_month(site.facility_mw).rounded(),
-        depreciation_facility=assumptions.facility.monthly(site.facility_mw).rounded(),
+        depreciation_facility=assumptions.facility.in_month(site.facility_mw, *ym).rounded(),
         depreciation_servers={
-            model: assumptions.server_class(model).monthly(gpus).rounded()
+            model: assumptions.server_class(model).in_month(gpus, *ym).rounded()
             for model, gpus in sorted(site.gpus_by_model.items())
         },
         internal_value=internal,
@@ -192,6 +196,12 @@ def months_between(first: BillingPeriod, last: BillingPeriod) -> list[BillingPer
     ``first`` comes after ``last``."""
     if first.start > last.start:
         raise InvalidInput.single("--from", first.label, f"is after --to {last.label}")
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    if count > MAX_MONTHS:
+        raise InvalidInput.single(
+            "--to", last.label, f"makes {count} months; a report covers at most {MAX_MONTHS} "
+            "(ten years): split the range",
+        )  # fmt: skip
     out, period = [], first
     while period.start <= last.start:
         out.append(period)
