@@ -138,5 +138,5 @@ def test_nulls_wrong_version_and_tiny_lives_are_refused() -> None:
 
 def test_in_service_must_be_a_month() -> None:
     doc = parse_document("version: 1\nfacility: {in_service: 2024-03-01}\n", "d.yaml")
-    with pytest.raises(InvalidInput, match="facility.in_service"):
+    with pytest.raises(InvalidInput, match=r"facility\.in_service"):
         parse_assumptions(doc)

@@ -12,6 +12,7 @@ from neocloud.adapters.yamlfile import parse_document
 from neocloud.domain.agreements.file import parse_terms
 from neocloud.domain.agreements.model import CapacityAgreement, Party
 from neocloud.domain.billing.recognition import consideration, revenue_schedule
+from neocloud.domain.billing.value import enforceable_remaining
 from tests.conftest import EXAMPLES
 from tests.unit.test_billing import reference
 
@@ -132,8 +133,6 @@ def test_the_enforceable_backlog_counts_the_fee_the_tenants_notice_would_cost() 
     the fee the tenant would owe. After notice given on 2 November at 12:00 Chicago time
     (effective 31 January 2027 12:00), at 1 December: December (1.25 B) and 30.5 of
     January's 31 days (1,229,838,709.68), plus the fee only if the tenant gave the notice."""
-    from neocloud.domain.billing.value import enforceable_remaining
-
     text = (EXAMPLES / "agreements" / "memphis-lease.yaml").read_text()
     terms = parse_terms(parse_document(text.replace("fee: 0", "fee: 300000000.00"), "fee.yaml"))
     october_end, december = (
