@@ -1,0 +1,159 @@
+"""Planning use cases: own demand, its forecast per GPU model, and the sellable surplus
+month by month (docs/PLANNING.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from neocloud.domain.allocation.planner import HolderKind
+from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.instants import Clock, local_midnight, zone
+from neocloud.domain.planning.demand import (
+    by_model,
+    check_series,
+    months_between,
+    next_month,
+    parse_demand_csv,
+)
+from neocloud.domain.planning.forecast import DemandForecast, DemandPoint, check_quantile
+from neocloud.domain.planning.surplus import (
+    DEFAULT_RESERVE_SHARE,
+    ModelCapacity,
+    SurplusMonth,
+    check_reserve_share,
+    committed_gpus,
+    sellable_surplus,
+)
+from neocloud.services.observability import use_case
+
+if TYPE_CHECKING:
+    from neocloud.domain.fleet.capacity import SiteSummary
+    from neocloud.services.ports import Forecaster, UnitOfWork
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_MONTHS = 120
+
+
+def read_demand(path: Path) -> tuple[DemandPoint, ...]:
+    """A demand CSV (``domain/planning/demand.py``), every bad row located."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput.single("--demand", str(path), "is larger than 8 MiB")
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        why = f"cannot be read: {exc.strerror}"
+        raise InvalidInput.single("--demand", str(path), why) from None
+    except UnicodeDecodeError:
+        raise InvalidInput.single("--demand", str(path), "is not UTF-8 text") from None
+    return parse_demand_csv(text, path.name)
+
+
+def _models(summary: SiteSummary) -> dict[str, ModelCapacity]:
+    gpus: dict[str, int] = {}
+    it_kw: dict[str, Decimal] = {}
+    for hall in summary.halls:
+        for m in hall.models:
+            gpus[m.gpu_model] = gpus.get(m.gpu_model, 0) + m.gpus
+            it_kw[m.gpu_model] = it_kw.get(m.gpu_model, Decimal(0)) + m.typical_it_kw
+    return {name: ModelCapacity(name, n, it_kw[name] / n) for name, n in gpus.items() if n}
+
+
+def _check_demand(
+    demand: Sequence[DemandPoint] | None, site: str, installed: Mapping[str, object]
+) -> dict[str, tuple[DemandPoint, ...]]:
+    if demand is None:
+        raise InvalidInput.single(
+            "--demand", None, "give own demand as a CSV (month,gpu_model,gpus): reading "
+            f"it from {site}'s metered internal pool is not built yet (docs/PLANNING.md)",
+        )  # fmt: skip
+    series = by_model(check_series(demand))
+    unknown = sorted(set(series) - set(installed))
+    if unknown:
+        raise InvalidInput.single("gpu_model", unknown[0], f"is not installed at {site} (it has: "
+                                  f"{', '.join(sorted(installed))})")  # fmt: skip
+    return series
+
+
+@use_case("planning.forecast")
+def site_forecasts(
+    uow: UnitOfWork,
+    forecaster: Forecaster,
+    site: str,
+    demand: Sequence[DemandPoint] | None,
+    months: int = 36,
+) -> dict[str, DemandForecast]:
+    """Own demand forecast per GPU model of ``site`` for ``months`` months after each
+    model's last recorded month. ``demand`` None would read the metered internal pool (not
+    built yet: InvalidInput). Models installed at the site but absent from ``demand`` have
+    no forecast (planning counts their own demand as 0)."""
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput.single("months", months, f"must be a whole number, 1 to {MAX_MONTHS}")
+    with uow:
+        installed = _models(uow.sites.summary(site))  # NotFound: no such site
+    series = _check_demand(demand, site, installed)
+    return {model: forecaster.forecast(site, model, points, months)
+            for model, points in series.items()}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SurplusReport:
+    site: str
+    timezone: str
+    quantile: float
+    reserve_share: Decimal
+    pue: Decimal
+    months: tuple[date, ...]
+    rows: tuple[SurplusMonth, ...]
+    forecasts: dict[str, DemandForecast]
+    maintenance_gpus: dict[str, int]  # GPUs of nodes in maintenance now, left out of healthy
+
+
+@use_case("planning.surplus")
+def surplus(
+    uow: UnitOfWork,
+    forecaster: Forecaster,
+    clock: Clock,
+    site: str,
+    demand: Sequence[DemandPoint] | None,
+    *,
+    quantile: float,
+    reserve_share: Decimal = DEFAULT_RESERVE_SHARE,
+    months: int = 36,
+) -> SurplusReport:
+    """What can be sold safely, per model and month, from the current month in the site's
+    time zone for ``months`` months (domain/planning/surplus.py)."""
+    check_quantile(quantile)
+    check_reserve_share(reserve_share)
+    now = clock.now()
+    with uow:
+        summary = uow.sites.summary(site)
+        holdings = uow.allocations.holdings(site)
+        gpus_of = dict(uow.metering.nodes(site))
+    tz = summary.site.timezone
+    local = now.astimezone(zone(tz, "timezone"))
+    span = tuple(next_month(date(local.year, local.month, 1), i) for i in range(months))
+    series = _check_demand(demand, site, _models(summary))
+    horizon = max(months_between(min(s[-1].month for s in series.values()), span[-1]), 1)
+    forecasts = site_forecasts(uow, forecaster, site, demand, horizon)
+    down: dict[str, int] = {}
+    for h in holdings:
+        if h.kind is HolderKind.MAINTENANCE and h.covers(now):
+            down[h.gpu_model] = down.get(h.gpu_model, 0) + gpus_of.get(h.node, 0)
+    capacities = [ModelCapacity(c.gpu_model, c.healthy_gpus - down.get(c.gpu_model, 0),
+                                c.it_kw_per_gpu) for c in _models(summary).values()]  # fmt: skip
+
+    def committed(month: date) -> dict[str, int]:
+        end = next_month(month)
+        return committed_gpus(holdings, gpus_of, local_midnight(month.year, month.month, 1, tz),
+                              local_midnight(end.year, end.month, 1, tz))  # fmt: skip
+
+    rows = sellable_surplus(capacities, span, committed=committed, demand=forecasts,
+                            quantile=quantile, reserve_share=reserve_share,
+                            pue=summary.site.pue)  # fmt: skip
+    return SurplusReport(site, tz, quantile, reserve_share, summary.site.pue, span, tuple(rows),
+                         forecasts, down)  # fmt: skip
