@@ -70,32 +70,32 @@ def _design(n: int, seasonal: bool) -> NDArray[np.float64]:
     return np.column_stack(cols)
 
 
-def _sse(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ beta
-    return float(resid @ resid), np.asarray(beta, dtype=np.float64)
-
-
 def detect_shift(y: NDArray[np.float64]) -> Shift | None:
-    """The one level shift the series most plausibly has, if it stands out (module doc)."""
+    """The one level shift the series most plausibly has, if it stands out (module doc).
+
+    Every candidate step at once (Frisch-Waugh): with ``e`` the residual of the regression
+    without a step and ``r`` the step column's residual on the same regressors, adding the
+    step lowers the squared error by ``(r.e)^2 / (r.r)`` and its coefficient is ``r.e / r.r``.
+    """
     n = len(y)
     base = _design(n, seasonal=n >= MIN_SEASONAL)
     dof = n - base.shape[1] - 1
     if n < MIN_BEFORE + DETECTION_DELAY_MONTHS or dof < 2:
         return None
-    sse0, _ = _sse(base, y)
-    best: tuple[float, int, float] | None = None
-    for k in range(MIN_BEFORE, n):
-        step = (np.arange(n) >= k).astype(float)
-        sse, beta = _sse(np.column_stack([base, step]), y)
-        if best is None or sse < best[0]:
-            best = (sse, k, float(beta[-1]))
-    assert best is not None
-    sse, k, d = best
+    q, _ = np.linalg.qr(base)
+    e = y - q @ (q.T @ y)
+    sse0 = float(e @ e)
+    ks = np.arange(MIN_BEFORE, n)
+    steps = (np.arange(n)[:, None] >= ks[None, :]).astype(float)
+    r = steps - q @ (q.T @ steps)
+    re, rr = r.T @ e, np.sum(r * r, axis=0)
+    gain = np.where(rr > 1e-12, re * re / np.maximum(rr, 1e-12), 0.0)
+    best = int(np.argmax(gain))
+    k, sse, d = int(ks[best]), sse0 - float(gain[best]), float(re[best] / max(rr[best], 1e-12))
     if k > n - DETECTION_DELAY_MONTHS:
         return None  # too few months at the new level yet to tell a shift from noise
-    if sse <= 0:
-        return Shift(k, d) if sse0 > 0 else None
+    if sse <= 1e-9 * max(sse0, 1.0):
+        return Shift(k, d) if sse0 > 1e-9 else None
     f_stat = (sse0 - sse) / (sse / dof)
     return Shift(k, d) if f_stat > SHIFT_F else None
 
