@@ -12,13 +12,18 @@ from neocloud.cli.output import console, count_option, emit_json, handles_errors
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from neocloud.domain.planning.forecast import DemandForecast, MonthForecast
+    from neocloud.bootstrap import App
+    from neocloud.domain.planning.forecast import DemandForecast, DemandPoint, MonthForecast
     from neocloud.services.planning import SurplusReport
 
 cli = typer.Typer(help="Own demand, its forecast and what can be sold safely.",
                   no_args_is_help=True)  # fmt: skip
 
-DEMAND_HELP = "Own demand CSV: month (YYYY-MM), gpu_model, gpus (monthly mean)."
+DEMAND_HELP = (
+    "Own demand CSV: month (YYYY-MM), gpu_model, gpus (monthly mean); without it, the "
+    "site's metered internal pool over the --history months before this one."
+)
+HISTORY_HELP = "Months of metered history (without --demand)."
 
 
 @cli.command("forecast")
@@ -27,6 +32,7 @@ def forecast(
     site: str = typer.Option(..., "--site"),
     demand: Path = typer.Option(None, "--demand", help=DEMAND_HELP),
     months: str = typer.Option("36", "--months", help="Months ahead (1-120)."),
+    history: str = typer.Option("48", "--history", help=HISTORY_HELP),
     as_json: bool = typer.Option(False, "--json"),
     charts: Path = typer.Option(None, "--charts", help="Write PNG and SVG charts here."),
 ) -> None:
@@ -38,6 +44,7 @@ def forecast(
     points = planning.read_demand(demand) if demand is not None else None
     with make_app() as app:
         app.require_database()
+        points = points if points is not None else _metered(app, site, history)
         found = planning.site_forecasts(app.uow(), app.forecaster(), site, points, ahead or 0)
         written = app.planning_charts(charts, forecasts=list(found.values())) if charts else []
     if as_json:
@@ -58,6 +65,7 @@ def surplus(
         "0.05", "--reserve-share", help="Spares kept, a share of uncommitted GPUs."
     ),
     months: str = typer.Option("36", "--months", help="Months from the current one (1-120)."),
+    history: str = typer.Option("48", "--history", help=HISTORY_HELP),
     as_json: bool = typer.Option(False, "--json"),
     charts: Path = typer.Option(None, "--charts", help="Write PNG and SVG charts here."),
 ) -> None:
@@ -73,6 +81,7 @@ def surplus(
     points = planning.read_demand(demand) if demand is not None else None
     with make_app() as app:
         app.require_database()
+        points = points if points is not None else _metered(app, site, history)
         report = planning.surplus(app.uow(), app.forecaster(), app.clock, site, points,
                                   quantile=q, reserve_share=share, months=span)  # fmt: skip
         written = []
@@ -84,6 +93,14 @@ def surplus(
         return
     _print_surplus(report)
     _print_charts(written)
+
+
+def _metered(app: App, site: str, history: str) -> tuple[DemandPoint, ...]:
+    from neocloud.services import planning
+
+    months = count_option(history, "--history") or 0
+    return planning.metered_history(app.uow(), app.meter(), app.clock, site, months=months,
+                                    rules=app.rules())  # fmt: skip
 
 
 def _quantile(text: str) -> float:

@@ -177,3 +177,46 @@ def _lines(text: str, source: str) -> dict[tuple[date, str], str]:
 
 def _ym(month: date) -> str:
     return month.isoformat()[:7]
+
+
+# -- own demand from metering ------------------------------------------------------------
+
+MIN_REPORTED_SHARE = 0.5
+"""A month counts as recorded when telemetry covers at least half of the pool's GPU-time."""
+
+
+def month_of_pool(
+    month: date,
+    gpu_model: str,
+    *,
+    month_us: int,
+    pool_gpu_us: int,
+    busy_gpu_us: int,
+    idle_gpu_us: int,
+) -> DemandPoint | None:
+    """One model's own demand in a month from its internal pool (the GPUs nobody holds):
+    busy GPU-µs / the month's µs = the mean GPUs busy. None when telemetry reported less
+    than ``MIN_REPORTED_SHARE`` of the pool (the month is not known); a month with no pool
+    at all (everything held) is 0 GPUs."""
+    if month_us <= 0:
+        raise InvalidInput.single("month", _ym(month), "has no duration")
+    if pool_gpu_us > 0 and busy_gpu_us + idle_gpu_us < MIN_REPORTED_SHARE * pool_gpu_us:
+        return None
+    return DemandPoint(month, gpu_model, busy_gpu_us / month_us)
+
+
+def recorded_run(
+    months: Sequence[date], found: Sequence[DemandPoint | None], gpu_model: str
+) -> tuple[DemandPoint, ...]:
+    """The months from the first recorded one to the last; a month not recorded in
+    between is an InvalidInput (a forecast needs months without gaps)."""
+    known = [i for i, p in enumerate(found) if p is not None]
+    if not known:
+        return ()
+    inner = found[known[0] : known[-1] + 1]
+    missing = [months[known[0] + i] for i, p in enumerate(inner) if p is None]
+    if missing:
+        raise InvalidInput.single("telemetry", _ym(missing[0]), f"the {gpu_model} internal pool "
+                                  "is mostly unreported this month: give --demand FILE.csv "
+                                  "or ingest the month's telemetry")  # fmt: skip
+    return tuple(p for p in inner if p is not None)
