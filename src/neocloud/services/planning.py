@@ -92,9 +92,9 @@ def site_forecasts(
     months: int = 36,
 ) -> dict[str, DemandForecast]:
     """Own demand forecast per GPU model of ``site`` for ``months`` months after each
-    model's last recorded month. ``demand`` None would read the metered internal pool (not
-    built yet: InvalidInput). Models installed at the site but absent from ``demand`` have
-    no forecast (planning counts their own demand as 0)."""
+    model's last recorded month. ``demand`` None is InvalidInput: read the metered internal
+    pool first (``metered_history``/``metered_demand``). Models installed at the site but
+    absent from ``demand`` have no forecast (planning counts their own demand as 0)."""
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
         raise InvalidInput.single("months", months, f"must be a whole number, 1 to {MAX_MONTHS}")
     with uow:
