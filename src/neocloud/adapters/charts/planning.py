@@ -70,7 +70,8 @@ def surplus_chart(directory: Path, rows: Sequence[SurplusMonth]) -> list[Path]:
         mw_ax.xaxis_date()
         gpus_ax.set_ylabel("GPUs")
         mw_ax.set_ylabel("MW facility")
-        mw_ax.set_xlim(*(float(x) for x in _x([site_months[0], site_months[-1]])))
+        if len(site_months) > 1:  # one month: matplotlib pads the axis itself
+            mw_ax.set_xlim(*(float(x) for x in _x([site_months[0], site_months[-1]])))
         return save(fig, directory, "surplus-by-model")
 
 
