@@ -19,7 +19,7 @@ from neocloud.adapters.db.uow import SqlUnitOfWork, make_engine
 from neocloud.config import Settings, load_settings
 from neocloud.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, parse_instant
-from neocloud.services.ports import Meter, UnitOfWork
+from neocloud.services.ports import Forecaster, Meter, UnitOfWork
 
 if TYPE_CHECKING:
     from neocloud.domain.metering.availability import AvailabilityRules
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from neocloud.adapters.telemetry.store import ParquetStore
     from neocloud.domain.economics.site_report import SiteMonth
     from neocloud.domain.kernel.documents import SourceDocument
+    from neocloud.domain.planning.forecast import DemandForecast
+    from neocloud.domain.planning.surplus import SurplusMonth
     from neocloud.services.context import Context
     from neocloud.services.telemetry import SimulatedNode
 
@@ -312,6 +314,29 @@ class App:
         from neocloud.adapters import yamlfile  # noqa: PLC0415
 
         return yamlfile.dump_document(data)
+
+    @staticmethod
+    def forecaster(nominal: float = 0.8) -> Forecaster:
+        """Own demand forecasts with statsmodels (ETS after a level-shift search)."""
+        from neocloud.adapters.forecast import StatsmodelsForecaster  # noqa: PLC0415
+
+        return StatsmodelsForecaster(nominal=nominal)
+
+    @staticmethod
+    def planning_charts(
+        directory: Path,
+        *,
+        forecasts: Sequence[DemandForecast],
+        surplus: Sequence[SurplusMonth] = (),
+        quantile: float = 0.9,
+    ) -> list[Path]:
+        """PNG and SVG charts: each forecast with its band; surplus over time by model."""
+        from neocloud.adapters.charts import planning  # noqa: PLC0415 - matplotlib
+
+        paths = planning.forecast_charts(directory, forecasts, quantile=quantile)
+        if surplus:
+            paths += planning.surplus_chart(directory, surplus)
+        return paths
 
 
 def _us(instant: datetime) -> int:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.metering.availability import Failure, Held, Observed, UnitPlan, Window
     from neocloud.domain.metering.metered import DownRun, SiteEnergy, Usage
     from neocloud.domain.metering.report import PartitionStatus, ReadReport, WriteReport
+    from neocloud.domain.planning.forecast import DemandForecast, DemandPoint
 
 
 class SiteRepository(Protocol):
@@ -245,3 +246,14 @@ class TelemetryStore(Protocol):
         ...
 
     def status(self) -> list[PartitionStatus]: ...
+
+
+class Forecaster(Protocol):
+    """Own demand forecast for one GPU model (statsmodels in ``adapters/forecast.py``)."""
+
+    def forecast(
+        self, site: str, gpu_model: str, history: Sequence[DemandPoint], months: int
+    ) -> DemandForecast:
+        """``months`` months after the last of ``history`` (consecutive months, oldest
+        first), with intervals, the level shift found and a backtest."""
+        ...

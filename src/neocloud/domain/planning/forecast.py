@@ -63,6 +63,7 @@ class DemandForecast:
     method: str  # the model, in words (e.g. "ETS(A,N,A) with level shift at 2026-02")
     level_shift_at: date | None = None
     backtest: Backtest | None = None
+    detection_delay_months: int | None = None  # months at a new level before a shift is found
 
     def at(self, month: date) -> MonthForecast:
         for m in self.months:
