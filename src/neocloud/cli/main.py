@@ -19,6 +19,7 @@ from neocloud.cli import (
     economics,
     fleet,
     metering,
+    risk,
     telemetry,
 )
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
@@ -41,6 +42,7 @@ cli.add_typer(telemetry.cli, name="telemetry")
 cli.add_typer(economics.cli, name="economics")
 cli.add_typer(metering.cli, name="metering")
 cli.add_typer(metering.maintenance_cli, name="maintenance")
+cli.add_typer(risk.cli, name="risk")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

@@ -240,3 +240,13 @@ class TelemetryStore(Protocol):
         ...
 
     def status(self) -> list[PartitionStatus]: ...
+
+
+if TYPE_CHECKING:
+    from neocloud.domain.economics.risk import RiskInputs, RiskResult
+
+
+class RiskSimulator(Protocol):
+    """Monte Carlo of walk-away risk (docs/RISK.md): the same seed gives the same result."""
+
+    def simulate(self, inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult: ...

@@ -23,10 +23,10 @@ _PNG_META = {"Software": "neocloud"}
 @contextmanager
 def figure(title: str, *, width_in: float = 9.0, height_in: float = 4.5) -> Iterator[Figure]:
     """A new figure with ``title``, released when the block ends (figures hold memory)."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - matplotlib only when a chart is drawn
 
     matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415
 
     matplotlib.rcParams["svg.hashsalt"] = "neocloud"
     fig = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
@@ -51,7 +51,7 @@ def save(fig: Figure, directory: Path, stem: str) -> list[Path]:
 
 def svg_text(fig: Figure) -> str:
     """The figure as SVG markup, for embedding in an HTML report."""
-    import io
+    import io  # noqa: PLC0415
 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata=_SVG_META)
