@@ -113,7 +113,9 @@ class _Sim:
         own = inputs.own_demand
         self.kw_per_gpu = np.array([float(d.facility_kw_per_gpu) for d in own])
         self.mean = np.array([d.mean_gpus for d in own], dtype=np.float64).reshape(len(own), self.m)
-        self.sigma = np.array([d.sigma_gpus for d in own], dtype=np.float64).reshape(len(own), self.m)
+        self.sigma = np.array([d.sigma_gpus for d in own], dtype=np.float64).reshape(
+            len(own), self.m
+        )
 
     def losses(self, k: NDArray[np.intp]) -> tuple[F64, F64]:
         """Revenue and leased kW lost, each ``(n, M)``, for notice months ``k`` ``(n, A)``."""

@@ -16,6 +16,7 @@ from neocloud.cli import (
     audit,
     billing,
     capacity,
+    deal,
     economics,
     fleet,
     metering,
@@ -43,6 +44,7 @@ cli.add_typer(economics.cli, name="economics")
 cli.add_typer(metering.cli, name="metering")
 cli.add_typer(metering.maintenance_cli, name="maintenance")
 cli.add_typer(risk.cli, name="risk")
+cli.add_typer(deal.cli, name="deal")
 
 
 def whole_first_lines(app: typer.Typer) -> None:
