@@ -47,7 +47,7 @@ def test_lease_or_keep_without_and_with_a_certain_walk_away() -> None:
     months = [Interval(local_midnight(2027, m, 1, "UTC"), local_midnight(2027, m + 1, 1, "UTC"))
               for m in (6, 7)]  # fmt: skip
     shares = running_shares(months, 15, "UTC")
-    assert shares[0] == (Decimal(1) / 2, Decimal(0)) and shares[2] == (1, 1)
+    assert shares[0] == (Decimal(1) / 2, Decimal(0)) and shares[2] == (Decimal(1), Decimal(1))
     common = {"lease_net": [usd("100")] * 2, "keep_net": [usd("40")] * 2, "shares": shares,
               "discount": (Decimal(1), Decimal(1))}  # fmt: skip
     never = lease_or_keep(hazard_per_month=Decimal(0), **common)  # type: ignore[arg-type]

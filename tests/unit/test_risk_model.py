@@ -37,7 +37,7 @@ def test_hazard_outside_0_1_is_refused_with_every_mistake_located() -> None:
     data = {"version": 1, "default": Decimal("-0.1"),
             "agreements": {"deal-1": Decimal("1.5"), "deal-2": "often"},
             "energy": {"volatility_per_year": Decimal("-1"), "drift": 1}}  # fmt: skip
-    lines = {("default",): 2, ("agreements", "deal-1"): 4, ("agreements", "deal-2"): 5,
+    lines: dict[tuple[str | int, ...], int] = {("default",): 2, ("agreements", "deal-1"): 4, ("agreements", "deal-2"): 5,
              ("energy", "volatility_per_year"): 7, ("energy", "drift"): 8}  # fmt: skip
     with pytest.raises(InvalidInput) as caught:
         parse_hazards(SourceDocument("h.yaml", data, lines))
@@ -72,7 +72,8 @@ def test_a_90_day_notice_given_each_month_start_by_hand() -> None:
     assert ex.revenue == (Decimal("1000000.00"),) * 12
     assert ex.leased_kw == (Decimal(10000),) * 12
     # 1 Jan + 90 days = 1 Apr (31 + 28 + 31): nothing of April is owed.
-    assert (ex.effective_month[0], ex.partial_revenue[0], ex.partial_share[0]) == (3, 0, 0)
+    zero = Decimal(0)
+    assert (ex.effective_month[0], ex.partial_revenue[0], ex.partial_share[0]) == (3, zero, zero)
     # 1 Feb + 90 days = 2 May (28 + 31 + 30 = 89 days to 1 May): one day of May's 31.
     assert ex.effective_month[1] == 4
     assert ex.partial_revenue[1] == Decimal("32258.06")  # 1,000,000 / 31
