@@ -37,8 +37,10 @@ def test_hazard_outside_0_1_is_refused_with_every_mistake_located() -> None:
     data = {"version": 1, "default": Decimal("-0.1"),
             "agreements": {"deal-1": Decimal("1.5"), "deal-2": "often"},
             "energy": {"volatility_per_year": Decimal("-1"), "drift": 1}}  # fmt: skip
-    lines: dict[tuple[str | int, ...], int] = {("default",): 2, ("agreements", "deal-1"): 4, ("agreements", "deal-2"): 5,
-             ("energy", "volatility_per_year"): 7, ("energy", "drift"): 8}  # fmt: skip
+    lines: dict[tuple[str | int, ...], int] = {
+        ("default",): 2, ("agreements", "deal-1"): 4, ("agreements", "deal-2"): 5,
+        ("energy", "volatility_per_year"): 7, ("energy", "drift"): 8,
+    }  # fmt: skip
     with pytest.raises(InvalidInput) as caught:
         parse_hazards(SourceDocument("h.yaml", data, lines))
     found = {(p.field, str(p.value), p.location): p.message for p in caught.value.problems}
