@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.telemetry.simulator import SimReport
     from neocloud.adapters.telemetry.sources import Batch
     from neocloud.adapters.telemetry.store import ParquetStore
+    from neocloud.domain.economics.site_report import SiteMonth
     from neocloud.domain.kernel.documents import SourceDocument
     from neocloud.services.context import Context
     from neocloud.services.telemetry import SimulatedNode
@@ -347,3 +348,19 @@ def app(settings: Settings | None = None, clock: Clock | None = None) -> App:
     if clock is None and settings.now:
         clock = FixedClock(parse_instant(settings.now, "NEOCLOUD_NOW"))
     return App(settings, clock or SystemClock())
+
+
+def economics_charts(
+    months: Sequence[SiteMonth], currency: str, site: str, directory: Path
+) -> list[Path]:
+    """The economics charts as PNG and SVG files under ``directory`` (matplotlib)."""
+    from neocloud.adapters.charts.economics import write_charts  # noqa: PLC0415
+
+    return write_charts(months, currency, site, directory)
+
+
+def economics_chart_svgs(months: Sequence[SiteMonth], currency: str, site: str) -> dict[str, str]:
+    """The same charts as SVG markup, title -> SVG, for the HTML report."""
+    from neocloud.adapters.charts.economics import chart_svgs  # noqa: PLC0415
+
+    return chart_svgs(months, currency, site)
