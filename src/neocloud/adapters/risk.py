@@ -122,27 +122,28 @@ class _Sim:
         n, m = k.shape[0], self.m
         width = m + 1
         rows = np.arange(n, dtype=np.intp) * width
-        idx, w_rev, w_kw = [], [], []
+        idx, w_rev, w_kw, effs = [], [], [], []
         for a, d in enumerate(self.deals):
             eff = d.effective[k[:, a]]
+            effs.append(eff)
             hit = np.flatnonzero(eff < m)
             e, kk = eff[hit], k[hit, a]
             pr, pk = d.partial_revenue[kk], d.partial_kw[kk]
             nxt = np.minimum(e + 1, m - 1)
             after = e + 1 < m
-            idx += [rows[hit] + e, rows[hit] + e + 1]
+            at = rows[hit] + e
+            idx += [at, at + 1]
             w_rev += [d.revenue[e] - pr, np.where(after, d.revenue[nxt] - d.revenue[e], 0) + pr]
             w_kw += [d.kw[e] - pk, np.where(after, d.kw[nxt] - d.kw[e], 0) + pk]
         flat = np.concatenate(idx) if idx else np.zeros(0, dtype=np.intp)
         out = []
         for weights, which in ((w_rev, 0), (w_kw, 1)):
             w = np.concatenate(weights) if weights else np.zeros(0)
-            diff: F64 = np.bincount(flat, w, minlength=n * width).astype(np.float64)
-            diff = diff.reshape(n, width)
-            for a, d in enumerate(self.deals):
-                later = d.effective[k[:, a]] + 1
+            counts = np.bincount(flat, w, minlength=n * width)  # float64 with weights
+            diff = np.asarray(counts, dtype=np.float64).reshape(n, width)
+            for a in range(len(self.deals)):
                 for b, change in self.steps[a][which]:
-                    diff[:, b] += change * (later < b)
+                    diff[:, b] += change * (effs[a] + 1 < b)
             out.append(np.cumsum(diff[:, :m], axis=1, dtype=np.float64))
         return out[0], out[1]
 
