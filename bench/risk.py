@@ -13,6 +13,7 @@ tracemalloc (numpy reports them there) in a second, untimed run.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -94,14 +95,17 @@ def child(trace: bool) -> None:
     already: its import is not the simulation's memory)."""
     ins = inputs()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     if trace:
         tracemalloc.start()
     start = time.perf_counter()
     simulate(ins, paths=PATHS, seed=7)
     seconds = time.perf_counter() - start
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"s": seconds, "rss_before": before, "rss_after": after,
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    after = end.ru_maxrss * 1024
+    cpu_s = end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(json.dumps({"s": seconds, "cpu_s": cpu_s, "rss_before": before, "rss_after": after,
                       "traced": peak_traced}))  # fmt: skip
 
 
@@ -117,6 +121,7 @@ def run_child(trace: bool) -> dict[str, float]:
 def main() -> None:
     runs = [run_child(False) for _ in range(3)]
     numpy_s = sorted(r["s"] for r in runs)[1]
+    cpu_s = sorted(r["cpu_s"] for r in runs)[1]
     traced = run_child(True)
     start = time.perf_counter()
     pandas_version(PANDAS_PATHS, 7)
@@ -126,6 +131,8 @@ def main() -> None:
     print(f"risk simulate: {PATHS:,} paths x {MONTHS} months x {AGREEMENTS} agreements")
     print(f"{'numpy (median of 3 runs, subprocess)':46} {numpy_s:8.3f} s  goal {GOAL_S:.1f} s"
           f"  {numpy_s / GOAL_S:.0%} of goal")  # fmt: skip
+    print(f"{'  its CPU time (user + system, both threads)':46} {cpu_s:8.3f} s")
+    print(f"{'  machine load average (1 min) at the end':46} {os.getloadavg()[0]:8.2f}")
     print(f"{'pandas, scaled from ' + format(PANDAS_PATHS, ',') + ' paths':46} {pandas_s:8.3f} s"
           f"  numpy is {pandas_s / numpy_s:.1f}x faster")  # fmt: skip
     print(f"{'peak RSS added by the simulation':46} {rss / gib:8.3f} GiB  goal 1.0 GiB"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from neocloud.adapters.risk import _Sim, notice_months, simulate, tables
+from neocloud.adapters.risk import _ranks, _Sim, notice_months, select, simulate, tables
 from neocloud.domain.economics.risk import Exposure, RiskInputs, exposure
 from tests.factories import signed_agreement
 
@@ -84,8 +84,8 @@ def test_the_scatter_of_losses_equals_the_plain_table() -> None:
     lost_rev, lost_kw = sim.losses(k)
     table = tables(ins)
     plain = table[0][k[:, 0]] + table[1][k[:, 1]]
-    assert np.allclose(sim.base_revenue - lost_rev, plain[:, :m], atol=1e-9)
-    assert np.allclose(sim.base_kw - lost_kw, plain[:, m:], atol=1e-9)
+    assert np.allclose(sim.base_revenue[:, None] - lost_rev, plain[:, :m].T, atol=1e-9)
+    assert np.allclose(sim.base_kw[:, None] - lost_kw, plain[:, m:].T, atol=1e-9)
 
 
 def test_same_seed_same_result_other_seed_other_result() -> None:
@@ -93,3 +93,14 @@ def test_same_seed_same_result_other_seed_other_result() -> None:
     a, b = simulate(ins, paths=30_000, seed=3), simulate(ins, paths=30_000, seed=3)
     assert a == b
     assert simulate(ins, paths=30_000, seed=4) != a
+
+
+def test_select_gives_exact_order_statistics() -> None:
+    """Against a full sort: smooth values, heavy ties (revenue: most paths at the contract),
+    and a column ordered so the strided sample misleads (the whole-array fallback)."""
+    rng = np.random.default_rng(9)
+    ties = np.where(rng.random(300_000) < 0.93, 1.25e9, rng.random(300_000) * 1e9)
+    ordered = np.concatenate((np.zeros(150_000), np.arange(150_000.0)))
+    for values in (rng.standard_normal(300_001), ties, ordered, rng.random(1000)):
+        ranks = _ranks(values.size)
+        assert select(values, ranks) == [float(np.sort(values)[r]) for r in ranks]

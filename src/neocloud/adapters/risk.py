@@ -90,6 +90,14 @@ def _steps(values: F64) -> list[tuple[int, float]]:
     return [(int(b) + 1, float(change[b])) for b in np.flatnonzero(change)]
 
 
+def _cumsum_rows(x: F64) -> F64:
+    """Cumulative sum down the rows, in place: one contiguous add per row (numpy's cumsum
+    along axis 0 walks columns, several times slower on month-major chunks)."""
+    for j in range(1, x.shape[0]):
+        x[j] += x[j - 1]
+    return x
+
+
 class _Sim:
     """What a walk-away takes is a *loss* against the contracted schedule, zero before the
     effective month: its month-to-month differences are a few entries per noticed path (the
@@ -118,10 +126,10 @@ class _Sim:
         )
 
     def losses(self, k: NDArray[np.intp]) -> tuple[F64, F64]:
-        """Revenue and leased kW lost, each ``(n, M)``, for notice months ``k`` ``(n, A)``."""
+        """Revenue and leased kW lost, each ``(M, n)`` (month-major), for notice months
+        ``k`` ``(n, A)``."""
         n, m = k.shape[0], self.m
-        width = m + 1
-        rows = np.arange(n, dtype=np.intp) * width
+        paths = np.arange(n, dtype=np.intp)
         idx, w_rev, w_kw, effs = [], [], [], []
         for a, d in enumerate(self.deals):
             eff = d.effective[k[:, a]]
@@ -131,62 +139,99 @@ class _Sim:
             pr, pk = d.partial_revenue[kk], d.partial_kw[kk]
             nxt = np.minimum(e + 1, m - 1)
             after = e + 1 < m
-            at = rows[hit] + e
-            idx += [at, at + 1]
+            at = e * n + paths[hit]
+            idx += [at, at + n]
             w_rev += [d.revenue[e] - pr, np.where(after, d.revenue[nxt] - d.revenue[e], 0) + pr]
             w_kw += [d.kw[e] - pk, np.where(after, d.kw[nxt] - d.kw[e], 0) + pk]
         flat = np.concatenate(idx) if idx else np.zeros(0, dtype=np.intp)
         out = []
         for weights, which in ((w_rev, 0), (w_kw, 1)):
             w = np.concatenate(weights) if weights else np.zeros(0)
-            counts = np.bincount(flat, w, minlength=n * width)  # float64 with weights
-            diff = np.asarray(counts, dtype=np.float64).reshape(n, width)
+            counts = np.bincount(flat, w, minlength=(m + 1) * n)  # float64 with weights
+            diff = np.asarray(counts, dtype=np.float64).reshape(m + 1, n)
             for a in range(len(self.deals)):
                 for b, change in self.steps[a][which]:
-                    diff[:, b] += change * (effs[a] + 1 < b)
-            out.append(np.cumsum(diff[:, :m], axis=1, dtype=np.float64))
+                    diff[b] += change * (effs[a] + 1 < b)
+            out.append(_cumsum_rows(diff[:m]))
         return out[0], out[1]
 
-    def chunk(self, rng: np.random.Generator, n: int) -> tuple[F64, F64, F64]:
-        """Revenue, margin and idle kW of ``n`` paths, each ``(n, M)``."""
-        m = self.m
+    def chunk(self, rng: np.random.Generator, out: tuple[F64, F64, NDArray[np.float32]]) -> None:
+        """Revenue, margin and idle kW of ``n`` paths into ``out``, three ``(M, n)``
+        (month-major) views of the stored paths: written in place, never copied."""
+        revenue, margin, idle = out
+        m, n = self.m, revenue.shape[1]
         k = notice_months(rng.random((n, len(self.hazard))), self.hazard, m)
         lost_revenue, lost_kw = self.losses(k)
-        revenue = self.base_revenue - lost_revenue
-        leased = self.base_kw - lost_kw
-        demand = np.zeros((n, m))
+        np.subtract(self.base_revenue[:, None], lost_revenue, out=revenue)
+        leased = np.subtract(self.base_kw[:, None], lost_kw, out=lost_kw)
+        demand = np.zeros((m, n))
         if len(self.kw_per_gpu):
-            z = rng.standard_normal((n, len(self.kw_per_gpu)))
+            z = rng.standard_normal((len(self.kw_per_gpu), n))
             for g in range(len(self.kw_per_gpu)):
-                gpus = np.maximum(self.mean[g] + self.sigma[g] * z[:, g : g + 1], 0.0)
+                gpus = np.maximum(self.mean[g][:, None] + self.sigma[g][:, None] * z[g], 0.0)
                 demand += self.kw_per_gpu[g] * gpus
         free = np.maximum(self.site_kw - leased, 0.0)
-        own = np.minimum(demand, free)
-        idle = free - own
-        steps = rng.standard_normal((n, m))
+        own = np.minimum(demand, free, out=demand)
+        free -= own
+        idle[...] = free
+        steps = rng.standard_normal((m, n))
         steps *= self.step_sigma
         steps += self.step_drift
-        price = self.price * np.exp(np.cumsum(steps, axis=1))
-        kwh = (leased + own + self.idle_ratio * idle) * self.hours
-        margin = revenue - price * kwh - self.fixed
-        return revenue, margin, idle
+        price = np.exp(_cumsum_rows(steps), out=steps)
+        price *= self.price
+        kwh = np.add(leased, own, out=leased)
+        kwh += self.idle_ratio * free
+        kwh *= self.hours[:, None]
+        price *= kwh
+        np.subtract(revenue, price, out=margin)
+        margin -= self.fixed[:, None]
 
 
-def _order_statistics(paths: NDArray[np.floating]) -> NDArray[np.floating]:
-    """P5, P50, P95 of each column ``(paths, columns)`` (inverted CDF: values that some
-    path took), as ``(columns, 3)``. One column at a time (a copy: the stored paths keep
-    their order), in two threads: numpy's partition releases the GIL."""
-    n = paths.shape[0]
-    idx = [min(max(int(np.ceil(q * n)) - 1, 0), n - 1) for q in QUANTILES]
-    kth = sorted(set(idx))
+SAMPLE = 8192  # values a column's pivots are chosen from
+SMALL = 65_536  # columns this short are partitioned whole
 
-    def column(j: int) -> NDArray[np.floating]:
-        col = np.ascontiguousarray(paths[:, j])
-        col.partition(kth)
-        return col[idx]
 
+def _ranks(n: int) -> list[int]:
+    """0-based ranks of P5, P50, P95 among ``n`` values (inverted CDF: values a path took)."""
+    return [min(max(int(np.ceil(q * n)) - 1, 0), n - 1) for q in QUANTILES]
+
+
+def select(values: NDArray[np.floating], ranks: list[int]) -> list[float]:
+    """The values of ``ranks`` in sorted order, exactly, without sorting ``values``
+    (Floyd-Rivest): pivots from a strided sample bracket each rank; only the values between
+    them are partitioned; if the bracket misses, the whole array is (still exact)."""
+    n = values.size
+    if n <= SMALL:
+        whole = values.copy()
+        whole.partition(sorted(set(ranks)))
+        return [float(whole[r]) for r in ranks]
+    sample = np.sort(values[:: n // SAMPLE])
+    s = sample.size
+    spread = 4 * np.sqrt(s) + 8
+    out = []
+    for r in ranks:
+        at = r / (n - 1) * (s - 1)
+        lo = sample[max(0, int(at - spread))]
+        hi = sample[min(s - 1, int(at + spread) + 1)]
+        below = int(np.count_nonzero(values < lo))
+        # a run of ties (most paths at the contracted revenue): no partition needed
+        if lo == hi and below <= r < n - int(np.count_nonzero(values > hi)):
+            out.append(float(lo))
+            continue
+        inside = values[(values >= lo) & (values <= hi)]
+        if below <= r < below + inside.size:
+            out.append(float(np.partition(inside, r - below)[r - below]))
+        else:
+            out.append(float(np.partition(values, r)[r]))
+    return out
+
+
+def _order_statistics(rows: NDArray[np.floating]) -> NDArray[np.floating]:
+    """P5, P50, P95 of each row of ``(columns, paths)``, as ``(columns, 3)``; two threads
+    (numpy's compare, extract and partition release the GIL)."""
+    ranks = _ranks(rows.shape[1])
     with ThreadPoolExecutor(2) as pool:
-        return np.array(list(pool.map(column, range(paths.shape[1]))))
+        return np.array(list(pool.map(lambda row: select(row, ranks), rows)))
 
 
 def _dec(x: float, places: Decimal) -> Decimal:
@@ -202,10 +247,12 @@ class _Moments:
         self.mean = np.zeros(width)
         self.m2 = np.zeros(width)
 
-    def add(self, x: F64) -> None:
-        n_b = x.shape[0]
-        mean_b = x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+    def add(self, x: NDArray[np.floating]) -> None:
+        """``x``: ``(columns, n)``, one chunk's paths of each column."""
+        n_b = x.shape[1]
+        mean_b = x.mean(axis=1, dtype=np.float64)
+        dev = np.subtract(x, mean_b[:, None], dtype=np.float64)
+        m2_b = (dev * dev).sum(axis=1)
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * (n_b / n)
@@ -225,29 +272,28 @@ def _bands(
     se = moments.stderr()
     return [
         Band(*(_dec(float(v) * scale, places) for v in (*q[i], moments.mean[i], se[i])))
-        for i in range(rows.shape[1])
+        for i in range(rows.shape[0])
     ]
 
 
 def simulate(inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult:
     """``paths`` paths over ``inputs.months``; the same ``seed`` gives the same result."""
     sim, m = _Sim(inputs), len(inputs.months)
-    revenue = np.empty((paths, m))
-    margin = np.empty((paths, m))
-    idle = np.empty((paths, m), dtype=np.float32)
-    totals = np.empty((paths, 2))
+    revenue = np.empty((m, paths))  # month-major: each month's paths contiguous
+    margin = np.empty((m, paths))
+    idle = np.empty((m, paths), dtype=np.float32)
+    totals = np.empty((2, paths))
     stats = [_Moments(m), _Moments(m), _Moments(m), _Moments(2)]
     for i, start in enumerate(range(0, paths, CHUNK)):
         n = min(CHUNK, paths - start)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(i,))))
-        rev, mar, idl = sim.chunk(rng, n)
         cut = slice(start, start + n)
-        revenue[cut] = rev
-        margin[cut] = mar
-        idle[cut] = idl
-        tot = np.stack((rev.sum(axis=1), mar.sum(axis=1)), axis=1)
-        totals[cut] = tot
-        for acc, x in zip(stats, (rev, mar, idl, tot), strict=True):
+        rev, mar, idl = revenue[:, cut], margin[:, cut], idle[:, cut]
+        sim.chunk(rng, (rev, mar, idl))
+        tot = np.stack((rev.sum(axis=0), mar.sum(axis=0)))
+        totals[:, cut] = tot
+        chunks: tuple[NDArray[np.floating], ...] = (rev, mar, idl, tot)
+        for acc, x in zip(stats, chunks, strict=True):
             acc.add(x)
     contracted = inputs.contracted_revenue()
     rb, mb = _bands(revenue, stats[0], CENT), _bands(margin, stats[1], CENT)
