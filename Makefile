@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/telemetry_parse.py
 	$(PY) bench/telemetry_simulate.py
 	$(PY) bench/metering.py
+	$(PY) bench/risk.py
 
 # Mutation testing of the domain rules (docs/MUTATION.md); not part of `make test`.
 # make mutation MODULES="neocloud.domain.kernel.money src/neocloud/domain/billing/periods.py"

@@ -22,6 +22,10 @@ from neocloud.domain.kernel.instants import Clock, FixedClock, SystemClock, pars
 from neocloud.services.ports import Forecaster, Meter, UnitOfWork
 
 if TYPE_CHECKING:
+    from neocloud.domain.economics.risk import RiskResult
+    from neocloud.services.ports import RiskSimulator
+
+if TYPE_CHECKING:
     from neocloud.domain.metering.availability import AvailabilityRules
 
 if TYPE_CHECKING:
@@ -337,6 +341,20 @@ class App:
         if surplus:
             paths += planning.surplus_chart(directory, surplus)
         return paths
+
+    @staticmethod
+    def risk_simulator() -> RiskSimulator:
+        """The walk-away Monte Carlo (numpy; docs/RISK.md)."""
+        from neocloud.adapters.risk import NumpyRiskSimulator  # noqa: PLC0415 - numpy
+
+        return NumpyRiskSimulator()
+
+    @staticmethod
+    def risk_charts(result: RiskResult, directory: Path, *, site: str) -> list[Path]:
+        """The risk run's margin bands as PNG and SVG (matplotlib)."""
+        from neocloud.adapters.charts.risk import margin_bands  # noqa: PLC0415
+
+        return margin_bands(result, directory, site=site)
 
 
 def _us(instant: datetime) -> int:

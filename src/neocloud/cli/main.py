@@ -16,10 +16,12 @@ from neocloud.cli import (
     audit,
     billing,
     capacity,
+    deal,
     economics,
     fleet,
     metering,
     plan,
+    risk,
     telemetry,
 )
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
@@ -43,6 +45,8 @@ cli.add_typer(economics.cli, name="economics")
 cli.add_typer(metering.cli, name="metering")
 cli.add_typer(metering.maintenance_cli, name="maintenance")
 cli.add_typer(plan.cli, name="plan")
+cli.add_typer(risk.cli, name="risk")
+cli.add_typer(deal.cli, name="deal")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

@@ -257,3 +257,13 @@ class Forecaster(Protocol):
         """``months`` months after the last of ``history`` (consecutive months, oldest
         first), with intervals, the level shift found and a backtest."""
         ...
+
+
+if TYPE_CHECKING:
+    from neocloud.domain.economics.risk import RiskInputs, RiskResult
+
+
+class RiskSimulator(Protocol):
+    """Monte Carlo of walk-away risk (docs/RISK.md): the same seed gives the same result."""
+
+    def simulate(self, inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult: ...
