@@ -140,6 +140,14 @@ def _forecast_json(fc: DemandForecast) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _straddles(fc: DemandForecast) -> bool:
+    """Whether the backtest's forecast months reach back to the level shift."""
+    bt = fc.backtest
+    span = 0 if bt is None else bt.origins + bt.horizon_months
+    return bool(fc.level_shift_at and 0 < span <= len(fc.history)
+                and fc.level_shift_at >= fc.history[-span].month)  # fmt: skip
+
+
 def _print_forecasts(site: str, found: list[DemandForecast]) -> None:
     from rich.table import Table
 
@@ -155,6 +163,13 @@ def _print_forecasts(site: str, found: list[DemandForecast]) -> None:
     delay = next((f.detection_delay_months for f in found if f.detection_delay_months), None)
     if delay:
         console().print(f"A level shift is found once {delay} months at the new level are seen.")
+    straddled = sorted({f"{fc.level_shift_at:%Y-%m}" for fc in found if _straddles(fc)})
+    if straddled:
+        console().print(
+            f"The backtest's months include the level shift ({', '.join(straddled)}): "
+            "forecasts made before it was seen miss it, and its MAPE and coverage say by how "
+            "much (docs/PLANNING.md)."
+        )
     table = Table(title="GPUs busy with own work, monthly mean: forecast (80 % interval)",
                   title_justify="left")  # fmt: skip
     table.add_column("month")
