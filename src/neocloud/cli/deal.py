@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from neocloud.cli.output import console, emit_json, handles_errors, make_app
+from neocloud.cli.risk import DEMAND_HELP, HISTORY_HELP, OWN_HELP, demand_line
 
 if TYPE_CHECKING:
     from neocloud.domain.kernel.money import Money
@@ -40,35 +41,46 @@ def quote(
     hazard: str = typer.Option("0.01", "--hazard", help="Walk-away probability a month."),
     fee: str = typer.Option(None, "--fee", help="A fee to judge (default: the target's)."),
     assumptions: Path = typer.Option(None, "--assumptions"),
-    own_gpus: float = typer.Option(0.0, "--own-gpus", help="Own demand, mean GPUs a month."),
-    own_sigma: float = typer.Option(0.0, "--own-sigma-gpus"),
-    own_model: str = typer.Option(None, "--own-model"),
+    demand: Path = typer.Option(None, "--demand", help=DEMAND_HELP),
+    history: str = typer.Option("48", "--history", help=HISTORY_HELP),
+    own_gpus: float = typer.Option(None, "--own-gpus", help=OWN_HELP),
+    own_sigma: float = typer.Option(None, "--own-sigma-gpus", help="Its standard deviation."),
+    own_model: str = typer.Option(None, "--own-model", help="The GPU model flat demand uses."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Can we deliver it, the fee floor a month, the fee for a target margin, and lease or
     keep: the present value of leasing against keeping the capacity for own use, with its
-    P5/P95 under the walk-away hazard."""
-    from neocloud.cli.risk import first_month, flat_demand, read_assumptions
+    P5/P95 under the walk-away hazard. The own demand displaced is the site's forecast at
+    --quantile (from --demand, else the metered pool), or flat with --own-gpus."""
+    from neocloud.cli.risk import OwnDemandArgs, first_month, own_demand, read_assumptions
     from neocloud.services import deal
 
+    own = OwnDemandArgs(demand, history, own_gpus, own_sigma, own_model)
     with make_app() as app:
         app.require_database()
         first = first_month(app, start)
         mw_value = _decimal(mw, "--mw")
+        rate = _decimal(discount_rate, "--discount-rate")
+        risk = _decimal(hazard, "--hazard") or Decimal(0)
+        costs = read_assumptions(app, assumptions)
+        # bad terms are refused before own demand is read and forecast
+        deal.check_terms(months=months, notice_days=notice_days, discount_rate=rate,
+                         quantile=quantile, hazard_per_month=risk, assumptions=costs)  # fmt: skip
+        forecasts = own_demand(app, site, own, start=first, months=months)
         q = deal.quote(
             app.uow(), site, start=first, months=months,
             facility_kw=None if mw_value is None else mw_value * 1000, gpus=gpus,
-            gpu_model=model, notice_days=notice_days,
-            discount_rate=_decimal(discount_rate, "--discount-rate"), quantile=quantile,
+            gpu_model=model, notice_days=notice_days, discount_rate=rate, quantile=quantile,
             target_margin=_decimal(target_margin, "--target-margin") or Decimal(0),
-            hazard_per_month=_decimal(hazard, "--hazard") or Decimal(0),
-            fee=_decimal(fee, "--fee"), assumptions=read_assumptions(app, assumptions),
-            forecasts=flat_demand(site, first, months, own_model, own_gpus, own_sigma),
+            hazard_per_month=risk, fee=_decimal(fee, "--fee"), assumptions=costs,
+            forecasts=forecasts,
         )  # fmt: skip
     if as_json:
-        emit_json(quote_json(q))
+        emit_json(quote_json(q) | {"own_demand_source": own.source(),
+                                   "own_demand_models": sorted(forecasts)})  # fmt: skip
         return
     render(q)
+    console().print(demand_line(own.source(), forecasts))
 
 
 def _m(x: Money) -> str:
@@ -96,6 +108,8 @@ def quote_json(q: Quote) -> dict[str, object]:
                           "lease_pv_p5": _m(lk.lease_p5), "lease_pv_p95": _m(lk.lease_p95),
                           "advantage_of_leasing": _m(lk.advantage),
                           "p_runs_full_term": str(lk.p_no_notice.quantize(Decimal("0.0001")))},
+        "displaced_own_gpus": [{"month": m.isoformat()[:7], "gpus": str(d)}
+                               for m, d in zip(q.months, q.displaced_gpus, strict=True)],
     }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,11 +45,18 @@ def first_month(app: App, text: str | None) -> date:
     return date(period.year, period.month, 1)
 
 
+DEMAND_HELP = (
+    "Own demand CSV (month, gpu_model, gpus), forecast as `plan forecast` does; without it "
+    "(and without --own-gpus), the site's metered internal pool over the --history months."
+)
+HISTORY_HELP = "Months of metered history (without --demand)."
+OWN_HELP = "Flat own demand instead of the forecast: mean GPUs every month."
+
+
 def flat_demand(
     site: str, start: date, months: int, model: str | None, gpus: float, sigma: float
 ) -> dict[str, DemandForecast]:
-    """Own demand as a flat assumption (mean and sigma every month) until the site's
-    forecast (``plan forecast``) is wired here."""
+    """Own demand as a flat assumption: the same mean and sigma every month."""
     from neocloud.domain.kernel.errors import InvalidInput
     from neocloud.domain.planning.forecast import DemandForecast, MonthForecast
     from neocloud.services.risk import horizon
@@ -61,6 +69,71 @@ def flat_demand(
         raise InvalidInput.single("--own-model", None, "say which GPU model own demand is in")
     ahead = tuple(MonthForecast(m, gpus, sigma) for m in horizon(start, months))
     return {model: DemandForecast(site, model, (), ahead, "flat assumption (--own-gpus)")}
+
+
+@dataclass(frozen=True)
+class OwnDemandArgs:
+    """How the command was told own demand: a CSV, flat options, or neither (metered)."""
+
+    demand: Path | None
+    history: str
+    gpus: float | None
+    sigma: float | None
+    model: str | None
+
+    @property
+    def flat(self) -> bool:
+        return any(x is not None for x in (self.gpus, self.sigma, self.model))
+
+    def source(self) -> str:
+        if self.flat:
+            return "flat assumption (--own-gpus)"
+        if self.demand is not None:
+            return f"forecast of {self.demand.name}"
+        return f"forecast of the metered internal pool ({self.history} months)"
+
+
+def own_demand(
+    app: App, site: str, args: OwnDemandArgs, *, start: date, months: int
+) -> dict[str, DemandForecast]:
+    """Own demand per GPU model over the run's months: by default the site's forecast (from
+    --demand, else the metered pool, as ``plan forecast``), or flat with --own-gpus."""
+    from neocloud.cli.output import count_option
+    from neocloud.domain.economics.risk import check_paths
+    from neocloud.domain.kernel.errors import InvalidInput
+    from neocloud.services import planning, risk
+
+    check_paths(1, months)
+    if args.flat and args.demand is not None:
+        why = (
+            "give own demand either as a forecast (--demand FILE.csv, or the metered pool) "
+            "or flat (--own-gpus, --own-sigma-gpus, --own-model), not both"
+        )
+        raise InvalidInput.single("--demand", str(args.demand), why)
+    if args.flat:
+        return flat_demand(site, start, months, args.model, args.gpus or 0.0, args.sigma or 0.0)
+    if args.demand is not None:
+        points = planning.read_demand(args.demand)
+    else:
+        points = planning.metered_history(
+            app.uow(), app.meter(), app.clock, site,
+            months=count_option(args.history, "--history") or 0, rules=app.rules(),
+        )  # fmt: skip
+    return risk.forecast_demand(app.uow(), app.forecaster(), site, points, start=start,
+                                months=months)  # fmt: skip
+
+
+def demand_json(source: str, forecasts: dict[str, DemandForecast]) -> dict[str, object]:
+    return {"source": source, "models": [
+        {"gpu_model": f.gpu_model, "method": f.method,
+         "months": [{"month": m.month.isoformat()[:7], "mean_gpus": repr(m.mean_gpus),
+                     "sigma_gpus": repr(m.sigma_gpus)} for m in f.months]}
+        for f in forecasts.values()]}  # fmt: skip
+
+
+def demand_line(source: str, forecasts: dict[str, DemandForecast]) -> str:
+    models = ", ".join(forecasts) or "none"
+    return f"own demand: {source}: {models}"
 
 
 def band_json(band: Band) -> dict[str, str]:
@@ -78,22 +151,25 @@ def simulate(
     months: int = typer.Option(36, "--months"),
     start: str = typer.Option(None, "--from", help="First month, YYYY-MM (default: now)."),
     assumptions: Path = typer.Option(None, "--assumptions", help="Economics assumptions."),
-    own_gpus: float = typer.Option(0.0, "--own-gpus", help="Own demand, mean GPUs a month."),
-    own_sigma: float = typer.Option(0.0, "--own-sigma-gpus", help="Its standard deviation."),
-    own_model: str = typer.Option(None, "--own-model", help="The GPU model own demand uses."),
+    demand: Path = typer.Option(None, "--demand", help=DEMAND_HELP),
+    history: str = typer.Option("48", "--history", help=HISTORY_HELP),
+    own_gpus: float = typer.Option(None, "--own-gpus", help=OWN_HELP),
+    own_sigma: float = typer.Option(None, "--own-sigma-gpus", help="Its standard deviation."),
+    own_model: str = typer.Option(None, "--own-model", help="The GPU model flat demand uses."),
     as_json: bool = typer.Option(False, "--json"),
     charts: Path = typer.Option(None, "--charts", help="Write the margin bands chart here."),
 ) -> None:
     """P5/P50/P95 of revenue, margin and idle capacity by month under the walk-away hazard
-    (each tenant may give notice; its clause decides when revenue stops), own demand and
-    energy price paths."""
+    (each tenant may give notice; its clause decides when revenue stops), own demand drawn
+    from the site's forecast, and energy price paths."""
     from neocloud.services import risk
 
+    own = OwnDemandArgs(demand, history, own_gpus, own_sigma, own_model)
     with make_app() as app:
         app.require_database()
         first = first_month(app, start)
-        forecasts = flat_demand(site, first, months, own_model, own_gpus, own_sigma)
         hazards = read_hazards(app, hazard)
+        forecasts = own_demand(app, site, own, start=first, months=months)
         inputs, result = risk.simulate(
             app.uow(), app.risk_simulator(), site, start=first, months=months, paths=paths,
             seed=seed, hazards=hazards, assumptions=read_assumptions(app, assumptions),
@@ -106,6 +182,7 @@ def simulate(
             "currency": result.currency,
             "hazard_per_month": {a.key: str(a.hazard_per_month) for a in inputs.agreements},
             "energy_volatility_per_year": str(inputs.energy_volatility_per_year),
+            "own_demand": demand_json(own.source(), forecasts),
             "total_revenue": band_json(result.total_revenue),
             "total_margin": band_json(result.total_margin),
             "months": [{"month": m.month.isoformat()[:7],
@@ -114,10 +191,10 @@ def simulate(
                         "idle_mw": band_json(m.idle_mw)} for m in result.months],
         })  # fmt: skip
         return
-    render(site, result, [str(p) for p in written])
+    render(site, result, [str(p) for p in written], demand_line(own.source(), forecasts))
 
 
-def render(site: str, result: RiskResult, written: list[str]) -> None:
+def render(site: str, result: RiskResult, written: list[str], demand: str) -> None:
     from rich.table import Table
 
     title = (f"{site}: walk-away risk, {result.paths:,} paths, seed {result.seed} "
@@ -134,6 +211,7 @@ def render(site: str, result: RiskResult, written: list[str]) -> None:
                       *(f"{x:,.1f}" for x in idle))  # fmt: skip
     out = console()
     out.print(table)
+    out.print(demand)
     for label, band in (("revenue", result.total_revenue), ("margin", result.total_margin)):
         out.print(f"total {label}: P5 {band.p5:,.2f}  P50 {band.p50:,.2f}  P95 {band.p95:,.2f}"
                   f"  mean {band.mean:,.2f} (± {band.stderr:,.2f})")  # fmt: skip

@@ -114,6 +114,29 @@ def _displaced(
     return tuple(out)
 
 
+def check_terms(
+    *,
+    months: int,
+    notice_days: int,
+    discount_rate: Decimal | None,
+    quantile: float,
+    hazard_per_month: Decimal,
+    assumptions: Assumptions,
+) -> Decimal:
+    """The quote's terms checked (InvalidInput naming the field); the discount rate a year.
+    Callers may check them before the costlier own-demand forecast."""
+    rate = check_discount_rate(
+        assumptions.discount_rate_per_year if discount_rate is None else discount_rate
+    )
+    check_quantile(quantile)
+    check_paths(1, months)
+    if not 0 <= notice_days <= MAX_NOTICE_DAYS:
+        raise InvalidInput.single("notice_days", notice_days, f"must be 0 to {MAX_NOTICE_DAYS}")
+    if not Decimal(0) <= hazard_per_month <= 1:
+        raise InvalidInput.single("hazard", str(hazard_per_month), "must be between 0 and 1")
+    return rate
+
+
 @use_case("deal.quote")
 def quote(
     uow: UnitOfWork,
@@ -134,15 +157,9 @@ def quote(
     forecasts: Mapping[str, DemandForecast],
 ) -> Quote:
     """Quote ``months`` months of capacity from ``start``'s month; nothing is written."""
-    rate = check_discount_rate(
-        assumptions.discount_rate_per_year if discount_rate is None else discount_rate
-    )
-    check_quantile(quantile)
-    check_paths(1, months)
-    if not 0 <= notice_days <= MAX_NOTICE_DAYS:
-        raise InvalidInput.single("notice_days", notice_days, f"must be 0 to {MAX_NOTICE_DAYS}")
-    if not Decimal(0) <= hazard_per_month <= 1:
-        raise InvalidInput.single("hazard", str(hazard_per_month), "must be between 0 and 1")
+    rate = check_terms(months=months, notice_days=notice_days, discount_rate=discount_rate,
+                       quantile=quantile, hazard_per_month=hazard_per_month,
+                       assumptions=assumptions)  # fmt: skip
     with uow:
         summary = uow.sites.summary(site)
     tz, cur = summary.site.timezone, assumptions.currency

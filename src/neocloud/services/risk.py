@@ -4,6 +4,7 @@ inputs, and the run itself through the :class:`RiskSimulator` port (docs/RISK.md
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -23,19 +24,77 @@ from neocloud.domain.economics.risk import (
 )
 from neocloud.domain.fleet.capacity import SiteSummary
 from neocloud.domain.kernel.errors import InvalidInput
-from neocloud.domain.planning.forecast import DemandForecast
+from neocloud.domain.planning.forecast import DemandForecast, DemandPoint, MonthForecast
 from neocloud.services.observability import use_case
+from neocloud.services.planning import site_forecasts
 
 if TYPE_CHECKING:
-    from neocloud.services.ports import RiskSimulator, UnitOfWork
+    from neocloud.services.ports import Forecaster, RiskSimulator, UnitOfWork
 
 SECONDS_PER_HOUR = Decimal(3600)
+FORECAST_MONTHS = 36  # issue 11: own demand is forecast 36 months ahead (plan forecast's default)
 
 
 def horizon(start: date, months: int) -> tuple[date, ...]:
     """``months`` first days of the month from ``start``'s month."""
     first = start.year * 12 + start.month - 1
     return tuple(date((first + i) // 12, (first + i) % 12 + 1, 1) for i in range(months))
+
+
+def _ym(month: date) -> str:
+    return month.isoformat()[:7]
+
+
+def demand_over(
+    forecasts: Mapping[str, DemandForecast], months: Sequence[date]
+) -> dict[str, DemandForecast]:
+    """Each model's own demand for exactly ``months``: a recorded month as its figure (sigma
+    0), a forecast month as forecast. InvalidInput naming --from/--months when a month is
+    neither: the run starts before the model's history or reaches beyond its forecast."""
+    out = {}
+    for model, fc in sorted(forecasts.items()):
+        known = {p.month: MonthForecast(p.month, p.gpus, 0.0) for p in fc.history}
+        known.update({m.month: m for m in fc.months})
+        missing = [m for m in months if m not in known]
+        if missing:
+            raise _outside(model, fc, months, missing)
+        out[model] = replace(fc, months=tuple(known[m] for m in months))
+    return out
+
+
+def _outside(
+    model: str, fc: DemandForecast, months: Sequence[date], missing: Sequence[date]
+) -> InvalidInput:
+    run = f"{_ym(months[0])}..{_ym(months[-1])}"
+    ahead = [m.month for m in fc.months]
+    if ahead and missing[-1] > ahead[-1]:
+        last = f" after its last recorded month {_ym(fc.history[-1].month)}" if fc.history else ""
+        why = (f"reaches {_ym(missing[-1])}, beyond the {model} own-demand forecast, which ends "
+               f"{_ym(ahead[-1])}, {len(ahead)} months{last}: shorten --months or move --from "
+               "earlier")  # fmt: skip
+    else:
+        first = fc.history[0].month if fc.history else (ahead[0] if ahead else missing[0])
+        why = (f"starts {_ym(missing[0])}, before {model}'s own demand is known (from "
+               f"{_ym(first)}): move --from later")  # fmt: skip
+    return InvalidInput.single("--from/--months", run, why)
+
+
+@use_case("risk.own_demand")
+def forecast_demand(
+    uow: UnitOfWork,
+    forecaster: Forecaster,
+    site: str,
+    demand: Sequence[DemandPoint] | None,
+    *,
+    start: date,
+    months: int,
+) -> dict[str, DemandForecast]:
+    """Own demand per GPU model over ``months`` months from ``start``'s month: the site's
+    forecast (``planning.site_forecasts``, FORECAST_MONTHS after each model's history) read
+    over those months (``demand_over``)."""
+    check_paths(1, months)
+    found = site_forecasts(uow, forecaster, site, demand, FORECAST_MONTHS)
+    return demand_over(found, horizon(start, months))
 
 
 def facility_kw_per_gpu(summary: SiteSummary) -> dict[str, Decimal]:
