@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the reference deal end to end on the embedded database (SQLite under .demo/):
 # the fleet, the capacity math, the agreement from signature through its first invoices,
-# with telemetry simulated and metered: the SLA credit comes from what the GPUs reported.
+# with telemetry simulated and metered: the SLA credit comes from what the GPUs reported;
+# then the economics: the site's revenue, costs and margin, the backlog both ways, own demand
+# and what could be sold safely, the walk-away risk, and (before signing) the deal desk's
+# quote. Charts and an HTML report are written under $NEOCLOUD_HOME.
 # The clock is fixed at midnight on 2026-11-01 in Memphis (NEOCLOUD_NOW), so October has
 # ended there and the output is the same whenever the demo runs.
 set -euo pipefail
@@ -28,6 +31,10 @@ step "The site's 300 MW in GPUs of its installed mix" \
   $nc capacity convert --site memphis-1 --mw 300 --basis facility
 step "What 10,000 H100 draw at overhead 1.3 and PUE 1.3 (9.1 MW IT, 11.83 MW facility)" \
   $nc capacity convert --gpus 10000 --model H100 --pue 1.3
+step "Before signing, the deal desk: can the site deliver 300 MW from May 2026, and what is
+   USD 1.25 B a month worth to the lessor against keeping the capacity for its own models?" \
+  $nc deal quote --site memphis-1 --mw 300 --from 2026-05 --months 37 --notice-days 90 \
+  --fee 1250000000 --hazard 0.02 --demand examples/own-demand.csv
 step "The reference deal: validated, stored as a draft" \
   $nc agreement create examples/agreements/memphis-lease.yaml
 step "Signed on 2026-05-03" $nc agreement sign memphis-lease --at 2026-05-03T09:00:00-05:00
@@ -83,3 +90,18 @@ step "The site's economics, May to October: revenue both ways, costs (energy met
 step "The site's backlog both ways at each month's end: headline, and what 90 days' notice
    leaves enforceable" \
   $nc economics backlog --site memphis-1 --from 2026-10 --to 2027-03
+step "Own demand: the operator's own GPUs busy per model, forecast 36 months after the level
+   shift of February 2026 (statsmodels ETS; the first six shown)" \
+  bash -c "$nc plan forecast --site memphis-1 --demand examples/own-demand.csv --charts '$NEOCLOUD_HOME/charts' 2>/dev/null | head -n 22"
+NEOCLOUD_NOW=2026-04-15T12:00:00Z step \
+  "What could be sold safely, asked in April 2026 before the ramp: healthy - committed - own
+   demand at P90 - spares; the whole-site lease leaves own work to run elsewhere from June" \
+  $nc plan surplus --site memphis-1 --demand examples/own-demand.csv --quantile 0.9 --months 3 \
+  --charts "$NEOCLOUD_HOME/charts"
+step "Walk-away risk: 100,000 paths of a 2 %-a-month notice hazard acting through the 90-day
+   clause, own demand drawn from the forecast, energy price paths: P5/P50/P95 by month" \
+  $nc risk simulate --site memphis-1 --paths 100000 --seed 7 --from 2026-11 --months 31 \
+  --hazard examples/hazard.yaml --demand examples/own-demand.csv --charts "$NEOCLOUD_HOME/charts"
+echo
+echo "Charts (PNG and SVG): $NEOCLOUD_HOME/charts/; the site's economics as one page:"
+echo "  $NEOCLOUD_HOME/economics-memphis-1.html"
