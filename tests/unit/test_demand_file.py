@@ -366,3 +366,20 @@ def test_an_unrecorded_month_inside_the_run_is_named() -> None:
         Problem("telemetry", "2026-03", "the H200 internal pool is mostly unreported this "
                 "month: give --demand FILE.csv or ingest the month's telemetry"),
     )  # fmt: skip
+
+
+def test_problems_are_located_in_demand_by_default() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_demand_csv("month,gpu_model,gpus\n2026-01,H100,-1\n")
+    assert [p.location for p in caught.value.problems] == ["demand:2"]
+
+
+def test_a_row_on_line_100002_is_refused() -> None:
+    text = "month,gpu_model,gpus\n" + "\n" * 100_000 + "2026-01,H100,1\n"
+    assert refused(text) == (Problem("demand", "d.csv", "has more than 100,000 rows"),)
+
+
+def test_a_month_of_one_microsecond_is_a_month() -> None:
+    # 3 GPU-µs busy in 1 µs: 3 GPUs
+    assert month_of_pool(MARCH, "H100", month_us=1, pool_gpu_us=4, busy_gpu_us=3,
+                         idle_gpu_us=1) == DemandPoint(MARCH, "H100", 3.0)  # fmt: skip

@@ -244,3 +244,13 @@ def test_a_reserve_share_refusal_word_for_word(share: object, shown: str) -> Non
         Problem("reserve_share", shown, "must be 0 or more, below 1 (e.g. 0.05 for 5 % of GPUs "
                 "kept as spares)"),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("peak", [0, 1, 2])
+def test_committed_is_the_peak_wherever_it_falls_in_the_month(peak: int) -> None:
+    # three stretches, [1, 10), [10, 20), [20, 31] January (the first held since December):
+    # two nodes (16 GPUs) in the peak stretch, one (8) in each other
+    stretches = [(DEC, JAN10), (JAN10, JAN20), (JAN20, FEB)]
+    holdings = [hold(f"n0{i}", start, end) for i, (start, end) in enumerate(stretches, 1)]
+    holdings.append(hold("n09", *stretches[peak]))
+    assert in_january(*holdings) == {"H100": 16}
