@@ -32,7 +32,7 @@ MAX_GPUS = 10_000_000.0  # a month's mean above this is a typo, not a fleet
 def parse_month(text: str, field: str = "month", location: str = "") -> date:
     """``YYYY-MM`` -> the month's first day; InvalidInput otherwise."""
     found = MONTH_PATTERN.fullmatch(text.strip())
-    if not found or not 1 <= int(found[2]) <= 12 or not 1900 <= int(found[1]) <= 9999:
+    if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1900:  # 4 digits: to 9999
         raise InvalidInput([Problem(field, text, "must be a month, YYYY-MM", location)])
     return date(int(found[1]), int(found[2]), 1)
 
@@ -129,13 +129,14 @@ def _row(
     known: Collection[str] | None,
     problems: list[Problem],
 ) -> DemandPoint | None:
+    """The row's point; None when its month or GPUs are refused (a refused model is only
+    added to ``problems``: any problem refuses the whole file)."""
     cells = {c: row[i].strip() if i < len(row) else "" for c, i in index.items()}
-    found = len(problems)
-    month = None
     try:
-        month = parse_month(cells["month"], "month", at)
+        month: date | None = parse_month(cells["month"], "month", at)
     except InvalidInput as bad:
         problems.extend(bad.problems)
+        month = None
     model = cells["gpu_model"]
     if (wrong := model_problem(model, "gpu_model", at)) is not None:
         problems.append(wrong)
@@ -143,7 +144,7 @@ def _row(
         problems.append(Problem("gpu_model", model, "is not installed at the site (it has: "
                                 f"{', '.join(sorted(known)) or 'none'})", at))  # fmt: skip
     gpus = _gpus(cells["gpus"], at, problems)
-    if len(problems) > found or month is None or gpus is None:
+    if month is None or gpus is None:
         return None
     return DemandPoint(month, model, gpus)
 
@@ -164,7 +165,7 @@ def _lines(text: str, source: str) -> dict[tuple[date, str], str]:
     """Where each (month, model) last appears, for the gap and repeat messages."""
     out: dict[tuple[date, str], str] = {}
     reader = csv.reader(io.StringIO(text))
-    names = [cell.strip().lower() for cell in next(reader, [])]
+    names = [cell.strip().lower() for cell in next(reader)]  # the header, read once already
     m, g = names.index("month"), names.index("gpu_model")
     for line, row in enumerate(reader, start=2):
         try:
@@ -200,7 +201,7 @@ def month_of_pool(
     at all (everything held) is 0 GPUs."""
     if month_us <= 0:
         raise InvalidInput.single("month", _ym(month), "has no duration")
-    if pool_gpu_us > 0 and busy_gpu_us + idle_gpu_us < MIN_REPORTED_SHARE * pool_gpu_us:
+    if busy_gpu_us + idle_gpu_us < MIN_REPORTED_SHARE * pool_gpu_us:  # no pool: never
         return None
     return DemandPoint(month, gpu_model, busy_gpu_us / month_us)
 

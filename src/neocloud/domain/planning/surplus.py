@@ -84,14 +84,15 @@ def committed_gpus(
     holdings: Iterable[Holding], gpus_of: Mapping[str, int], start: datetime, end: datetime
 ) -> dict[str, int]:
     """Per model, the most GPUs agreements (and their spares) hold at any instant of
-    ``[start, end)``: held counts only change where a holding starts or ends."""
+    ``[start, end)``. Held counts only rise where a holding starts, so the most is held at
+    ``start`` or where a holding starts inside the window; a holding outside the window is
+    held at none of those instants."""
     spans: dict[tuple[str, datetime, datetime | None], int] = {}
     for h in holdings:
-        if h.kind in COMMITTED_KINDS and h.start < end and (h.end is None or start < h.end):
+        if h.kind in COMMITTED_KINDS:
             key = (h.gpu_model, h.start, h.end)
             spans[key] = spans.get(key, 0) + gpus_of.get(h.node, 0)
-    instants = {start} | {s for _, s, _ in spans if start < s < end}
-    instants |= {e for _, _, e in spans if e is not None and start < e < end}
+    instants = {max(s, start) for _, s, _ in spans if s < end}
     best: dict[str, int] = {}
     for at in instants:
         held: dict[str, int] = {}
@@ -131,6 +132,5 @@ def sellable_surplus(
 
 
 def _reserve(gpus: int, share: Decimal) -> int:
-    if gpus <= 0:
-        return 0
-    return int((Decimal(gpus) * share).to_integral_value(rounding=ROUND_CEILING))
+    """``ceil(share x gpus)``, none when no GPU is left (``gpus`` 0 or below)."""
+    return max(0, int((Decimal(gpus) * share).to_integral_value(rounding=ROUND_CEILING)))
