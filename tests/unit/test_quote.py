@@ -247,8 +247,9 @@ def test_lease_or_keep_refuses_months_that_do_not_line_up() -> None:
         "keep_net": [usd("40")] * 2,
         "hazard_per_month": Decimal("0.5"),
     }
-    whole = [(Decimal(1), Decimal(1))] * 3
+    # one discount factor for two months (rows of one share, as if for one month)
     with pytest.raises(ValueError, match="zip"):
-        lease_or_keep(shares=whole, discount=(Decimal(1),), **nets)  # type: ignore[arg-type]
+        lease_or_keep(shares=[(Decimal(1),)] * 2, discount=(Decimal(1),), **nets)  # type: ignore[arg-type]
+    # two factors for two months, but rows of one share
     with pytest.raises(ValueError, match="zip"):
         lease_or_keep(shares=[(Decimal(1),)] * 3, discount=(Decimal(1),) * 2, **nets)  # type: ignore[arg-type]

@@ -126,13 +126,14 @@ def lease_or_keep(
         raise InvalidInput.single("hazard", str(hazard_per_month), "must be between 0 and 1")
     currency = keep_net[0].currency
     h, n = hazard_per_month, len(keep_net)
-    keep = sum((d * k.amount for d, k in zip(discount, keep_net, strict=True)), Decimal(0))
+    months = list(zip(discount, lease_net, keep_net, strict=True))
+    keep = sum((d * own.amount for d, _, own in months), Decimal(0))
     outcomes = []
     for k, row in enumerate(shares):
         p = _power(1 - h, n) if k == n else h * _power(1 - h, k)
         value = sum(
             (d * (s * lease.amount + (1 - s) * own.amount)
-             for d, s, lease, own in zip(discount, row, lease_net, keep_net, strict=True)),
+             for (d, lease, own), s in zip(months, row, strict=True)),
             Decimal(0),
         )  # fmt: skip
         outcomes.append((value, p))
