@@ -103,22 +103,14 @@ def running_shares(
 ) -> list[tuple[Decimal, ...]]:
     """For a notice at the start of month ``k`` (row ``k``; row ``M``: none), the share of
     each month the lease still runs."""
-    rows = []
-    for k in range(len(months) + 1):
-        if k == len(months):
-            rows.append((Decimal(1),) * len(months))
-            continue
-        end = add_calendar_days(months[k].start, notice_days, tz)
-        rows.append(tuple(_share_before(m, end) for m in months))
-    return rows
+    ends = [add_calendar_days(month.start, notice_days, tz) for month in months]
+    rows = [tuple(_share_before(m, end) for m in months) for end in ends]
+    return [*rows, (Decimal(1),) * len(months)]
 
 
 def _share_before(month: Interval, instant: datetime) -> Decimal:
-    if instant >= month.end:
-        return Decimal(1)
-    if instant <= month.start:
-        return Decimal(0)
-    done = instant - month.start
+    """The part of ``month`` before ``instant``: 0 to 1."""
+    done = min(max(instant, month.start), month.end) - month.start
     return Decimal(done.total_seconds()) / Decimal(month.duration.total_seconds())
 
 
@@ -134,13 +126,14 @@ def lease_or_keep(
         raise InvalidInput.single("hazard", str(hazard_per_month), "must be between 0 and 1")
     currency = keep_net[0].currency
     h, n = hazard_per_month, len(keep_net)
-    keep = sum((d * k.amount for d, k in zip(discount, keep_net, strict=True)), Decimal(0))
+    months = list(zip(discount, lease_net, keep_net, strict=True))
+    keep = sum((d * own.amount for d, _, own in months), Decimal(0))
     outcomes = []
     for k, row in enumerate(shares):
         p = _power(1 - h, n) if k == n else h * _power(1 - h, k)
         value = sum(
             (d * (s * lease.amount + (1 - s) * own.amount)
-             for d, s, lease, own in zip(discount, row, lease_net, keep_net, strict=True)),
+             for (d, lease, own), s in zip(months, row, strict=True)),
             Decimal(0),
         )  # fmt: skip
         outcomes.append((value, p))
@@ -166,8 +159,8 @@ def _quantile(outcomes: Sequence[tuple[Decimal, Decimal]], q: Decimal) -> Decima
     """The smallest value whose cumulative probability reaches ``q`` (inverted CDF)."""
     cumulative = Decimal(0)
     ordered = sorted(outcomes)
-    for value, p in ordered:
+    for value, p in ordered[:-1]:
         cumulative += p
         if cumulative >= q:
             return value
-    return ordered[-1][0]
+    return ordered[-1][0]  # the largest: the rest fall short of q

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from neocloud.domain.agreements.model import CapacityAgreement, Party
@@ -23,7 +23,7 @@ from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.kernel.documents import Reader, SourceDocument
 from neocloud.domain.kernel.errors import InvalidInput
 from neocloud.domain.kernel.instants import Interval
-from neocloud.domain.kernel.names import name_problem
+from neocloud.domain.kernel.names import NAME_RULE, is_name
 
 FORMAT_VERSION = 1
 DEFAULT_HAZARD_PER_MONTH = Decimal("0.01")  # our assumption: ~11 % a year
@@ -65,9 +65,8 @@ def parse_hazards(doc: SourceDocument) -> Hazards:
         r.problem(("agreements",), agreements, "must be a mapping of agreement key: hazard")
     named: dict[str, object] = agreements if isinstance(agreements, dict) else {}
     for key in named:
-        problem = name_problem(key, "agreements")
-        if problem is not None:
-            r.problem(("agreements", str(key)), key, problem.message)
+        if not is_name(key):
+            r.problem(("agreements", str(key)), key, f"invalid name: {NAME_RULE}")
             continue
         h = r.decimal(("agreements",), named, key, minimum=0, maximum=1)
         if h is not None:
@@ -122,10 +121,10 @@ class Exposure:
 
 
 def _fraction(window: Interval, part: Interval) -> Decimal:
-    start, end = max(window.start, part.start), min(window.end, part.end)
-    if end <= start:
-        return Decimal(0)
-    return Decimal((end - start).total_seconds()) / Decimal(window.duration.total_seconds())
+    overlap = min(window.end, part.end) - max(window.start, part.start)
+    return Decimal(max(overlap, timedelta(0)).total_seconds()) / Decimal(
+        window.duration.total_seconds()
+    )
 
 
 def _charges(agreement: CapacityAgreement, start: datetime, end: datetime) -> Decimal:
@@ -172,12 +171,13 @@ def exposure(
     eff_month, partial, share = [], [], []
     for p in periods:
         effective = agreement.notice_effective_at(p.start)
-        j = next((i for i, q in enumerate(periods) if q.end > effective), len(periods))
-        if effective >= horizon_end or j == len(periods):
+        if effective >= horizon_end:  # after the horizon or the service: nothing lost
             eff_month.append(len(periods))
             partial.append(Decimal(0))
             share.append(Decimal(0))
             continue
+        # horizon_end <= the last period's end, so some period ends after ``effective``
+        j = next(i for i, q in enumerate(periods) if q.end > effective)
         q = periods[j]
         eff_month.append(j)
         partial.append(_charges(agreement, q.start, effective) + fee)
