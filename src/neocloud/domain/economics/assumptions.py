@@ -192,17 +192,19 @@ def _asset(
     if value is None:
         return None
     capex_key = "capex_per_mw" if path == ("facility",) else "capex_per_gpu"
-    needed = {capex_key, "life_years"}
-    m = r.mapping(path, value, allowed={*needed, "in_service"},
-                  required=set() if base else needed)  # fmt: skip
+    allowed = {capex_key, "life_years", "in_service"}
+    required = allowed - {"in_service"} if base is None else set()
+    m = r.mapping(path, value, allowed=allowed, required=required)
     if m is None:
         return None
+    for key in sorted(allowed - required):  # a required one written empty: "is required"
+        if key in m and m[key] is None:
+            r.problem((*path, key), None, "has no value; leave the field out to keep the default")
     capex = r.decimal(path, m, capex_key, minimum=0, places=2)
     life = r.decimal(path, m, "life_years", minimum=MIN_LIFE_YEARS, maximum=MAX_LIFE_YEARS)
     start = _month(r, (*path, "in_service"), m.get("in_service"))
-    if any(k in m and v is None for k, v in ((capex_key, capex), ("life_years", life),
-                                             ("in_service", start))):  # fmt: skip
-        return None
+    # a value refused above is a problem reported: the file is refused whole, whatever is
+    # returned here
     if base is None:
         if capex is None or life is None:
             return None  # reported: a new class needs both
