@@ -303,7 +303,7 @@ def test_files_read_one_over_another_keep_their_names() -> None:
 
 @pytest.mark.parametrize(
     "month", ["2024-3", "24-03", "2024-13", "2024-00", "1899-12", "2200-01", "2024/03",
-              "2024-03-01", "20x4-03", "2024-0x", "-03"],
+              "2024-03-01", "20x4-03", "2024-0x", "-03", "\uff12\uff10\uff12\uff14-03", " 2024-03"],
 )  # fmt: skip
 def test_in_service_months_refused(month: str) -> None:
     text = f"version: 1\nfacility: {{in_service: '{month}'}}\n"
@@ -353,3 +353,20 @@ def test_an_empty_field_of_an_asset_class_is_refused_not_taken_as_the_default() 
         ("a.yaml:5", "gpu_servers.MI300X.life_years", None, "is required"),
         ("a.yaml:5", "gpu_servers.MI300X.in_service", None, keep),
     ]
+
+
+def test_every_default_as_domain_md_gives_it() -> None:
+    """DOMAIN.md §6 (the comments in assumptions.py say which figure is whose)."""
+    assert DEFAULTS.currency == "USD" and DEFAULTS.sources == ()
+    assert DEFAULTS.opex_per_mw_year == usd("1000000")
+    assert DEFAULTS.facility == AssetClass("facility", "facility_mw", usd("11500000"), Decimal(20))
+    capex = {"H100": "50000", "H200": "50000", "B200": "41666.67", "GB200": "41666.67",
+             "GB300": "41666.67"}  # fmt: skip
+    assert dict(DEFAULTS.gpu_servers) == {
+        model: AssetClass(f"{model} servers", "gpu", usd(amount), Decimal(5), model)
+        for model, amount in capex.items()
+    }
+    assert dict(DEFAULTS.shadow_price_per_gpu_hour) == {
+        "H100": usd("2.00"), "H200": usd("2.50"), "B200": usd("3.50"), "GB200": usd("3.50"),
+        "GB300": usd("3.50")}  # fmt: skip
+    assert DEFAULTS.discount_rate_per_year == Decimal("0.08")
