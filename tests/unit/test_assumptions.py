@@ -370,3 +370,16 @@ def test_every_default_as_domain_md_gives_it() -> None:
         "H100": usd("2.00"), "H200": usd("2.50"), "B200": usd("3.50"), "GB200": usd("3.50"),
         "GB300": usd("3.50")}  # fmt: skip
     assert DEFAULTS.discount_rate_per_year == Decimal("0.08")
+
+
+def test_a_second_file_keeps_the_first_ones_in_service_month_and_capex_takes_cents() -> None:
+    first = parse_assumptions(parse_document(
+        "version: 1\ngpu_servers: {H100: {in_service: '2025-04'}}\n", "one.yaml"))  # fmt: skip
+    text = "version: 1\ngpu_servers: {H100: {capex_per_gpu: 49999.99}}\n"
+    second = parse_assumptions(parse_document(text, "two.yaml"), first)
+    h100 = second.server_class("H100")
+    assert (h100.capex, h100.life_years, h100.in_service) == (
+        usd("49999.99"), Decimal(5), (2025, 4))  # fmt: skip
+    assert problems("version: 1\ngpu_servers: {H100: {capex_per_gpu: 1.001}}\n") == [
+        ("a.yaml:2", "gpu_servers.H100.capex_per_gpu", Decimal("1.001"),
+         "has more than 2 decimal places; refusing to round")]  # fmt: skip

@@ -206,7 +206,7 @@ def _asset(
     if base is None:
         if capex is None or life is None:
             return None  # reported: a new class needs both
-        model = str(path[-1])
+        model = str(path[1])  # path: ("gpu_servers", model)
         return AssetClass(f"{model} servers", "gpu", Money(capex, currency), life, model, start)
     return replace(
         base,
