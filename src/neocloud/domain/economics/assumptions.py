@@ -10,6 +10,7 @@ depreciation accrue ``1/12`` of a year's figure each calendar month, whatever it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -23,6 +24,7 @@ FORMAT_VERSION = 1
 MONTHS_PER_YEAR = 12
 MAX_LIFE_YEARS = 100
 MIN_LIFE_YEARS = Decimal("0.5")  # a shorter "life" is a typo, not an asset
+MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits (\d takes any script's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,43 +92,40 @@ class Assumptions:
         return self.opex_per_mw_year * (Decimal(facility_mw) / MONTHS_PER_YEAR)
 
 
-def _usd(amount: str) -> Money:
-    return Money(Decimal(amount), "USD")
-
-
-def _servers(model: str, capex: str, life: str) -> AssetClass:
-    return AssetClass(f"{model} servers", "gpu", _usd(capex), Decimal(life), model)
-
-
 DEFAULTS = Assumptions(
     currency="USD",
     # DOMAIN.md §6: "about USD 1 M per MW per year (one operator's figure)".
-    opex_per_mw_year=_usd("1000000"),
+    opex_per_mw_year=Money(Decimal(1_000_000), "USD"),
     # DOMAIN.md §6: USD 10-13 M per MW for shell, power and cooling (the midpoint). The life
     # is our assumption (DOMAIN.md gives none): 20 years for buildings and power plant.
-    facility=AssetClass("facility", "facility_mw", _usd("11500000"), Decimal(20)),
+    facility=AssetClass("facility", "facility_mw", Money(Decimal(11_500_000), "USD"), Decimal(20)),
     gpu_servers={
         # DOMAIN.md §6: USD 47-52 k per H100 all-in (50 k); lives 4-6 years (5, the middle).
         # H200: no public figure; taken as H100's. GB200: USD 3 M per NVL72 rack / 72 GPUs.
         # B200, GB300: no public figure; taken as GB200's.
-        m.gpu_model: m
-        for m in (
-            _servers("H100", "50000", "5"),
-            _servers("H200", "50000", "5"),
-            _servers("B200", "41666.67", "5"),
-            _servers("GB200", "41666.67", "5"),
-            _servers("GB300", "41666.67", "5"),
+        # (Module-level data, not functions: the tests guard every default directly.)
+        model: AssetClass(
+            f"{model} servers", "gpu", Money(Decimal(capex), "USD"), Decimal(5), model
         )
-        if m.gpu_model
+        for model, capex in (
+            ("H100", "50000"),
+            ("H200", "50000"),
+            ("B200", "41666.67"),
+            ("GB200", "41666.67"),
+            ("GB300", "41666.67"),
+        )
     },
     # DOMAIN.md §6: H100 1-year reserved USD 1.70-2.35 (2.00); H200 USD 2.5-7 (its low end,
     # 2.50). Blackwell: no public figure; our assumption USD 3.50.
     shadow_price_per_gpu_hour={
-        "H100": _usd("2.00"),
-        "H200": _usd("2.50"),
-        "B200": _usd("3.50"),
-        "GB200": _usd("3.50"),
-        "GB300": _usd("3.50"),
+        model: Money(Decimal(price), "USD")
+        for model, price in (
+            ("H100", "2.00"),
+            ("H200", "2.50"),
+            ("B200", "3.50"),
+            ("GB200", "3.50"),
+            ("GB300", "3.50"),
+        )
     },
     discount_rate_per_year=Decimal("0.08"),  # our assumption: a cost of capital of 8 %/yr
 )
@@ -148,8 +147,7 @@ def parse_assumptions(doc: SourceDocument, base: Assumptions = DEFAULTS) -> Assu
     for key in sorted(TOP - {"version"}):
         if key in top and top[key] is None:
             r.problem((key,), None, "has no value; leave the field out to keep the default")
-    currency = r.currency((), top, "currency") if "currency" in top else base.currency
-    cur = currency or base.currency
+    cur = r.currency((), top, "currency") or base.currency  # a bad code is reported
     if cur != base.currency:
         base = _in_currency(r, base, cur, top)
     out = replace(base, currency=cur, sources=(*base.sources, doc.name))
@@ -192,21 +190,23 @@ def _asset(
     if value is None:
         return None
     capex_key = "capex_per_mw" if path == ("facility",) else "capex_per_gpu"
-    needed = {capex_key, "life_years"}
-    m = r.mapping(path, value, allowed={*needed, "in_service"},
-                  required=set() if base else needed)  # fmt: skip
+    allowed = {capex_key, "life_years", "in_service"}
+    required = allowed - {"in_service"} if base is None else set()
+    m = r.mapping(path, value, allowed=allowed, required=required)
     if m is None:
         return None
+    for key in sorted(allowed - required):  # a required one written empty: "is required"
+        if key in m and m[key] is None:
+            r.problem((*path, key), None, "has no value; leave the field out to keep the default")
     capex = r.decimal(path, m, capex_key, minimum=0, places=2)
     life = r.decimal(path, m, "life_years", minimum=MIN_LIFE_YEARS, maximum=MAX_LIFE_YEARS)
     start = _month(r, (*path, "in_service"), m.get("in_service"))
-    if any(k in m and v is None for k, v in ((capex_key, capex), ("life_years", life),
-                                             ("in_service", start))):  # fmt: skip
-        return None
+    # a value refused above is a problem reported: the file is refused whole, whatever is
+    # returned here
     if base is None:
         if capex is None or life is None:
             return None  # reported: a new class needs both
-        model = str(path[-1])
+        model = str(path[1])  # path: ("gpu_servers", model)
         return AssetClass(f"{model} servers", "gpu", Money(capex, currency), life, model, start)
     return replace(
         base,
@@ -220,11 +220,11 @@ def _month(r: Reader, path: Path, value: object) -> tuple[int, int] | None:
     """``YYYY-MM`` (a YAML date such as 2024-03-01 is refused: say the month)."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else ""
-    year, dash, month = text.partition("-")
-    if (dash and len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()
-            and 1 <= int(month) <= 12 and 1900 <= int(year) <= 2199):  # fmt: skip
-        return int(year), int(month)
+    match = MONTH_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    if match:
+        year, month = int(match[1]), int(match[2])
+        if 1 <= month <= 12 and 1900 <= year <= 2199:
+            return year, month
     r.problem(path, value, "must be a month written YYYY-MM (1900-01 to 2199-12), in quotes")
     return None
 
