@@ -150,3 +150,23 @@ def test_the_enforceable_backlog_counts_the_fee_the_tenants_notice_would_cost() 
         assert owed.amount == left + fee
         assert until == datetime(2027, 1, 31, 18, tzinfo=UTC)
         assert enforceable_remaining(deal, until)[0].amount == 0  # the service has ended
+        # at the instant of the notice it counts as given (no fee on the operator's): the
+        # rest of November (2 Nov 12:00 to 1 Dec: 684 of its 721 hours, DST having ended on
+        # the 1st) = 1,185,852,981.97, December and 30.5 of January's 31 days
+        at_notice, _ = enforceable_remaining(deal, datetime(2026, 11, 2, 18, tzinfo=UTC))
+        assert at_notice.amount == Decimal("1185852981.97") + left + fee
+
+
+def test_without_the_tenants_right_to_notice_the_enforceable_backlog_has_no_fee() -> None:
+    """Only the operator may give notice: the tenant can never owe the USD 300 M fee, so at
+    the end of October 2026 the enforceable backlog is the service to the notice's effect
+    alone (3,669,354,838.71, as above)."""
+    text = (EXAMPLES / "agreements" / "memphis-lease.yaml").read_text()
+    text = text.replace("fee: 0", "fee: 300000000.00").replace(
+        "may_give_notice: [operator, tenant]", "may_give_notice: [operator]"
+    )
+    deal = CapacityAgreement.draft(parse_terms(parse_document(text, "op.yaml")),
+                                   at=datetime(2026, 5, 3, tzinfo=UTC), actor="t")  # fmt: skip
+    deal.sign(datetime(2026, 5, 3, 19, tzinfo=UTC))
+    owed, _ = enforceable_remaining(deal, datetime(2026, 11, 1, 5, tzinfo=UTC))
+    assert owed.amount == Decimal("3669354838.71")

@@ -74,5 +74,4 @@ def enforceable_remaining(agreement: CapacityAgreement, as_of: datetime) -> tupl
         fee = agreement.terms.termination.fee
     else:
         fee = zero
-    owed = charges_between(agreement, Interval(start, until)) if start < until else zero
-    return owed + fee, until
+    return charges_between(agreement, Interval(start, until)) + fee, until
