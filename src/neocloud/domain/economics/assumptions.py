@@ -11,9 +11,10 @@ depreciation accrue ``1/12`` of a year's figure each calendar month, whatever it
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import TypeVar
 
 from neocloud.domain.kernel.documents import Path, Reader, SourceDocument
 from neocloud.domain.kernel.errors import InvalidInput
@@ -157,9 +158,15 @@ def parse_assumptions(doc: SourceDocument, base: Assumptions = DEFAULTS) -> Assu
     facility = _asset(r, ("facility",), top.get("facility"), base.facility, cur)
     if facility is not None:
         out = replace(out, facility=facility)
-    out = replace(out, gpu_servers=_servers_of(r, top.get("gpu_servers"), out, cur),
-                  shadow_price_per_gpu_hour=_prices_of(r, top.get("shadow_price_per_gpu_hour"),
-                                                       out, cur))  # fmt: skip
+    servers = _by_model(r, "gpu_servers", top.get("gpu_servers"), out.gpu_servers,
+                        lambda path, spec, known: _asset(r, path, spec, known, cur),
+                        shape="{capex_per_gpu, life_years}",
+                        empty="give capex_per_gpu and/or life_years")  # fmt: skip
+    prices = _by_model(r, "shadow_price_per_gpu_hour", top.get("shadow_price_per_gpu_hour"),
+                       out.shadow_price_per_gpu_hour,
+                       lambda path, price, _: _money(r, path, price, cur),
+                       shape="price per GPU-hour", empty="give a price per GPU-hour")  # fmt: skip
+    out = replace(out, gpu_servers=servers, shadow_price_per_gpu_hour=prices)
     rate = r.decimal((), top, "discount_rate_per_year", minimum=0, maximum=1)
     if rate is not None:
         out = replace(out, discount_rate_per_year=rate)
@@ -229,49 +236,34 @@ def _month(r: Reader, path: Path, value: object) -> tuple[int, int] | None:
     return None
 
 
-def _servers_of(
-    r: Reader, value: object, out: Assumptions, currency: str
-) -> Mapping[str, AssetClass]:
-    servers = dict(out.gpu_servers)
-    if value is None:
-        return servers
-    if not isinstance(value, dict):
-        r.problem(("gpu_servers",), value, "must be a mapping of GPU model: {capex_per_gpu, "
-                  "life_years}")  # fmt: skip
-        return servers
-    for model, spec in value.items():
-        path: Path = ("gpu_servers", str(model))
-        problem = model_problem(model, "gpu_servers")
-        if problem is not None:
-            r.problem(path, model, problem.message)
-            continue
-        if spec is None:
-            r.problem(path, None, "has no value: give capex_per_gpu and/or life_years")
-            continue
-        asset = _asset(r, path, spec, servers.get(str(model)), currency)
-        if asset is not None:
-            servers[str(model)] = asset
-    return servers
+T = TypeVar("T")
 
 
-def _prices_of(r: Reader, value: object, out: Assumptions, currency: str) -> Mapping[str, Money]:
-    prices = dict(out.shadow_price_per_gpu_hour)
+def _by_model(
+    r: Reader,
+    key: str,
+    value: object,
+    known: Mapping[str, T],
+    read: Callable[[Path, object, T | None], T | None],
+    *,
+    shape: str,
+    empty: str,
+) -> dict[str, T]:
+    """``known`` with the entries of the GPU-model mapping at ``key`` read over it, each
+    model name checked and each entry read by ``read(path, entry, known one or None)``."""
+    out = dict(known)
     if value is None:
-        return prices
+        return out
     if not isinstance(value, dict):
-        r.problem(("shadow_price_per_gpu_hour",), value, "must be a mapping of GPU model: "
-                  "price per GPU-hour")  # fmt: skip
-        return prices
-    for model, price in value.items():
-        path: Path = ("shadow_price_per_gpu_hour", str(model))
-        problem = model_problem(model, "shadow_price_per_gpu_hour")
+        r.problem((key,), value, f"must be a mapping of GPU model: {shape}")
+        return out
+    for model, entry in value.items():
+        path: Path = (key, str(model))
+        problem = model_problem(model, key)
         if problem is not None:
             r.problem(path, model, problem.message)
-            continue
-        if price is None:
-            r.problem(path, None, "has no value: give a price per GPU-hour")
-            continue
-        money = _money(r, path, price, currency)
-        if money is not None:
-            prices[str(model)] = money
-    return prices
+        elif entry is None:
+            r.problem(path, None, f"has no value: {empty}")
+        elif (got := read(path, entry, out.get(str(model)))) is not None:
+            out[str(model)] = got
+    return out
