@@ -389,3 +389,10 @@ def economics_chart_svgs(months: Sequence[SiteMonth], currency: str, site: str) 
     from neocloud.adapters.charts.economics import chart_svgs  # noqa: PLC0415
 
     return chart_svgs(months, currency, site)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (``adapters/files.py``)."""
+    from neocloud.adapters.files import replace_file as write  # noqa: PLC0415
+
+    write(path, data)

@@ -7,7 +7,6 @@ when it runs: :func:`console` and :func:`make_app` here, the rest inside the com
 functions. ``tests/cli/test_startup.py`` checks it; ``bench/startup.py`` measures it.
 """
 
-import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -174,40 +173,12 @@ def write_or_print(text: str, output: "Path | None", field: str = "output") -> N
             with output.open("w", encoding="utf-8") as f:
                 f.write(text)
         else:
-            _replace_atomically(output, text)
+            from neocloud.bootstrap import replace_file
+
+            replace_file(output, text.encode("utf-8"))
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InvalidInput.single(field, str(output), f"cannot be written: {reason}") from None
-
-
-def _replace_atomically(output: "Path", text: str) -> None:
-    import os
-    import stat
-    import tempfile
-
-    mode = stat.S_IMODE(output.stat().st_mode) if output.exists() else _default_mode()
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=output.parent, prefix=f".{output.name}.", delete=False
-    ) as f:
-        try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-            os.chmod(f.name, mode)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(f.name)
-            raise
-    os.replace(f.name, output)
-
-
-def _default_mode() -> int:
-    """What ``open`` would give a new file: 0o666 less the process's umask."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def number_option(text: str, field: str) -> "Decimal":

@@ -7,15 +7,13 @@ data only, so a report can be diffed and a test can compare bytes.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from neocloud.adapters.files import replace_file
 from neocloud.domain.kernel.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -24,9 +22,6 @@ if TYPE_CHECKING:
 FORMATS = ("png", "svg")
 _SVG_META = {"Date": None, "Creator": "neocloud"}
 _PNG_META = {"Software": "neocloud"}
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-_MODE = 0o666 & ~_UMASK  # what open() would give a new file
 
 
 @contextmanager
@@ -59,7 +54,7 @@ def save(fig: Figure, directory: Path, stem: str) -> list[Path]:
             path = directory / f"{stem}.{fmt}"
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, metadata=_SVG_META if fmt == "svg" else _PNG_META)
-            _replace(path, buf.getvalue())
+            replace_file(path, buf.getvalue())
             out.append(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
@@ -67,20 +62,6 @@ def save(fig: Figure, directory: Path, stem: str) -> list[Path]:
             "--charts", str(directory), f"cannot be written: {reason}"
         ) from None
     return out
-
-
-def _replace(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
-        try:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            os.chmod(f.name, _MODE)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(f.name)
-            raise
-    os.replace(f.name, path)
 
 
 def svg_text(fig: Figure) -> str:
