@@ -85,10 +85,16 @@ def test_another_currency_must_give_every_money_figure() -> None:
 
 
 def test_unknown_model_names_the_file_field() -> None:
-    with pytest.raises(InvalidInput, match="gpu_servers='Z1'"):
+    with pytest.raises(InvalidInput, match="gpu_servers='Z1'") as caught:
         DEFAULTS.server_class("Z1")
-    with pytest.raises(InvalidInput, match="shadow_price_per_gpu_hour='Z1'"):
+    assert caught.value.problems[0].message == (
+        "has no capex and life; add it under gpu_servers in the assumptions file"
+    )
+    with pytest.raises(InvalidInput, match="shadow_price_per_gpu_hour='Z1'") as caught:
         DEFAULTS.shadow_price("Z1")
+    assert caught.value.problems[0].message == (
+        "has no shadow price; add it to the assumptions file"
+    )
 
 
 def test_depreciation_runs_from_in_service_to_the_end_of_life() -> None:
