@@ -362,7 +362,7 @@ def test_the_schema_revision_is_checked_before_a_command(app: App) -> None:
     app.require_database()  # at the head: fine
     migrate.downgrade(app.engine, "0003")
     with pytest.raises(
-        Conflict, match="revision 0003; this neocloud needs 0006: run `neocloud init`"
+        Conflict, match="revision 0003; this neocloud needs 0007: run `neocloud init`"
     ):
         app.require_database()
     migrate.upgrade(app.engine)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -280,4 +281,91 @@ node_failures = Table(  # a held node failed at failed_at and was swapped for a 
     col("swapped_at", UTCDateTime),
     CheckConstraint("failed_at <= swapped_at", name="ordered"),
     Index("ix_node_failures_holder", "holder_key"),
+)
+
+# --- the service (REST API, dashboard, events, webhooks): migration 0007 ---------------------
+
+api_keys = Table(  # who may call the API: a key is shown once, only its SHA-256 is kept
+    "api_keys",
+    metadata,
+    key(),
+    name(32, "key_id", unique=True),  # the public part of the key ("nck_<key_id>_<secret>")
+    name(64, "secret_sha256"),  # hex digest of the whole key
+    name(20, "role"),  # admin | operator | finance | auditor | tenant
+    name(column="tenant", nullable=True),  # the one tenant a tenant key is bound to
+    name(200, "label"),
+    col("created_at", UTCDateTime),
+    col("expires_at", UTCDateTime, nullable=True),
+    col("revoked_at", UTCDateTime, nullable=True),
+    name(200, "actor"),  # who created it
+    CheckConstraint("(role = 'tenant') = (tenant IS NOT NULL)", name="tenant_bound"),
+)
+
+web_sessions = Table(  # a dashboard login: the cookie carries a token, only its SHA-256 is kept
+    "web_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    col("api_key_id", Integer, cascade("api_keys.id")),
+    name(64, "csrf_token"),
+    col("created_at", UTCDateTime),
+    col("expires_at", UTCDateTime),
+    Index("ix_web_sessions_key", "api_key_id"),
+)
+
+idempotency_keys = Table(  # a POST's Idempotency-Key and the response it got, for a replay
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", Integer, cascade("api_keys.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    name(64, "request_sha256"),  # of method, path and body: another request under the key: 422
+    col("status_code", Integer),
+    col("response_body", Text),
+    name(100, "content_type"),
+    col("created_at", UTCDateTime),
+)
+
+events = Table(  # the outbox: written in the same transaction as the change it reports
+    "events",
+    metadata,
+    key(),
+    name(60, "kind"),  # agreement.signed, agreement.notice_given, invoice.issued, ...
+    name(200, "dedupe_key", unique=True),  # one event per fact, however often a scan runs
+    name(column="operator"),
+    name(column="tenant", nullable=True),  # None: an operator-only event
+    name(column="agreement_key", nullable=True),
+    col("occurred_at", UTCDateTime),  # the business time of the fact
+    col("recorded_at", UTCDateTime),  # the system clock when it was written
+    col("payload", JSON),
+    Index("ix_events_tenant", "tenant", "id"),
+)
+
+webhooks = Table(  # a subscription: events of these kinds (all if empty) POSTed to url, signed
+    "webhooks",
+    metadata,
+    key(),
+    name(2000, "url"),
+    name(128, "secret"),  # the HMAC-SHA256 key, shown once at creation; needed to sign
+    name(column="operator"),
+    name(column="tenant", nullable=True),  # a tenant's webhook gets only that tenant's events
+    col("kinds", JSON),
+    col("created_at", UTCDateTime),
+    col("removed_at", UTCDateTime, nullable=True),
+    name(200, "actor"),
+)
+
+webhook_deliveries = Table(  # one event to one webhook: attempts until delivered or given up
+    "webhook_deliveries",
+    metadata,
+    key(),
+    col("webhook_id", Integer, ForeignKey("webhooks.id")),
+    col("event_id", Integer, ForeignKey("events.id")),
+    name(20, "status"),  # pending | delivered | failed (gave up after the last attempt)
+    col("attempts", Integer),
+    col("next_attempt_at", UTCDateTime, nullable=True),
+    col("last_attempt_at", UTCDateTime, nullable=True),
+    col("last_status_code", Integer, nullable=True),
+    name(500, "last_error", nullable=True),
+    col("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("webhook_id", "event_id"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
