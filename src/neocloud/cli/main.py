@@ -13,6 +13,7 @@ import typer
 from neocloud.cli import (
     agreements,
     allocation,
+    apikey,
     audit,
     billing,
     capacity,
@@ -47,6 +48,7 @@ cli.add_typer(metering.maintenance_cli, name="maintenance")
 cli.add_typer(plan.cli, name="plan")
 cli.add_typer(risk.cli, name="risk")
 cli.add_typer(deal.cli, name="deal")
+cli.add_typer(apikey.cli, name="apikey")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ EXIT_CODES = {
     "invalid_transition": 6,
     "forbidden": 7,
     "unavailable": 8,
+    "unauthenticated": 9,
 }
 INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug in neocloud, not in the input
 IO_ERROR = 74  # EX_IOERR: a file or standard output could not be read or written

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from decimal import Decimal
     from types import TracebackType
 
+    from neocloud.domain.access.keys import ApiKey
     from neocloud.domain.agreements.model import CapacityAgreement
     from neocloud.domain.allocation.changes import HoldingChanges, Stored
     from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
@@ -194,6 +195,18 @@ class Meter(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def find(self, key_id: str) -> ApiKey | None: ...
+    def get(self, key_id: str) -> ApiKey:
+        """NotFound if there is no such key."""
+        ...
+
+    def row_id(self, key_id: str) -> int: ...
+    def all(self) -> list[ApiKey]: ...
+    def revoke(self, key_id: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -209,6 +222,8 @@ class UnitOfWork(Protocol):
     def allocations(self) -> AllocationRepository: ...
     @property
     def metering(self) -> MeteringRecords: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
     def write(self) -> Self:
         """This unit changes something: take the locks that keep concurrent writers from

@@ -30,6 +30,7 @@ from neocloud.adapters.db.errors import database_errors, speak_plainly, unsuppor
 from neocloud.domain.kernel.errors import NeocloudError
 
 if TYPE_CHECKING:
+    from neocloud.adapters.db.access import SqlApiKeyRepository
     from neocloud.adapters.db.agreements import SqlAgreementRepository
     from neocloud.adapters.db.allocations import SqlAllocationRepository
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
@@ -92,6 +93,17 @@ def _read_only(uri: str, timeout_s: float) -> object:
     return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
 
 
+REPOSITORIES = (
+    "sites",
+    "audit",
+    "agreements",
+    "invoices",
+    "allocations",
+    "metering",
+    "api_keys",
+)
+
+
 class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -110,7 +122,7 @@ class SqlUnitOfWork:
             except BaseException:
                 self.connection.close()
                 raise
-        for name in ("sites", "audit", "agreements", "invoices", "allocations", "metering"):
+        for name in REPOSITORIES:
             self.__dict__.pop(name, None)  # repositories of an earlier transaction
         return self
 
@@ -152,6 +164,12 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.metering import SqlMeteringRecords  # noqa: PLC0415
 
         return SqlMeteringRecords(self.connection)
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeyRepository:
+        from neocloud.adapters.db.access import SqlApiKeyRepository  # noqa: PLC0415
+
+        return SqlApiKeyRepository(self.connection)
 
     def __exit__(
         self,

@@ -6,6 +6,7 @@
     ├── Conflict             conflict
     ├── InsufficientCapacity insufficient_capacity
     ├── InvalidTransition    invalid_transition
+    ├── Unauthenticated      unauthenticated (no credentials, or none that are valid now)
     ├── Forbidden            forbidden
     └── Unavailable          unavailable     (a service cannot be reached or is busy: retry)
 
@@ -84,6 +85,13 @@ class InsufficientCapacity(NeocloudError):
 
 class InvalidTransition(NeocloudError):
     code = "invalid_transition"
+
+
+class Unauthenticated(NeocloudError):
+    """No credentials, or a key that is unknown, revoked or expired. Which of these it was
+    is not said to the caller (the log says it), so a stolen key's owner learns nothing."""
+
+    code = "unauthenticated"
 
 
 class Forbidden(NeocloudError):

@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): the same services as the CLI, over HTTP (docs/API.md)."""
