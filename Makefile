@@ -24,8 +24,10 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q
 
+# make demo SERVE=0: stop before serving the dashboard (scripts and CI)
+SERVE ?= 1
 demo: $(STAMP)
-	bash scripts/demo.sh
+	SERVE=$(SERVE) bash scripts/demo.sh
 
 bench: $(STAMP)
 	$(PY) bench/fleet_import.py

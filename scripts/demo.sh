@@ -44,7 +44,12 @@ $nc allocation apply memphis-lease >/dev/null
 for day in 2026-05-15 2026-06-15 2026-07-15; do
   step "Who holds memphis-1 on $day" $nc allocation show --site memphis-1 --at "${day}T12:00:00Z"
 done
-step "What remains for the operator's own models" $nc allocation show --site atlanta-1
+step "A second tenant: 1,024 H100 at Atlanta for a year from September, signed in August" \
+  $nc agreement create examples/agreements/atlanta-inference.yaml
+$nc agreement sign atlanta-inference --at 2026-08-20T10:00:00-04:00 >/dev/null
+$nc allocation apply atlanta-inference >/dev/null
+step "Atlanta: the tenant's racks and what remains for the operator's own models" \
+  $nc allocation show --site atlanta-1
 step "Can we sell 20 MW more at Memphis from January 2027 for a year?" \
   $nc allocation whatif --site memphis-1 --mw 20 --from 2027-01-01T00:00:00-06:00 --months 12
 step "... or 2,000 H100 at Atlanta?" \
@@ -70,6 +75,8 @@ step "Why: the nodes and GPUs down in August, and what maintenance excluded" \
 step "The site day by day as the ramp completes (UTC): leased, and the operator's own pool
    busy (internal), idle or unreported" \
   $nc metering site --site memphis-1 --from 2026-06-28T00:00:00Z --to 2026-07-03T00:00:00Z --by day
+step "Atlanta's availability, from the tenant's own monitoring (no telemetry simulated there)" \
+  bash -c "$nc agreement availability atlanta-inference 2026-09 0.9991 && $nc agreement availability atlanta-inference 2026-10 0.9932"
 for month in 05 06 07 08 09 10; do
   step "Close 2026-$month" $nc billing close 2026-$month
 done
@@ -105,3 +112,22 @@ step "Walk-away risk: 100,000 paths of a 2 %-a-month notice hazard acting throug
 echo
 echo "Charts (PNG and SVG): $NEOCLOUD_HOME/charts/; the site's economics as one page:"
 echo "  $NEOCLOUD_HOME/economics-memphis-1.html"
+
+# The dashboard and the API over the same database: one demo key per role (shown once; the
+# database keeps only their hashes). `make demo SERVE=0` stops here (scripts and CI).
+[ "${SERVE:-1}" = "0" ] && exit 0
+port="${PORT:-8000}"
+echo
+echo "API keys for the demo (log in to the dashboard with one; send it as 'Authorization: Bearer KEY'):"
+for who in admin operator finance auditor tenant:frontier-lab tenant:helix-ai; do
+  role="${who%%:*}"
+  tenant=""
+  [ "$role" = tenant ] && tenant="--tenant=${who#*:}"
+  key=$($nc apikey create --role "$role" $tenant --label "demo $who" --json \
+    | "$PWD/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+  printf '  %-22s %s\n' "$who" "$key"
+done
+echo
+echo "Dashboard: http://127.0.0.1:$port/   API: http://127.0.0.1:$port/v1/ (OpenAPI: /openapi.json)"
+echo "Ctrl-C stops the server."
+exec $nc serve --host 127.0.0.1 --port "$port"
