@@ -254,6 +254,7 @@ def test_urls_are_http_or_https_without_credentials() -> None:
             check_url(bad)
         (problem,) = refused.value.problems
         assert problem.field == "url" and why in problem.message, bad
+        assert "secret" not in str(problem.value) and "token" not in str(problem.value)
 
 
 def test_a_tenant_webhook_wants_only_its_tenants_events() -> None:

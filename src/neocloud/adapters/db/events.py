@@ -44,7 +44,12 @@ class SqlEventLog:
         self.connection = connection
 
     def add(self, event: Event, recorded_at: datetime) -> RecordedEvent | None:
-        """The event as stored, or None when its dedupe key was stored already."""
+        """The event as stored, or None when its dedupe key was stored already. Looked up
+        first: on PostgreSQL an insert that conflicts still takes a number from the id
+        sequence, and a scan finds mostly facts already recorded."""
+        known = select(events.c.id).where(events.c.dedupe_key == event.dedupe_key)
+        if self.connection.scalar(known) is not None:
+            return None
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         statement = (
             dialect.insert(events)

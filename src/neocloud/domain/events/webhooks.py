@@ -53,8 +53,18 @@ def check_url(url: str, field: str = "url") -> str:
     """An absolute http or https URL with a host, no credentials and no fragment."""
     problem = _url_problem(url)
     if problem:
-        shown = url if len(url) <= 200 else url[:200] + "..."
+        shown = _without_credentials(url)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
         raise InvalidInput.single(field, shown, problem)
+    return url
+
+
+def _without_credentials(url: str) -> str:
+    """The URL as an error may show it: user and password (if any) as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority:
+        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
     return url
 
 
