@@ -23,7 +23,7 @@ from neocloud.services.ports import Forecaster, Meter, UnitOfWork
 
 if TYPE_CHECKING:
     from neocloud.domain.economics.risk import RiskResult
-    from neocloud.services.ports import RiskSimulator
+    from neocloud.services.ports import RiskSimulator, WebhookSender
 
 if TYPE_CHECKING:
     from neocloud.domain.metering.availability import AvailabilityRules
@@ -355,6 +355,13 @@ class App:
         from neocloud.adapters.charts.risk import margin_bands  # noqa: PLC0415
 
         return margin_bands(result, directory, site=site)
+
+    @staticmethod
+    def webhook_sender(timeout_s: float = 10.0) -> WebhookSender:
+        """POSTs webhook deliveries (httpx), each bounded by ``timeout_s``."""
+        from neocloud.adapters.webhooks import HttpxWebhookSender  # noqa: PLC0415 - httpx
+
+        return HttpxWebhookSender(timeout_s=timeout_s)
 
 
 def _us(instant: datetime) -> int:

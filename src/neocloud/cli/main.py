@@ -19,11 +19,13 @@ from neocloud.cli import (
     capacity,
     deal,
     economics,
+    events,
     fleet,
     metering,
     plan,
     risk,
     telemetry,
+    webhook,
 )
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
 
@@ -49,6 +51,8 @@ cli.add_typer(plan.cli, name="plan")
 cli.add_typer(risk.cli, name="risk")
 cli.add_typer(deal.cli, name="deal")
 cli.add_typer(apikey.cli, name="apikey")
+cli.add_typer(events.cli, name="events")
+cli.add_typer(webhook.cli, name="webhook")
 
 
 def whole_first_lines(app: typer.Typer) -> None:

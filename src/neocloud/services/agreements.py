@@ -19,12 +19,14 @@ from neocloud.domain.allocation.planner import check_fits_site
 from neocloud.domain.billing.drafts import check_storable, headline_total
 from neocloud.domain.billing.invoices import IssuedInvoice
 from neocloud.domain.billing.periods import BillingPeriod
+from neocloud.domain.events import model as events
 from neocloud.domain.kernel.documents import SourceDocument, located
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.domain.kernel.text import check_text
-from neocloud.services.billing import rebill, record_status_changes
+from neocloud.services.billing import rebill, record_breach, record_status_changes
 from neocloud.services.context import Context
+from neocloud.services.events import record, record_due
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
@@ -100,6 +102,8 @@ def sign_agreement(
         agreement.sign(when)
         uow.agreements.save(agreement)
         _audit(uow, ctx, "agreement.sign", key, {"signed_at": when.isoformat()})
+        record(uow, ctx, events.signed(agreement, when))
+        record_due(uow, ctx, agreement)
         uow.commit()
     return agreement
 
@@ -149,6 +153,7 @@ def amend_agreement(
                 "corrections": _numbers(notes),
             },
         )
+        record_due(uow, ctx, agreement)
         uow.commit()
     return Changed(agreement, notes)
 
@@ -201,6 +206,8 @@ def give_notice(
                 "corrections": _numbers(notes),
             },
         )
+        record(uow, ctx, events.notice_given(agreement, notice))
+        record_due(uow, ctx, agreement)
         uow.commit()
     return NoticeGiven(notice, notes, agreement.terms.billing_timezone)
 
@@ -233,6 +240,7 @@ def record_availability(
                 f"{term.end.isoformat()})",
             )
         uow.agreements.record_availability(key, label, availability_ratio, ctx.clock.now())
+        record_breach(uow, ctx, agreement, month, ratio=availability_ratio, source="manual")
         notes = rebill(
             uow, ctx, agreement, f"availability {label} recorded as {availability_ratio}"
         )

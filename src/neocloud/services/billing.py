@@ -18,10 +18,12 @@ from neocloud.domain.billing.invoices import (
     prepayment_drawn,
 )
 from neocloud.domain.billing.periods import BillingPeriod
+from neocloud.domain.events import model as events
 from neocloud.domain.kernel.errors import InvalidInput, NeocloudError
 from neocloud.domain.kernel.money import Money
 from neocloud.domain.kernel.text import check_text
 from neocloud.services.context import Context
+from neocloud.services.events import record, record_due
 from neocloud.services.metering import RULES, metered_availability
 from neocloud.services.observability import use_case
 
@@ -77,7 +79,31 @@ def _issue(
     details: dict[str, object] = {"agreement": agreement.key, "total": str(doc.total.amount)}
     details |= {"period": period} if period else {"refers_to": refers_to}
     uow.audit.record(ctx.audit(AUDIT_ACTION[kind], "invoice", number, details | (why or {})))
+    record(uow, ctx, events.issued(doc))
     return doc
+
+
+def record_breach(
+    uow: UnitOfWork,
+    ctx: Context,
+    agreement: CapacityAgreement,
+    month: BillingPeriod,
+    *,
+    ratio: Decimal,
+    source: str,
+) -> None:
+    """An SLA breach event when ``ratio``, recorded for ``month``, is below the SLA's
+    target; inside the caller's transaction."""
+    breach = events.sla_breached(
+        agreement,
+        period=month.label,
+        period_start=month.start,
+        availability_ratio=ratio,
+        source=source,
+        at=ctx.clock.now(),
+    )
+    if breach is not None:
+        record(uow, ctx, breach)
 
 
 def _open_periods(agreement: CapacityAgreement, through: str, issued: set[str]) -> list[str]:
@@ -173,7 +199,7 @@ def close_month(
                 continue  # its later months wait for the one that failed
             try:
                 with uow.savepoint():
-                    _take_metered(uow, ctx, agreement.key, label, metered.get((key, label)))
+                    _take_metered(uow, ctx, agreement, label, metered.get((key, label)))
                     report.issued.append(_invoice(uow, ctx, agreement, label))
             except NeocloudError as exc:
                 report.failed[key] = exc
@@ -182,12 +208,17 @@ def close_month(
 
 
 def _take_metered(
-    uow: UnitOfWork, ctx: Context, key: str, label: str, found: Availability | NeocloudError | None
+    uow: UnitOfWork,
+    ctx: Context,
+    agreement: CapacityAgreement,
+    label: str,
+    found: Availability | NeocloudError | None,
 ) -> None:
     """Record the month's metered availability (unless a figure was recorded by hand since
     it was metered), or refuse the month with why it could not be metered."""
     if found is None:
         return
+    key = agreement.key
     recorded = uow.agreements.recorded_availability(key, label)
     if recorded is not None and recorded[1] == "manual":
         return
@@ -196,6 +227,8 @@ def _take_metered(
     ratio = found.ratio
     assert ratio is not None  # metered_availability refuses a month with nothing required
     uow.agreements.record_availability(key, label, ratio, ctx.clock.now(), "metered")
+    month = BillingPeriod.parse(label, agreement.terms.billing_timezone)
+    record_breach(uow, ctx, agreement, month, ratio=ratio, source="metered")
     uow.audit.record(
         ctx.audit(
             "agreement.availability",
@@ -228,6 +261,7 @@ def _months_due(
     opened = _open_periods(agreement, period, issued)
     record_status_changes(uow, ctx, key, agreement.advance_to(end))
     uow.agreements.save(agreement)
+    record_due(uow, ctx, agreement)
     if period in issued:
         report.already_issued.append(key)
     elif period not in opened:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all of it
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime
     from decimal import Decimal
@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from neocloud.domain.allocation.changes import HoldingChanges, Stored
     from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
     from neocloud.domain.billing.invoices import DocumentKind, IssuedInvoice
+    from neocloud.domain.events.model import Event, EventKind, RecordedEvent
+    from neocloud.domain.events.webhooks import Delivery, DeliveryStatus, SendResult, Webhook
     from neocloud.domain.fleet.capacity import SiteSummary
     from neocloud.domain.fleet.inventory import Site
     from neocloud.domain.kernel.audit import AuditEntry
@@ -207,6 +209,75 @@ class ApiKeyRepository(Protocol):
     def revoke(self, key_id: str, at: datetime) -> None: ...
 
 
+class EventLog(Protocol):
+    """The outbox: events written in the transaction of the change they report."""
+
+    def add(self, event: Event, recorded_at: datetime) -> RecordedEvent | None:
+        """The event as stored; None when an event with its dedupe key is stored already."""
+        ...
+
+    def get(self, event_id: int) -> RecordedEvent:
+        """Raises NotFound."""
+        ...
+
+    def list(
+        self,
+        *,
+        tenant: str | None = None,
+        kind: EventKind | None = None,
+        agreement_key: str | None = None,
+        since: int | None = None,
+        limit: int = 100,
+    ) -> list[RecordedEvent]:
+        """Oldest first; ``since``: only events with a greater id."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    def add(
+        self,
+        *,
+        url: str,
+        secret: str,
+        operator: str,
+        tenant: str | None,
+        kinds: frozenset[EventKind],
+        created_at: datetime,
+        actor: str,
+    ) -> Webhook: ...
+    def get(self, webhook_id: int) -> Webhook:
+        """Raises NotFound (a removed webhook is still found)."""
+        ...
+
+    def list(self, *, tenant: str | None = None, removed: bool = False) -> list[Webhook]: ...
+    def remove(self, webhook_id: int, at: datetime) -> None: ...
+
+
+class DeliveryLog(Protocol):
+    """One row per (webhook, event): its status and its last attempt."""
+
+    def add(self, webhook_id: int, event_id: int, due_at: datetime) -> None: ...
+    def claim_due(
+        self, at: datetime, *, lease_until: datetime, limit: int
+    ) -> list[tuple[Delivery, Webhook, RecordedEvent]]:
+        """Pending deliveries due at ``at``, taken until ``lease_until`` (no other worker
+        sends them meanwhile)."""
+        ...
+
+    def save(self, delivery: Delivery) -> None: ...
+    def give_up(self, webhook_id: int, error: str) -> int: ...
+    def list(
+        self,
+        *,
+        webhook_id: int | None = None,
+        status: DeliveryStatus | None = None,
+        tenant: str | None = None,
+        event_id: int | None = None,
+        since: int | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -224,6 +295,12 @@ class UnitOfWork(Protocol):
     def metering(self) -> MeteringRecords: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+    @property
+    def deliveries(self) -> DeliveryLog: ...
 
     def write(self) -> Self:
         """This unit changes something: take the locks that keep concurrent writers from
@@ -282,3 +359,11 @@ class RiskSimulator(Protocol):
     """Monte Carlo of walk-away risk (docs/RISK.md): the same seed gives the same result."""
 
     def simulate(self, inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult: ...
+
+
+class WebhookSender(Protocol):
+    """POSTs one delivery (httpx in ``adapters/webhooks.py``), within a bounded timeout."""
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """What the endpoint answered, or the error (refused, timed out) that stopped it."""
+        ...

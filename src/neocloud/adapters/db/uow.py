@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.access import SqlApiKeyRepository
     from neocloud.adapters.db.agreements import SqlAgreementRepository
     from neocloud.adapters.db.allocations import SqlAllocationRepository
+    from neocloud.adapters.db.events import SqlDeliveryLog, SqlEventLog, SqlWebhookRepository
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
     from neocloud.adapters.db.metering import SqlMeteringRecords
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
@@ -101,6 +102,9 @@ REPOSITORIES = (
     "allocations",
     "metering",
     "api_keys",
+    "events",
+    "webhooks",
+    "deliveries",
 )
 
 
@@ -170,6 +174,24 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.access import SqlApiKeyRepository  # noqa: PLC0415
 
         return SqlApiKeyRepository(self.connection)
+
+    @cached_property
+    def events(self) -> SqlEventLog:
+        from neocloud.adapters.db.events import SqlEventLog  # noqa: PLC0415
+
+        return SqlEventLog(self.connection)
+
+    @cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        from neocloud.adapters.db.events import SqlWebhookRepository  # noqa: PLC0415
+
+        return SqlWebhookRepository(self.connection)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveryLog:
+        from neocloud.adapters.db.events import SqlDeliveryLog  # noqa: PLC0415
+
+        return SqlDeliveryLog(self.connection)
 
     def __exit__(
         self,
