@@ -22,12 +22,13 @@ from neocloud.bootstrap import App
 from neocloud.config import Settings
 from neocloud.domain.agreements.model import Party
 from neocloud.domain.allocation.planner import HolderKind
+from neocloud.domain.events.model import EventKind
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.audit import AuditEntry
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import FixedClock
-from neocloud.services import agreement_views, agreements, allocation, fleet
+from neocloud.services import agreement_views, agreements, allocation, events, fleet
 from neocloud.services.context import Context
 from tests import factories
 from tests.conftest import EXAMPLES
@@ -525,3 +526,8 @@ def test_tenant_terminates_when_a_tranche_is_late(app: App) -> None:
     assert stored.service_end == datetime(2027, 3, 10, tzinfo=UTC)
     assert allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 10, tzinfo=UTC)) == []
     assert len(allocation.holdings(app.uow(), "test-1", datetime(2027, 3, 9, tzinfo=UTC))) == 16
+    # the termination is an event like any notice, effective at once (the scan then says the
+    # term ended: service ended at the termination)
+    (given,) = events.list_events(app.uow(), kind=EventKind.NOTICE_GIVEN)
+    assert given.event.occurred_at == datetime(2027, 3, 10, tzinfo=UTC)
+    assert given.event.payload["effective_at"] == "2027-03-10T00:00:00Z"

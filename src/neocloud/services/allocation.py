@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
+from neocloud.domain.events import model as events
 from neocloud.domain.allocation.planner import (
     MIXED,
     AllocationPlan,
@@ -28,6 +29,7 @@ from neocloud.domain.kernel.quantities import check_gpus, check_mw
 from neocloud.services.agreements import NoticeGiven, end_service
 from neocloud.services.billing import rebill, record_status_changes
 from neocloud.services.context import Context
+from neocloud.services.events import record, record_due
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:  # protocols for type checking only: importing them costs start-up time
@@ -338,5 +340,7 @@ def terminate_for_late_delivery(
                 },
             )
         )
+        record(uow, ctx, events.notice_given(agreement, notice))
+        record_due(uow, ctx, agreement)
         uow.commit()
     return NoticeGiven(notice, notes, tz)
