@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from neocloud.domain.allocation.changes import failed_holding, swap_failed_node
-from neocloud.domain.events import model as events
 from neocloud.domain.allocation.planner import (
     MIXED,
     AllocationPlan,
@@ -23,6 +22,7 @@ from neocloud.domain.allocation.planner import (
     plan_allocation,
     plan_in_halls,
 )
+from neocloud.domain.events import model as events
 from neocloud.domain.kernel.errors import Conflict, InsufficientCapacity, InvalidInput
 from neocloud.domain.kernel.instants import Moment, require_utc, resolve
 from neocloud.domain.kernel.quantities import check_gpus, check_mw
