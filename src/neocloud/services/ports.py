@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from types import TracebackType
 
     from neocloud.domain.access.keys import ApiKey
+    from neocloud.domain.access.sessions import WebSession
     from neocloud.domain.agreements.model import CapacityAgreement
     from neocloud.domain.allocation.changes import HoldingChanges, Stored
     from neocloud.domain.allocation.planner import Busy, HolderKind, Holding, RackCapacity
@@ -278,6 +279,12 @@ class DeliveryLog(Protocol):
     ) -> list[Delivery]: ...
 
 
+class SessionRepository(Protocol):
+    def add(self, session: WebSession) -> None: ...
+    def find(self, token_sha256: str) -> WebSession | None: ...
+    def remove(self, token_sha256: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -301,6 +308,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookRepository: ...
     @property
     def deliveries(self) -> DeliveryLog: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     def write(self) -> Self:
         """This unit changes something: take the locks that keep concurrent writers from

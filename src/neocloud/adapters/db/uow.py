@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
     from neocloud.adapters.db.metering import SqlMeteringRecords
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
+    from neocloud.adapters.db.sessions import SqlSessionRepository
 
 LOCK_TIMEOUT_S = 30
 """How long a command waits for a lock another holds before it says the database is busy
@@ -105,6 +106,7 @@ REPOSITORIES = (
     "events",
     "webhooks",
     "deliveries",
+    "sessions",
 )
 
 
@@ -192,6 +194,12 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.events import SqlDeliveryLog  # noqa: PLC0415
 
         return SqlDeliveryLog(self.connection)
+
+    @cached_property
+    def sessions(self) -> SqlSessionRepository:
+        from neocloud.adapters.db.sessions import SqlSessionRepository  # noqa: PLC0415
+
+        return SqlSessionRepository(self.connection)
 
     def __exit__(
         self,
