@@ -63,7 +63,7 @@ def site_use_by_month(
     out = []
     for period in periods:
         hours = metering.site_use(uow, meter, site, period.interval, BUSY_UTIL_RATIO, rules=rules)
-        total = defaultdict(Decimal)
+        total: dict[str, Decimal] = defaultdict(Decimal)
         for h in hours:
             for name in ("installed", "leased", "internal", "idle", "spare", "maintenance",
                          "unreported"):  # fmt: skip

@@ -28,7 +28,9 @@ def exact(value: Decimal) -> str:
 
 
 def _attrs(**values: object) -> str:
-    return "".join(f' {k.replace("_", "-")}="{escape(str(v))}"' for k, v in values.items())
+    return "".join(
+        f' {k.rstrip("_").replace("_", "-")}="{escape(str(v))}"' for k, v in values.items()
+    )
 
 
 def use_chart(site: str, months: Sequence[UseMonth]) -> Markup:
@@ -38,7 +40,7 @@ def use_chart(site: str, months: Sequence[UseMonth]) -> Markup:
     step = inner_w / max(len(months), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
-        f'{_attrs(class_="chart", data_chart="utilization", data_site=site)}>'
+        f"{_attrs(class_='chart', data_chart='utilization', data_site=site)}>"
         f"<title>{escape(site)}: GPU-hours by use per month</title>",
         f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" '
         f'y2="{HEIGHT - PAD}"/>',
@@ -52,7 +54,7 @@ def use_chart(site: str, months: Sequence[UseMonth]) -> Markup:
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}"'
                 f"{_attrs(class_=f'use-{use}', data_period=m.period, data_use=use)}"
-                f'{_attrs(data_gpu_hours=exact(value))}><title>{escape(m.period)} {use}: '
+                f"{_attrs(data_gpu_hours=exact(value))}><title>{escape(m.period)} {use}: "
                 f"{exact(value)} GPU-hours</title></rect>"
             )
         parts.append(
@@ -94,7 +96,7 @@ def timeline(agreement: CapacityAgreement, now: datetime) -> Markup:
         return PAD + (at - lo).total_seconds() / span * (WIDTH - 2 * PAD)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 200" role="img"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 240" role="img"'
         f"{_attrs(class_='chart', data_chart='timeline', data_agreement=agreement.key)}>"
         f"<title>{escape(agreement.key)}: term, ramp and notice</title>",
         f'<rect x="{x(start):.1f}" y="60" width="{x(end) - x(start):.1f}" height="14"'
@@ -117,8 +119,9 @@ def timeline(agreement: CapacityAgreement, now: datetime) -> Markup:
         parts.append(
             f'<line x1="{px:.1f}" y1="40" x2="{px:.1f}" y2="130"'
             f"{_attrs(class_=f'mark mark-{kind}', data_kind=kind, data_at=at.isoformat())}/>"
-            f'<text x="{px:.1f}" y="{150 + 14 * (row % 3)}" class="label" '
-            f'text-anchor="middle">{escape(kind)} {escape(at.date().isoformat())}</text>'
+            f'<text x="{px:.1f}" y="{146 + 15 * row}" class="label" '
+            f'text-anchor="{"start" if px < WIDTH / 2 else "end"}">{escape(kind)} '
+            f"{escape(at.date().isoformat())}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -25,7 +25,7 @@ from neocloud.domain.access.policy import Area, Principal, Verb
 from neocloud.domain.access.sessions import SESSION_LIFETIME
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.economics.assumptions import DEFAULTS
-from neocloud.domain.kernel.errors import InvalidInput, Unauthenticated
+from neocloud.domain.kernel.errors import InvalidInput, NotFound, Unauthenticated
 from neocloud.render import economics as economics_render
 from neocloud.render.invoices import invoice_data, invoice_html
 from neocloud.services import agreement_views, billing, dashboard, economics, fleet, sessions
@@ -59,7 +59,7 @@ def render(name: str, status: int = 200, **values: object) -> HTMLResponse:
 
 
 def _error(request: Request, status: int, message: str) -> Response:
-    return render("error.html", status, message=message, viewer=None, status=status)
+    return render("error.html", status, message=message, viewer=None, code=status)
 
 
 on_error(_error)
@@ -124,13 +124,14 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = 
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     if name not in STATIC:
-        return _error_page_404()
+        raise NotFound(f"no static file {name!r}")
     body = (HERE / "static" / name).read_bytes()
     return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"})
 
 
-def _error_page_404() -> Response:
-    return render("error.html", 404, message="Not found.", viewer=None, status=404)
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)  # none: browsers ask for one on every page
 
 
 @router.get("/")

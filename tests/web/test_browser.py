@@ -1,0 +1,205 @@
+"""The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
+Playwright; no browser is ever downloaded): log in with a key, click through the main pages,
+read the charts' figures from the DOM and compare them with figures worked by hand (or, for
+what telemetry decides, taken from the metering service), screenshot every page, log out.
+
+The screenshots go to pytest's tmp_path (the folder is printed: run with -s to see it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+
+from neocloud.domain.kernel.instants import Interval
+from neocloud.services import metering, telemetry
+from tests.web.conftest import World
+
+CHROMIUM = Path("/usr/bin/chromium")
+JANUARY = Interval(datetime(2027, 1, 1, 6, tzinfo=UTC), datetime(2027, 2, 1, 6, tzinfo=UTC))
+
+
+@pytest.fixture
+def browser_page(served: str) -> Iterator[Page]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(base_url=served, viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+
+
+def simulate_january(world: World) -> None:
+    """Telemetry of every node for January 2027 (Chicago), so the pool is judged."""
+    nodes, tz = telemetry.simulation_fleet(world.app.uow(), "test-1")
+    world.app.simulate_telemetry(site="test-1", nodes=nodes, timezone=tz, start=JANUARY.start,
+                                 end=JANUARY.end, seed=7, resolution_s=3600)  # fmt: skip
+
+
+def figure(page: Page, selector: str, attribute: str) -> Decimal:
+    value = page.locator(selector).get_attribute(attribute)
+    assert value is not None, selector
+    return Decimal(value)
+
+
+def test_click_through_the_dashboard(world, browser_page, tmp_path):
+    simulate_january(world)
+    page, shots = browser_page, tmp_path / "screenshots"
+    shots.mkdir()
+    print(f"\nscreenshots: {shots}")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if _is_error(m) else None)
+
+    def shot(name: str) -> None:
+        page.screenshot(path=shots / f"{name}.png", full_page=True)
+
+    page.goto("/fleet")
+    assert page.url.endswith("/login")  # anonymous: to the login page
+    shot("01-login")
+    page.fill("#api_key", world.keys["admin"])
+    page.click("button[type=submit]")
+    assert page.url.endswith("/fleet")
+    header = page.eval_on_selector("header", "e => getComputedStyle(e).backgroundColor")
+    assert header == "rgb(21, 32, 43)"  # the app's own style sheet applied, nothing fetched
+
+    page.goto("/fleet?from=2027-01&to=2027-02")
+    shot("02-fleet")
+    _check_utilization(page, world)
+
+    page.click("text=Economics")
+    page.wait_for_url("**/economics/test-1")
+    shot("03-economics")
+    _check_economics(page)
+
+    page.click("nav >> text=Agreements")
+    page.click("a[href='/agreements/deal-b']")
+    page.wait_for_url("**/agreements/deal-b")
+    shot("04-agreement-timeline")
+    _check_timeline(page)
+
+    page.goto("/agreements/deal-a")
+    page.click("text=Usage and SLA")
+    page.wait_for_url("**/agreements/deal-a/usage")
+    shot("05-usage-sla")
+    _check_usage(page)
+
+    page.click("nav >> text=Invoices")
+    shot("06-invoices")
+    first = world.invoices["lab-a"][0]
+    assert figure(page, f"tr[data-number='{first}'] td[data-total]", "data-total") == Decimal(
+        "90000.00"
+    )  # January of deal-a: 100,000.00 less the 10 % SLA credit
+    page.click(f"a[href='/invoices/{first}']")
+    page.wait_for_url(f"**/invoices/{first}")
+    shot("07-invoice")
+    assert figure(page, "tr[data-kind='sla_credit'] td[data-amount]", "data-amount") == Decimal(
+        "-10000.00"
+    )
+    page.click("text=Printable")
+    shot("08-invoice-printable")
+    assert page.locator("h1").inner_text() == f"Invoice {first}"
+
+    page.goto("/fleet")
+    page.click("text=Log out")
+    page.wait_for_url("**/login")
+    page.goto("/agreements")
+    assert page.url.endswith("/login")  # the session is gone
+    assert errors == []  # no refused style, image or script on any page (CSP)
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "01-login.png", "02-fleet.png", "03-economics.png", "04-agreement-timeline.png",
+        "05-usage-sla.png", "06-invoices.png", "07-invoice.png", "08-invoice-printable.png",
+    ]  # fmt: skip
+
+
+def _is_error(message: ConsoleMessage) -> bool:
+    return message.type == "error"
+
+
+def _check_utilization(page: Page, world: World) -> None:
+    """192 GPUs; each deal holds one rack of 64 from 2027-01-01 (Chicago). January 2027 has
+    744 hours, February 672. The pool (the third rack) reported all January and nothing in
+    February: its 64 x 744 = 47,616 GPU-hours are internal or idle, telemetry decides which."""
+
+    def use(period: str, kind: str) -> Decimal:
+        selector = f"svg[data-chart='utilization'] rect[data-period='{period}'][data-use='{kind}']"
+        return figure(page, selector, "data-gpu-hours")
+
+    assert use("2027-01", "leased") == 2 * 64 * 744 == 95232
+    assert use("2027-01", "internal") + use("2027-01", "idle") == 64 * 744
+    assert use("2027-01", "other") == 0
+    hours = metering.site_use(world.app.uow(), world.app.meter(), "test-1", JANUARY,
+                              Decimal("0.05"))  # fmt: skip
+    assert use("2027-01", "internal") == sum(h.internal for h in hours)
+    assert use("2027-01", "idle") == sum(h.idle for h in hours)
+    assert use("2027-02", "leased") == 2 * 64 * 672
+    assert use("2027-02", "internal") == use("2027-02", "idle") == 0
+    assert use("2027-02", "other") == 64 * 672  # unreported
+    row = page.locator("table[data-table='utilization'] tr[data-period='2027-01'] td")
+    assert row.all_inner_texts()[1:3] == ["142848", "95232"]  # installed 192 x 744, leased
+
+
+def _check_economics(page: Page) -> None:
+    """Billed per month, from the terms: January deal-a 100,000 + deal-b at half price
+    100,000; February 100,000 + 200,000. Backlog at January's end: the contract values
+    (deal-a 12 x 100,000; deal-b 100,000 + 11 x 200,000: 3,500,000) less 200,000 billed."""
+    assert page.locator("img[data-chart]").count() == 3
+
+    def cell(period: str, column: str) -> Decimal:
+        selector = f"tr[data-period='{period}'] td[data-column='{column}']"
+        return Decimal(page.locator(selector).inner_text())
+
+    assert cell("2027-01", "billed") == Decimal("200000.00")
+    assert cell("2027-02", "billed") == Decimal("300000.00")
+    assert cell("2027-01", "headline_backlog") == Decimal("3300000.00")
+
+
+def _check_timeline(page: Page) -> None:
+    """deal-b: term 2027 (Chicago midnights: 06:00Z in winter); the ramp's half from
+    January 1 to February 1; notice given 2027-03-01 00:00 CST takes effect 90 calendar
+    days later, 2027-05-30 00:00 CDT = 05:00Z; then the full share until that instant."""
+    svg = "svg[data-chart='timeline'][data-agreement='deal-b']"
+    tranches = page.locator(f"{svg} rect[data-kind='tranche']")
+    got = [
+        (tranches.nth(i).get_attribute("data-from"), tranches.nth(i).get_attribute("data-to"),
+         tranches.nth(i).get_attribute("data-share"))
+        for i in range(tranches.count())
+    ]  # fmt: skip
+    assert got == [
+        ("2027-01-01T06:00:00+00:00", "2027-02-01T06:00:00+00:00", "0.5"),
+        ("2027-02-01T06:00:00+00:00", "2027-05-30T05:00:00+00:00", "1"),
+    ]
+
+    def mark(kind: str) -> str | None:
+        return page.locator(f"{svg} line[data-kind='{kind}']").get_attribute("data-at")
+
+    assert mark("signed") == "2026-12-01T00:00:00+00:00"
+    assert mark("notice-given") == "2027-03-01T06:00:00+00:00"
+    assert mark("notice-effective") == "2027-05-30T05:00:00+00:00"
+    assert mark("term-end") == "2028-01-01T06:00:00+00:00"
+
+
+def _check_usage(page: Page) -> None:
+    """deal-a: January recorded at 98.5 %, below the 99 % target: 10 % of 100,000.00 credited;
+    its rack of 64 GPUs held all January (744 h) and February (672 h)."""
+    svg = "svg[data-chart='availability'][data-agreement='deal-a']"
+    assert figure(page, f"{svg} rect[data-period='2027-01']", "data-availability") == Decimal(
+        "0.985"
+    )
+    assert figure(page, f"{svg} line[data-kind='target']", "data-ratio") == Decimal("0.99")
+    cells = page.locator("table[data-table='usage'] tr[data-period='2027-01'] td")
+    assert cells.all_inner_texts() == ["2027-01", str(64 * 744), "0.985", "0.1", "-10000"]
+    feb = page.locator("table[data-table='usage'] tr[data-period='2027-02'] td")
+    assert feb.all_inner_texts()[1] == str(64 * 672)
+    assert page.locator("[data-field='gpus-held']").inner_text() == "64"
