@@ -134,3 +134,14 @@ def test_a_session_lasts_eight_hours(world, visitor):
     assert visitor.get("/fleet").status_code == 200
     world.wall.instant = opened + timedelta(hours=8)
     assert visitor.get("/fleet").headers["location"] == "/login"
+
+
+def test_a_session_ends_when_its_key_expires(world, visitor):
+    ctx = Context("tester", world.app.clock, world.wall)
+    expires = world.wall.instant + timedelta(hours=1)
+    _, key = access.create_key(world.app.uow(), ctx, role="operator", label="short",
+                               expires_at=expires)  # fmt: skip
+    visitor.login(key)
+    assert visitor.get("/fleet").status_code == 200
+    world.wall.instant = expires  # the session itself would last 7 hours more
+    assert visitor.get("/fleet").headers["location"] == "/login"
