@@ -23,6 +23,7 @@ from neocloud.cli import (
     metering,
     plan,
     risk,
+    serve,
     telemetry,
 )
 from neocloud.cli.output import IO_ERROR, console, handles_errors, make_app
@@ -72,6 +73,7 @@ def init() -> None:
 
 
 cli.command("agent")(telemetry.agent)
+cli.command("serve")(serve.serve)
 
 
 whole_first_lines(cli)

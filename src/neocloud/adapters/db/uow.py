@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.access import SqlApiKeyRepository
     from neocloud.adapters.db.agreements import SqlAgreementRepository
     from neocloud.adapters.db.allocations import SqlAllocationRepository
+    from neocloud.adapters.db.idempotency import SqlIdempotencyKeys
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
     from neocloud.adapters.db.metering import SqlMeteringRecords
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
@@ -101,6 +102,7 @@ REPOSITORIES = (
     "allocations",
     "metering",
     "api_keys",
+    "idempotency",
 )
 
 
@@ -170,6 +172,12 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.access import SqlApiKeyRepository  # noqa: PLC0415
 
         return SqlApiKeyRepository(self.connection)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyKeys:
+        from neocloud.adapters.db.idempotency import SqlIdempotencyKeys  # noqa: PLC0415
+
+        return SqlIdempotencyKeys(self.connection)
 
     def __exit__(
         self,
