@@ -3,9 +3,12 @@ one signed, allocated, invoiced agreement each, and an API key per role."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,22 @@ def world(api_app: App) -> Iterator[World]:
     built = build(api_app)
     with built.client:
         yield built
+
+
+def as_json(data: object) -> str:
+    """JSON with exact numbers written as JSON numbers (``1000000.00``, not a string)."""
+
+    def mark(value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"__decimal__{value}"
+        raise TypeError(type(value).__name__)
+
+    return re.sub(r'"__decimal__([-0-9.]+)"', r"\1", json.dumps(data, default=mark))
+
+
+def new_deal(key: str = "deal-c", tenant: str = "lab-a", **changes: object) -> str:
+    """A valid agreement document as a JSON request body."""
+    doc = factories.agreement_document(
+        key, tenant=tenant, capacity={"gpus": 16, "gpu_model": "H100"}, **changes
+    )
+    return as_json(doc)

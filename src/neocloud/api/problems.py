@@ -201,13 +201,35 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     path = request.url.path
     if exc.status_code == 405:
-        return problem("method_not_allowed", f"{request.method} is not allowed on {path}",
-                       instance=path, headers=exc.headers)  # fmt: skip
+        allowed = ", ".join(_allowed(request))
+        return problem(
+            "method_not_allowed",
+            f"{request.method} is not allowed on {path} (allowed: {allowed})",
+            instance=path,
+            headers={"Allow": allowed},
+        )  # fmt: skip
     if exc.status_code == 404:
         return problem("not_found", f"no route {path}", instance=path)
     if exc.status_code == 400:
         return problem("malformed", str(exc.detail), instance=path)
     return problem("internal", str(exc.detail), instance=path)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette names only the first's)."""
+    from starlette.routing import Match
+
+    probe = {**request.scope, "method": "\x00"}
+    methods: set[str] = set()
+    pending = list(request.app.routes)
+    while pending:
+        route = pending.pop()
+        inner = getattr(route, "original_router", None)  # FastAPI's included routers
+        if inner is not None:
+            pending.extend(inner.routes)
+        elif route.matches(probe)[0] is Match.PARTIAL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
 
 
 async def on_precondition_failed(request: Request, exc: Exception) -> Response:
