@@ -82,7 +82,18 @@ def guard(
         authorization.check(app.uow(), who, verb, area, named, tenant_write=tenant_write)
         return Caller(who, app)
 
+    check.declared = (verb, area, ref, tenant_write)  # type: ignore[attr-defined]
     return check
+
+
+def declared_guard(route: object) -> tuple[Verb, Area, tuple[Kind, str] | None, bool] | None:
+    """What a route's guard declares (verb, area, object, tenant_write); None: no guard."""
+    dependant = getattr(route, "dependant", None)
+    for dep in getattr(dependant, "dependencies", ()):
+        declared = getattr(dep.call, "declared", None)
+        if declared is not None:
+            return declared  # type: ignore[no-any-return]
+    return None
 
 
 # --- pagination: an opaque cursor naming the last item of the page before -------------------

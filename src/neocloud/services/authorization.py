@@ -6,7 +6,8 @@ any (``Ref``: an agreement, an invoice or a site named in its path). :func:`chec
 1. refuses a role the area is closed to (``Forbidden``), before anything is looked up, so
    a refusal says nothing about what exists;
 2. for a tenant key, loads the object's owning tenant and asks ``domain/access/policy``'s
-   ``authorize``: another tenant's object is ``NotFound``, exactly like a missing one;
+   ``authorize``: another tenant's object is ``NotFound``, in the very words of a missing
+   one (``<kind> '<key>' does not exist``), so a key cannot probe what others have;
 3. for a tenant's write, also requires the route to allow tenants to write there
    (``tenant_write``: giving notice on its own agreement), whatever the area allows.
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from neocloud.domain.access.policy import Area, Principal, Role, Verb, authorize
-from neocloud.domain.kernel.errors import Forbidden
+from neocloud.domain.kernel.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from neocloud.services.ports import UnitOfWork
@@ -63,7 +64,10 @@ def check(
     if verb is Verb.WRITE and not tenant_write:
         raise Forbidden(f"a tenant key may not make this change ({area})")
     if ref is not None:
-        authorize(principal, verb, area, owner_of(uow, ref))
+        try:
+            authorize(principal, verb, area, owner_of(uow, ref))
+        except NotFound:  # the same words whether it is missing or another tenant's
+            raise NotFound(f"{ref.kind} {ref.key!r} does not exist") from None
 
 
 def only_tenant(principal: Principal) -> str | None:
