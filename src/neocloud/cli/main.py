@@ -24,6 +24,7 @@ from neocloud.cli import (
     metering,
     plan,
     risk,
+    serve,
     telemetry,
     webhook,
 )
@@ -76,6 +77,7 @@ def init() -> None:
 
 
 cli.command("agent")(telemetry.agent)
+cli.command("serve")(serve.serve)
 
 
 whole_first_lines(cli)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # types only: a command imports the domain it uses, not all o
     from decimal import Decimal
     from types import TracebackType
 
+    from neocloud.domain.access.idempotency import StoredResponse
     from neocloud.domain.access.keys import ApiKey
     from neocloud.domain.access.sessions import WebSession
     from neocloud.domain.agreements.model import CapacityAgreement
@@ -285,6 +286,16 @@ class SessionRepository(Protocol):
     def remove(self, token_sha256: str) -> bool: ...
 
 
+class IdempotencyKeys(Protocol):
+    def find(self, api_key_id: int, key: str) -> StoredResponse | None: ...
+    def reserve(self, api_key_id: int, key: str, pending: StoredResponse) -> StoredResponse | None:
+        """Hold the key for a request now running (None), or what holds it already."""
+        ...
+
+    def complete(self, api_key_id: int, key: str, response: StoredResponse) -> None: ...
+    def release(self, api_key_id: int, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done inside is committed together or not at all."""
 
@@ -310,6 +321,8 @@ class UnitOfWork(Protocol):
     def deliveries(self) -> DeliveryLog: ...
     @property
     def sessions(self) -> SessionRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
 
     def write(self) -> Self:
         """This unit changes something: take the locks that keep concurrent writers from

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from neocloud.adapters.db.agreements import SqlAgreementRepository
     from neocloud.adapters.db.allocations import SqlAllocationRepository
     from neocloud.adapters.db.events import SqlDeliveryLog, SqlEventLog, SqlWebhookRepository
+    from neocloud.adapters.db.idempotency import SqlIdempotencyKeys
     from neocloud.adapters.db.invoices import SqlInvoiceRepository
     from neocloud.adapters.db.metering import SqlMeteringRecords
     from neocloud.adapters.db.repositories import SqlAuditLog, SqlSiteRepository
@@ -107,6 +108,7 @@ REPOSITORIES = (
     "webhooks",
     "deliveries",
     "sessions",
+    "idempotency",
 )
 
 
@@ -200,6 +202,12 @@ class SqlUnitOfWork:
         from neocloud.adapters.db.sessions import SqlSessionRepository  # noqa: PLC0415
 
         return SqlSessionRepository(self.connection)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotencyKeys:
+        from neocloud.adapters.db.idempotency import SqlIdempotencyKeys  # noqa: PLC0415
+
+        return SqlIdempotencyKeys(self.connection)
 
     def __exit__(
         self,

@@ -1,0 +1,455 @@
+"""Request and response bodies (pydantic, at the edge only) and the functions that turn
+domain objects into them. Exact numbers (money, MW, ratios) travel as decimal text, never
+as JSON floats; instants as ISO 8601 with an offset (UTC)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from neocloud.domain.kernel.money import plain
+
+if TYPE_CHECKING:
+    from neocloud.domain.access.keys import ApiKey
+    from neocloud.domain.agreements.model import CapacityAgreement
+    from neocloud.domain.allocation.planner import AllocationPlan, Holding
+    from neocloud.domain.billing.invoices import IssuedInvoice
+    from neocloud.domain.billing.value import DealValue
+    from neocloud.domain.fleet.capacity import SiteSummary
+    from neocloud.domain.kernel.audit import AuditEntry
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields and wrong types are refused (422), never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def text(value: Decimal | int) -> str:
+    """An exact number as plain decimal text (no exponent)."""
+    return str(plain(Decimal(value)))
+
+
+# --- requests -----------------------------------------------------------------------------
+
+MOMENT = "A date (local midnight in the agreement's billing time zone) or ISO 8601 with offset"
+
+
+class SignRequest(Strict):
+    at: str | None = Field(
+        None, max_length=64, description=f"When signed: {MOMENT}; now if omitted"
+    )
+
+
+class NoticeRequest(Strict):
+    by: Literal["operator", "tenant"]
+    at: str | None = Field(None, max_length=64, description=f"When given: {MOMENT}; now if omitted")
+
+
+class AvailabilityRequest(Strict):
+    period: str = Field(max_length=7, description="YYYY-MM")
+    availability_ratio: str = Field(max_length=20, description="0 to 1, e.g. 0.985")
+
+
+class CreditNoteRequest(Strict):
+    amount: str = Field(max_length=40, description="Decimal text in the invoice's currency")
+    reason: str = Field(max_length=400)
+
+
+class AllocateRequest(Strict):
+    spare_share: str = Field("0", max_length=20, description="Spare racks per racks held")
+    unit: Literal["rack", "hall"] = "rack"
+
+
+class ApiKeyRequest(Strict):
+    role: Literal["admin", "operator", "finance", "auditor", "tenant"]
+    tenant: str | None = Field(None, max_length=63)
+    label: str | None = Field(None, max_length=200)
+    expires_at: str | None = Field(None, max_length=64, description="A date (UTC) or instant")
+
+
+AGREEMENT_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "The agreement format of docs/AGREEMENT_FORMAT.md, as JSON (numbers are "
+    "read exactly; dates are text)",
+    "required": ["version", "agreement"],
+    "properties": {"version": {"type": "integer"}, "agreement": {"type": "object"}},
+    "additionalProperties": False,
+}
+AMEND_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "required": ["terms", "effective_from"],
+    "properties": {
+        "terms": AGREEMENT_DOCUMENT,
+        "effective_from": {"type": "string", "description": MOMENT},
+        "note": {"type": "string", "maxLength": 500},
+    },
+    "additionalProperties": False,
+}
+
+
+class AmendRequest(Strict):
+    terms: dict[str, Any]
+    effective_from: str = Field(max_length=64)
+    note: str = Field("", max_length=500)
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class Span(Out):
+    start: str
+    end: str
+
+
+class NoticeOut(Out):
+    given_by: str
+    given_at: str
+    effective_at: str
+
+
+class VersionOut(Out):
+    number: int
+    effective_from: str
+    monthly_fee: str
+    actor: str
+    recorded_at: str
+    note: str
+
+
+class StatusAt(Out):
+    status: str
+    at: str
+
+
+class RecordedAvailability(Out):
+    period: str
+    availability_ratio: str
+    recorded_at: str
+
+
+class Release(Out):
+    at: str
+    reason: str
+
+
+class AgreementOut(Out):
+    key: str
+    status: str
+    operator: str
+    tenant: str
+    site: str
+    capacity: str
+    currency: str
+    monthly_fee: str
+    billing_timezone: str
+    term: Span
+    service_end: str
+    notice: NoticeOut | None
+    versions: list[VersionOut]
+    history: list[StatusAt]
+    etag: str
+
+
+class AgreementDetailsOut(AgreementOut):
+    availability: list[RecordedAvailability]
+    capacity_released: Release | None
+
+
+class Correction(Out):
+    number: str
+    kind: str
+    refers_to: str | None
+    total: str
+
+
+class ChangedOut(Out):
+    agreement: AgreementOut
+    corrections: list[Correction]
+
+
+class NoticeGivenOut(Out):
+    agreement: AgreementOut
+    notice: NoticeOut
+    corrections: list[Correction]
+
+
+def agreement_out(a: CapacityAgreement, etag: str) -> dict[str, Any]:
+    t = a.terms
+    return {
+        "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
+        "site": t.site, "capacity": str(t.capacity), "currency": t.currency,
+        "monthly_fee": t.monthly_fee.text, "billing_timezone": t.billing_timezone,
+        "term": {"start": t.term.start.isoformat(), "end": t.term.end.isoformat()},
+        "service_end": a.service_end.isoformat(),
+        "notice": None if a.notice is None else {
+            "given_by": a.notice.given_by.value, "given_at": a.notice.given_at.isoformat(),
+            "effective_at": a.notice.effective_at.isoformat()},
+        "versions": [{"number": v.number, "effective_from": v.effective_from.isoformat(),
+                      "monthly_fee": v.terms.monthly_fee.text, "actor": v.actor,
+                      "recorded_at": v.recorded_at.isoformat(), "note": v.note}
+                     for v in a.versions],
+        "history": [{"status": s.value, "at": at.isoformat()} for s, at in a.history],
+        "etag": etag,
+    }  # fmt: skip
+
+
+def corrections_out(notes: list[IssuedInvoice]) -> list[dict[str, Any]]:
+    return [
+        {"number": n.number, "kind": n.kind.value, "refers_to": n.refers_to, "total": n.total.text}
+        for n in notes
+    ]
+
+
+class ValueOut(Out):
+    agreement: str
+    as_of: str
+    currency: str
+    headline_total: str
+    contracted_total: str
+    earned_to_date: str
+    billed_to_date: str
+    remaining: str
+    enforceable_remaining: str
+    enforceable_until: str
+
+
+def value_out(key: str, v: DealValue) -> dict[str, Any]:
+    return {
+        "agreement": key, "as_of": v.as_of.isoformat(), "currency": v.currency,
+        "headline_total": v.headline_total.text, "contracted_total": v.contracted_total.text,
+        "earned_to_date": v.earned_to_date.text, "billed_to_date": v.billed_to_date.text,
+        "remaining": v.remaining.text, "enforceable_remaining": v.enforceable_remaining.text,
+        "enforceable_until": v.enforceable_until.isoformat(),
+    }  # fmt: skip
+
+
+class HallOut(Out):
+    hall: str
+    racks: int
+    nodes: int
+    gpus: int
+    gpus_by_model: dict[str, int]
+    it_mw: str
+    facility_mw: str
+
+
+class SiteOut(Out):
+    site: str
+    display_name: str
+    location: str
+    timezone: str
+    pue: str
+    facility_capacity_mw: str
+    it_mw: str
+    facility_mw: str
+    facility_headroom_mw: str
+    racks: int
+    nodes: int
+    gpus: int
+    gpus_by_model: dict[str, int]
+    electricity_price_per_mwh: str
+    electricity_currency: str
+    grid_carbon_kg_per_mwh: str
+    halls: list[HallOut]
+
+
+def site_out(s: SiteSummary) -> dict[str, Any]:
+    site = s.site
+    return {
+        "site": site.name,
+        "display_name": site.display_name,
+        "location": str(site.location),
+        "timezone": site.timezone,
+        "pue": text(site.pue),
+        "facility_capacity_mw": text(site.facility_capacity.mw),
+        "it_mw": text(s.it_power.mw),
+        "facility_mw": text(s.facility_power.mw),
+        "facility_headroom_mw": text(s.facility_headroom.mw),
+        "racks": s.racks,
+        "nodes": s.nodes,
+        "gpus": s.gpus,
+        "gpus_by_model": s.gpus_by_model(),
+        "electricity_price_per_mwh": text(site.electricity_price_per_mwh.amount),
+        "electricity_currency": site.electricity_price_per_mwh.currency,
+        "grid_carbon_kg_per_mwh": text(site.grid_carbon_kg_per_mwh),
+        "halls": [
+            {
+                "hall": h.hall,
+                "racks": h.racks,
+                "nodes": h.nodes,
+                "gpus": h.gpus,
+                "gpus_by_model": {m.gpu_model: m.gpus for m in h.models},
+                "it_mw": text(h.typical_it_kw / 1000),
+                "facility_mw": text(h.it_power.to_facility(site.pue).mw),
+            }
+            for h in s.halls
+        ],
+    }
+
+
+class HoldingOut(Out):
+    hall: str
+    rack: str
+    node: str
+    gpu_model: str
+    holder_kind: str
+    holder: str
+    start: str
+    end: str | None
+    reason: str
+
+
+def holding_out(h: Holding) -> dict[str, Any]:
+    return {
+        "hall": h.hall, "rack": h.rack, "node": h.node, "gpu_model": h.gpu_model,
+        "holder_kind": h.kind.value, "holder": h.holder, "start": h.start.isoformat(),
+        "end": h.end.isoformat() if h.end else None, "reason": h.reason,
+    }  # fmt: skip
+
+
+class StepOut(Out):
+    start: str
+    target: str
+    held: str
+    racks_added: list[str]
+
+
+class PlanOut(Out):
+    holder: str
+    end: str
+    halls: dict[str, int]
+    racks: int
+    spares: list[str]
+    steps: list[StepOut]
+    unit: str
+
+
+def plan_out(plan: AllocationPlan) -> dict[str, Any]:
+    return {
+        "holder": plan.holder, "end": plan.end.isoformat(), "halls": dict(plan.halls),
+        "racks": len(plan.racks), "spares": list(plan.spares),
+        "steps": [{"start": s.start.isoformat(), "target": text(s.target), "held": text(s.held),
+                   "racks_added": list(s.added)} for s in plan.steps],
+        "unit": "GPUs" if plan.demand.gpus is not None else "facility kW (share of the site)",
+    }  # fmt: skip
+
+
+class WhatIfOut(Out):
+    fits: bool
+    reason: str
+    plan: PlanOut | None
+
+
+class LineOut(Out):
+    kind: str
+    description: str
+    precise: str
+    amount: str
+
+
+class InvoiceOut(Out):
+    number: str
+    kind: str
+    period: str | None
+    agreement: str
+    operator: str
+    tenant: str
+    currency: str
+    issued_at: str
+    final: bool
+    refers_to: str | None
+    lines: list[LineOut]
+    total: str
+
+
+def invoice_out(invoice: IssuedInvoice) -> dict[str, Any]:
+    from neocloud.render.invoices import invoice_data
+
+    data = invoice_data(invoice)
+    data["kind"] = invoice.kind.value
+    return data
+
+
+class AuditOut(Out):
+    recorded_at: str
+    business_at: str
+    actor: str
+    action: str
+    entity_type: str
+    entity_key: str
+    details: dict[str, Any]
+
+
+def audit_out(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "recorded_at": e.recorded_at.isoformat(), "business_at": e.business_at.isoformat(),
+        "actor": e.actor, "action": e.action, "entity_type": e.entity_type,
+        "entity_key": e.entity_key, "details": dict(e.details),
+    }  # fmt: skip
+
+
+class ApiKeyOut(Out):
+    key_id: str
+    role: str
+    tenant: str | None
+    label: str
+    status: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="The key itself: shown this once, stored only as a hash")
+
+
+def api_key_out(key: ApiKey, now: Any) -> dict[str, Any]:
+    def iso(at: Any) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {
+        "key_id": key.key_id, "role": key.role.value, "tenant": key.tenant, "label": key.label,
+        "status": key.status(now), "created_at": key.created_at.isoformat(),
+        "expires_at": iso(key.expires_at), "revoked_at": iso(key.revoked_at),
+    }  # fmt: skip
+
+
+class PageOut(Out):
+    next_cursor: str | None = Field(description="Give it as `cursor` for the next page")
+    next: str | None = Field(description="The next page's path and query; null: the last page")
+
+
+class AgreementPage(PageOut):
+    items: list[AgreementOut]
+
+
+class SitePage(PageOut):
+    items: list[SiteOut]
+
+
+class HoldingPage(PageOut):
+    at: str
+    items: list[HoldingOut]
+
+
+class InvoicePage(PageOut):
+    items: list[InvoiceOut]
+
+
+class AuditPage(PageOut):
+    items: list[AuditOut]
+
+
+class ApiKeyPage(PageOut):
+    items: list[ApiKeyOut]
+
+
+class AvailabilityPage(PageOut):
+    items: list[RecordedAvailability]
