@@ -59,7 +59,7 @@ def tables(inputs: RiskInputs) -> F64:
 
 
 def notice_months(
-    u: F64, hazard: F64, months: int, out: NDArray[np.intp] | None = None
+    u: F64, hazard: F64, months: int, *, out: NDArray[np.intp] | None = None
 ) -> NDArray[np.intp]:
     """The month each path's notice is given (``months``: none within the horizon); into
     ``out`` when given, and then ``u`` is overwritten (no temporaries of its size)."""
@@ -168,7 +168,7 @@ class _Sim:
         )
 
     def losses(
-        self, k: NDArray[np.intp], lost: F64 | None = None, eff: NDArray[np.intp] | None = None
+        self, k: NDArray[np.intp], *, lost: F64 | None = None, eff: NDArray[np.intp] | None = None
     ) -> tuple[F64, F64]:
         """Revenue and leased kW lost, each ``(M, n)`` (month-major), for notice months
         ``k`` ``(n, A)``; written into ``lost`` (``(2, M + 1, n)``) when given, and the
@@ -179,7 +179,8 @@ class _Sim:
         lost.fill(0.0)
         flat = lost.reshape(2, -1)
         for a, d in enumerate(self.deals):
-            np.take(d.effective, k[:, a], out=eff[a], mode="clip")  # (k is in range)
+            # (k is in range; "clip" only spares the copy "raise" makes to check it)
+            np.take(d.effective, k[:, a], out=eff[a], mode="clip")
             hit = np.flatnonzero(eff[a] < m)  # the paths this agreement leaves
             kk = k[hit, a]
             at = eff[a, hit] * n + hit
@@ -196,7 +197,7 @@ class _Sim:
         return lost[0, :m], lost[1, :m]
 
     def chunk(
-        self, rng: np.random.Generator, out: tuple[F64, F64, NDArray[np.float32]], work: _Work
+        self, rng: np.random.Generator, out: tuple[F64, F64, NDArray[np.float32]], *, work: _Work
     ) -> None:
         """Revenue, margin and idle kW of ``n`` paths into ``out``, three ``(M, n)``
         (month-major) views of the stored paths: written in place, never copied. Every
@@ -204,9 +205,9 @@ class _Sim:
         revenue, margin, idle = out
         m, n = self.m, revenue.shape[1]
         u = rng.random(out=_shaped(work.u, n, len(self.hazard)))
-        k = notice_months(u, self.hazard, m, _shaped(work.k, n, len(self.hazard)))
+        k = notice_months(u, self.hazard, m, out=_shaped(work.k, n, len(self.hazard)))
         lost_revenue, lost_kw = self.losses(
-            k, _shaped(work.lost, 2, m + 1, n), _shaped(work.effective, len(self.deals), n)
+            k, lost=_shaped(work.lost, 2, m + 1, n), eff=_shaped(work.effective, len(self.deals), n)
         )
         np.subtract(self.base_revenue[:, None], lost_revenue, out=revenue)
         leased = np.subtract(self.base_kw[:, None], lost_kw, out=lost_kw)
@@ -363,13 +364,14 @@ def simulate(inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult:
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(i,))))
         rev, mar, idl = revenue[:, cut], margin[:, cut], idle[:, cut]
         work = spare.get()
-        sim.chunk(rng, (rev, mar, idl), work)
-        tot = np.stack((rev.sum(axis=0), mar.sum(axis=0)))
-        totals[:, cut] = tot
-        chunks: tuple[NDArray[np.floating], ...] = (rev, mar, idl, tot)
-        parts = [_Moments.of(x, work.demand) for x in chunks]
-        spare.put(work)
-        return parts
+        try:
+            sim.chunk(rng, (rev, mar, idl), work=work)
+            tot = np.stack((rev.sum(axis=0), mar.sum(axis=0)))
+            totals[:, cut] = tot
+            chunks: tuple[NDArray[np.floating], ...] = (rev, mar, idl, tot)
+            return [_Moments.of(x, work.demand) for x in chunks]
+        finally:
+            spare.put(work)
 
     # Two chunks at a time (numpy releases the GIL); each writes its own slice and has its
     # own seed, and the moments are merged in chunk order: the same result as one thread.
