@@ -205,7 +205,8 @@ class _Sim:
         revenue, margin, idle = out
         m, n = self.m, revenue.shape[1]
         u = rng.random(out=_shaped(work.u, n, len(self.hazard)))
-        k = notice_months(u, self.hazard, m, out=_shaped(work.k, n, len(self.hazard)))
+        # k is (n, A) stored agreement-major: losses reads it an agreement at a time
+        k = notice_months(u, self.hazard, m, out=_shaped(work.k, len(self.hazard), n).T)
         lost_revenue, lost_kw = self.losses(
             k, lost=_shaped(work.lost, 2, m + 1, n), eff=_shaped(work.effective, len(self.deals), n)
         )
