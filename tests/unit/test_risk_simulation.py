@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from neocloud.adapters.risk import _ranks, _Sim, notice_months, select, simulate, tables
+from neocloud.adapters.risk import SAMPLE, _ranks, _Sim, notice_months, select, simulate, tables
 from neocloud.domain.economics.risk import Exposure, RiskInputs, exposure
 from tests.factories import signed_agreement
 
@@ -96,11 +96,16 @@ def test_same_seed_same_result_other_seed_other_result() -> None:
 
 
 def test_select_gives_exact_order_statistics() -> None:
-    """Against a full sort: smooth values, heavy ties (revenue: most paths at the contract),
-    and a column ordered so the strided sample misleads (the whole-array fallback)."""
+    """Against a full sort: smooth values, heavy ties (revenue: most paths at the contract;
+    a few totals, P50 on the edge of a run), a sorted column, and one whose strided sample
+    is all one value (the whole-array fallback)."""
     rng = np.random.default_rng(9)
     ties = np.where(rng.random(300_000) < 0.93, 1.25e9, rng.random(300_000) * 1e9)
+    totals = np.repeat([1.0e9, 1.1e9, 1.2e9, 1.25e9], [150_000, 1, 99_999, 50_000])
     ordered = np.concatenate((np.zeros(150_000), np.arange(150_000.0)))
-    for values in (rng.standard_normal(300_001), ties, ordered, rng.random(1000)):
+    misled = rng.random(300_000)
+    misled[:: misled.size // SAMPLE] = 2.0
+    for values in (rng.standard_normal(300_001), ties, rng.permutation(totals), ordered,
+                   misled, rng.random(1000)):  # fmt: skip
         ranks = _ranks(values.size)
         assert select(values, ranks) == [float(np.sort(values)[r]) for r in ranks]

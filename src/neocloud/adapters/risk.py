@@ -18,6 +18,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from queue import SimpleQueue
 from typing import TypeVar
 
 import numpy as np
@@ -26,9 +27,11 @@ from numpy.typing import NDArray
 from neocloud.domain.economics.risk import Band, Exposure, RiskInputs, RiskMonth, RiskResult
 
 CHUNK = 16_384
+THREADS = 2
 QUANTILES = (0.05, 0.50, 0.95)
 F64 = NDArray[np.float64]
 FloatArray = TypeVar("FloatArray", NDArray[np.float64], NDArray[np.float32])
+Scratch = TypeVar("Scratch", NDArray[np.float64], NDArray[np.float32], NDArray[np.intp])
 CENT = Decimal("0.01")
 MW_PLACES = Decimal("0.001")
 
@@ -55,24 +58,36 @@ def tables(inputs: RiskInputs) -> F64:
     return out
 
 
-def notice_months(u: F64, hazard: F64, months: int) -> NDArray[np.intp]:
-    """The month each path's notice is given (``months``: none within the horizon)."""
+def notice_months(
+    u: F64, hazard: F64, months: int, *, out: NDArray[np.intp] | None = None
+) -> NDArray[np.intp]:
+    """The month each path's notice is given (``months``: none within the horizon); into
+    ``out`` when given, and then ``u`` is overwritten (no temporaries of its size)."""
+    x = np.negative(u, out=None if out is None else u)
     with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.floor(np.log1p(-u) / np.log1p(-hazard))
-    k = np.where(hazard > 0, k, months)
-    return np.minimum(k, months).astype(np.intp)
+        np.log1p(x, out=x)
+        np.divide(x, np.log1p(-hazard), out=x)
+    np.floor(x, out=x)
+    np.copyto(x, months, where=~(hazard > 0))
+    np.minimum(x, months, out=x)
+    if out is None:
+        return x.astype(np.intp)
+    np.copyto(out, x, casting="unsafe")
+    return out
 
 
 @dataclass(frozen=True)
 class _Deal:
     """One agreement as arrays: revenue and leased kW by month, and per notice month ``k``
-    (index ``M``: none) the effective month and what that month still pays and holds."""
+    (index ``M``: none) the effective month and what the loss against the schedule steps
+    by at that month and at the month after (rows 0 and 1 of ``drop_revenue`` and
+    ``drop_kw``; the effective month still pays and holds its partial share)."""
 
     revenue: F64
     kw: F64
     effective: NDArray[np.intp]
-    partial_revenue: F64
-    partial_kw: F64
+    drop_revenue: F64
+    drop_kw: F64
 
     @classmethod
     def of(cls, ex: Exposure) -> _Deal:
@@ -80,10 +95,15 @@ class _Deal:
         revenue = np.array([float(x) for x in ex.revenue])
         kw = np.array([float(x) for x in ex.leased_kw])
         eff = np.array([*ex.effective_month, m], dtype=np.intp)
-        j = np.minimum(eff, m - 1)
-        part = np.array([*(float(x) for x in ex.partial_share), 0.0])
-        return cls(revenue, kw, eff, np.array([*(float(x) for x in ex.partial_revenue), 0.0]),
-                   part * kw[j])  # fmt: skip
+        e = np.minimum(eff, m - 1)  # (row M, no notice, is never read)
+        nxt, after = np.minimum(e + 1, m - 1), e + 1 < m
+        part_revenue = np.array([*(float(x) for x in ex.partial_revenue), 0.0])
+        part_kw = np.array([*(float(x) for x in ex.partial_share), 0.0]) * kw[e]
+
+        def drops(values: F64, part: F64) -> F64:
+            return np.stack((values[e] - part, np.where(after, values[nxt] - values[e], 0) + part))
+
+        return cls(revenue, kw, eff, drops(revenue, part_revenue), drops(kw, part_kw))
 
 
 def _steps(values: F64) -> list[tuple[int, float]]:
@@ -100,11 +120,31 @@ def _cumsum_rows(x: FloatArray) -> FloatArray:
     return x
 
 
+class _Work:
+    """One thread's scratch arrays, reused chunk after chunk: a fresh array of a chunk's
+    size for each step costs a page fault every 4 KiB (the allocator hands large blocks
+    back to the system when they are freed), as much as the arithmetic on it."""
+
+    def __init__(self, m: int, agreements: int) -> None:
+        self.u = np.empty(CHUNK * agreements)
+        self.k = np.empty(CHUNK * agreements, dtype=np.intp)
+        self.effective = np.empty(agreements * CHUNK, dtype=np.intp)
+        self.lost = np.empty(2 * (m + 1) * CHUNK)
+        self.demand = np.empty(m * CHUNK)
+        self.free = np.empty(m * CHUNK)
+        self.steps = np.empty(m * CHUNK, dtype=np.float32)
+
+
+def _shaped(buffer: Scratch, *shape: int) -> Scratch:
+    """The first ``prod(shape)`` items of ``buffer`` as a C-contiguous array of ``shape``."""
+    return buffer[: int(np.prod(shape))].reshape(shape)
+
+
 class _Sim:
     """What a walk-away takes is a *loss* against the contracted schedule, zero before the
     effective month: its month-to-month differences are a few entries per noticed path (the
     effective month, the month after, and the schedule's own steps), so a path's loss is a
-    cumulative sum of a scatter (``bincount``), not a gather of whole rows per agreement."""
+    cumulative sum of a scatter (``np.add.at``), not a gather of whole rows per agreement."""
 
     def __init__(self, inputs: RiskInputs) -> None:
         self.m = len(inputs.months)
@@ -127,63 +167,76 @@ class _Sim:
             len(own), self.m
         )
 
-    def losses(self, k: NDArray[np.intp]) -> tuple[F64, F64]:
+    def losses(
+        self, k: NDArray[np.intp], *, lost: F64 | None = None, eff: NDArray[np.intp] | None = None
+    ) -> tuple[F64, F64]:
         """Revenue and leased kW lost, each ``(M, n)`` (month-major), for notice months
-        ``k`` ``(n, A)``."""
+        ``k`` ``(n, A)``; written into ``lost`` (``(2, M + 1, n)``) when given, and the
+        effective months into ``eff`` (``(A, n)``)."""
         n, m = k.shape[0], self.m
-        paths = np.arange(n, dtype=np.intp)
-        idx, w_rev, w_kw, effs = [], [], [], []
+        lost = np.empty((2, m + 1, n)) if lost is None else lost
+        eff = np.empty((len(self.deals), n), dtype=np.intp) if eff is None else eff
+        lost.fill(0.0)
+        flat = lost.reshape(2, -1)
         for a, d in enumerate(self.deals):
-            eff = d.effective[k[:, a]]
-            effs.append(eff)
-            hit = np.flatnonzero(eff < m)
-            e, kk = eff[hit], k[hit, a]
-            pr, pk = d.partial_revenue[kk], d.partial_kw[kk]
-            nxt = np.minimum(e + 1, m - 1)
-            after = e + 1 < m
-            at = e * n + paths[hit]
-            idx += [at, at + n]
-            w_rev += [d.revenue[e] - pr, np.where(after, d.revenue[nxt] - d.revenue[e], 0) + pr]
-            w_kw += [d.kw[e] - pk, np.where(after, d.kw[nxt] - d.kw[e], 0) + pk]
-        flat = np.concatenate(idx) if idx else np.zeros(0, dtype=np.intp)
-        out = []
-        for weights, which in ((w_rev, 0), (w_kw, 1)):
-            w = np.concatenate(weights) if weights else np.zeros(0)
-            counts = np.bincount(flat, w, minlength=(m + 1) * n)  # float64 with weights
-            diff = np.asarray(counts, dtype=np.float64).reshape(m + 1, n)
+            # (k is in range; "clip" only spares the copy "raise" makes to check it)
+            np.take(d.effective, k[:, a], out=eff[a], mode="clip")
+            hit = np.flatnonzero(eff[a] < m)  # the paths this agreement leaves
+            kk = k[hit, a]
+            at = eff[a, hit] * n + hit
+            # one agreement adds at most once to a (month, path): each sum is taken in
+            # agreement order, as a single scatter of all of them would
+            for which, drop in enumerate((d.drop_revenue, d.drop_kw)):
+                np.add.at(flat[which], at, drop[0, kk])
+                np.add.at(flat[which], at + n, drop[1, kk])
+        for which in (0, 1):
             for a in range(len(self.deals)):
                 for b, change in self.steps[a][which]:
-                    diff[b] += change * (effs[a] + 1 < b)
-            out.append(_cumsum_rows(diff[:m]))
-        return out[0], out[1]
+                    lost[which, b] += change * (eff[a] + 1 < b)
+            _cumsum_rows(lost[which, :m])
+        return lost[0, :m], lost[1, :m]
 
-    def chunk(self, rng: np.random.Generator, out: tuple[F64, F64, NDArray[np.float32]]) -> None:
+    def chunk(
+        self, rng: np.random.Generator, out: tuple[F64, F64, NDArray[np.float32]], *, work: _Work
+    ) -> None:
         """Revenue, margin and idle kW of ``n`` paths into ``out``, three ``(M, n)``
-        (month-major) views of the stored paths: written in place, never copied."""
+        (month-major) views of the stored paths: written in place, never copied. Every
+        other array lives in ``work``; the draws are taken in the same order as ever."""
         revenue, margin, idle = out
         m, n = self.m, revenue.shape[1]
-        k = notice_months(rng.random((n, len(self.hazard))), self.hazard, m)
-        lost_revenue, lost_kw = self.losses(k)
+        u = rng.random(out=_shaped(work.u, n, len(self.hazard)))
+        # k is (n, A) stored agreement-major: losses reads it an agreement at a time
+        k = notice_months(u, self.hazard, m, out=_shaped(work.k, len(self.hazard), n).T)
+        lost_revenue, lost_kw = self.losses(
+            k, lost=_shaped(work.lost, 2, m + 1, n), eff=_shaped(work.effective, len(self.deals), n)
+        )
         np.subtract(self.base_revenue[:, None], lost_revenue, out=revenue)
         leased = np.subtract(self.base_kw[:, None], lost_kw, out=lost_kw)
-        demand = np.zeros((m, n))
+        demand = _shaped(work.demand, m, n)
+        demand.fill(0.0)
+        gpus = _shaped(work.free, m, n)
         if len(self.kw_per_gpu):
             z = rng.standard_normal((len(self.kw_per_gpu), n))
             for g in range(len(self.kw_per_gpu)):
-                gpus = np.maximum(self.mean[g][:, None] + self.sigma[g][:, None] * z[g], 0.0)
-                demand += self.kw_per_gpu[g] * gpus
-        free = np.maximum(self.site_kw - leased, 0.0)
+                np.multiply(self.sigma[g][:, None], z[g], out=gpus)
+                np.add(self.mean[g][:, None], gpus, out=gpus)
+                np.maximum(gpus, 0.0, out=gpus)
+                gpus *= self.kw_per_gpu[g]
+                demand += gpus
+        free = np.subtract(self.site_kw, leased, out=gpus)
+        np.maximum(free, 0.0, out=free)
         own = np.minimum(demand, free, out=demand)
         free -= own
         idle[...] = free
         # the price path in single precision (half the draws' cost; a path's 36 steps keep
         # ~7 digits, far inside the Monte Carlo error), its cost in double
-        steps = rng.standard_normal((m, n), dtype=np.float32)
+        steps = rng.standard_normal(dtype=np.float32, out=_shaped(work.steps, m, n))
         steps *= np.float32(self.step_sigma)
         steps += np.float32(self.step_drift)
         price = np.exp(_cumsum_rows(steps), out=steps)
         kwh = np.add(leased, own, out=leased)
-        kwh += self.idle_ratio * free
+        free *= self.idle_ratio
+        kwh += free
         kwh *= self.hours[:, None] * self.price
         kwh *= price
         np.subtract(revenue, kwh, out=margin)
@@ -201,39 +254,49 @@ def _ranks(n: int) -> list[int]:
 
 def select(values: NDArray[np.floating], ranks: list[int]) -> list[float]:
     """The values of ``ranks`` in sorted order, exactly, without sorting ``values``
-    (Floyd-Rivest): pivots from a strided sample bracket each rank; only the values between
-    them are partitioned; if the bracket misses, the whole array is (still exact)."""
+    (Floyd-Rivest): a strided sample gives each rank a guess and pivots that bracket it;
+    only the values between them are partitioned; if the bracket misses, the whole array
+    is (still exact)."""
     n = values.size
     if n <= SMALL:
         whole = values.copy()
         whole.partition(sorted(set(ranks)))
         return [float(whole[r]) for r in ranks]
     sample = np.sort(values[:: n // SAMPLE])
-    s = sample.size
-    spread = 4 * np.sqrt(s) + 8
-    out = []
-    for r in ranks:
-        at = r / (n - 1) * (s - 1)
-        lo = sample[max(0, int(at - spread))]
-        hi = sample[min(s - 1, int(at + spread) + 1)]
-        below = int(np.count_nonzero(values < lo))
-        # a run of ties (most paths at the contracted revenue): no partition needed
-        if lo == hi and below <= r < n - int(np.count_nonzero(values > hi)):
-            out.append(float(lo))
-            continue
-        inside = values[(values >= lo) & (values <= hi)]
-        if below <= r < below + inside.size:
-            out.append(float(np.partition(inside, r - below)[r - below]))
-        else:
-            out.append(float(np.partition(values, r)[r]))
-    return out
+    return [_select_one(values, sample, r) for r in ranks]
+
+
+def _select_one(values: NDArray[np.floating], sample: NDArray[np.floating], r: int) -> float:
+    """The value of rank ``r`` in ``values``, ``sample`` a sorted sample of them."""
+    n, s = values.size, sample.size
+    q = r / (n - 1)
+    at = q * (s - 1)
+    guess = sample[round(at)]
+    # A value the sample holds more than once is a run of ties (revenue: most paths at a
+    # few totals); when the rank falls in it, two counts answer without any partition.
+    if np.searchsorted(sample, guess, "right") - np.searchsorted(sample, guess, "left") > 1:
+        below = int(np.count_nonzero(values < guess))
+        if below <= r < below + int(np.count_nonzero(values == guess)):
+            return float(guess)
+    # The number of sample values below the rank's value is binomial (s, q): six of its
+    # standard deviations either side miss a few times in a billion.
+    spread = 6 * np.sqrt(s * q * (1 - q)) + 4
+    lo = sample[max(0, int(at - spread))]
+    hi = sample[min(s - 1, int(at + spread) + 1)]
+    inside = values >= lo
+    below = n - int(np.count_nonzero(inside))
+    inside &= values <= hi
+    between = values[inside]
+    if below <= r < below + between.size:
+        return float(np.partition(between, r - below)[r - below])
+    return float(np.partition(values, r)[r])
 
 
 def _order_statistics(rows: NDArray[np.floating]) -> NDArray[np.floating]:
     """P5, P50, P95 of each row of ``(columns, paths)``, as ``(columns, 3)``; two threads
     (numpy's compare, extract and partition release the GIL)."""
     ranks = _ranks(rows.shape[1])
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(THREADS) as pool:
         return np.array(list(pool.map(lambda row: select(row, ranks), rows)))
 
 
@@ -251,11 +314,13 @@ class _Moments:
         self.m2 = np.zeros(width)
 
     @staticmethod
-    def of(x: NDArray[np.floating]) -> tuple[int, F64, F64]:
-        """``x``: ``(columns, n)``, one chunk's paths of each column: n, mean, M2."""
+    def of(x: NDArray[np.floating], scratch: F64) -> tuple[int, F64, F64]:
+        """``x``: ``(columns, n)``, one chunk's paths of each column: n, mean, M2 (the
+        deviations go through ``scratch``, at least as large as ``x``)."""
         mean = x.mean(axis=1, dtype=np.float64)
-        dev = np.subtract(x, mean[:, None], dtype=np.float64)
-        return x.shape[1], mean, (dev * dev).sum(axis=1)
+        dev = np.subtract(x, mean[:, None], dtype=np.float64, out=_shaped(scratch, *x.shape))
+        dev *= dev
+        return x.shape[1], mean, dev.sum(axis=1)
 
     def merge(self, part: tuple[int, F64, F64]) -> None:
         n_b, mean_b, m2_b = part
@@ -290,21 +355,28 @@ def simulate(inputs: RiskInputs, *, paths: int, seed: int) -> RiskResult:
     idle = np.empty((m, paths), dtype=np.float32)
     totals = np.empty((2, paths))
     stats = [_Moments(m), _Moments(m), _Moments(m), _Moments(2)]
+    spare: SimpleQueue[_Work] = SimpleQueue()  # one per thread
+    for _ in range(THREADS):
+        spare.put(_Work(m, len(inputs.agreements)))
 
     def run(i: int) -> list[tuple[int, F64, F64]]:
         start = i * CHUNK
         cut = slice(start, min(start + CHUNK, paths))
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(i,))))
         rev, mar, idl = revenue[:, cut], margin[:, cut], idle[:, cut]
-        sim.chunk(rng, (rev, mar, idl))
-        tot = np.stack((rev.sum(axis=0), mar.sum(axis=0)))
-        totals[:, cut] = tot
-        chunks: tuple[NDArray[np.floating], ...] = (rev, mar, idl, tot)
-        return [_Moments.of(x) for x in chunks]
+        work = spare.get()
+        try:
+            sim.chunk(rng, (rev, mar, idl), work=work)
+            tot = np.stack((rev.sum(axis=0), mar.sum(axis=0)))
+            totals[:, cut] = tot
+            chunks: tuple[NDArray[np.floating], ...] = (rev, mar, idl, tot)
+            return [_Moments.of(x, work.demand) for x in chunks]
+        finally:
+            spare.put(work)
 
     # Two chunks at a time (numpy releases the GIL); each writes its own slice and has its
     # own seed, and the moments are merged in chunk order: the same result as one thread.
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(THREADS) as pool:
         for parts in pool.map(run, range(-(-paths // CHUNK))):
             for acc, part in zip(stats, parts, strict=True):
                 acc.merge(part)
