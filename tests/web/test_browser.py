@@ -101,12 +101,17 @@ def test_click_through_the_dashboard(world, browser_page, tmp_path):
     assert figure(page, f"tr[data-number='{first}'] td[data-total]", "data-total") == Decimal(
         "90000.00"
     )  # January of deal-a: 100,000.00 less the 10 % SLA credit
+    total = page.locator(f"tr[data-number='{first}'] td[data-total]").inner_text()
+    assert total == "USD 90,000.00"
     page.click(f"a[href='/invoices/{first}']")
     page.wait_for_url(f"**/invoices/{first}")
     shot("07-invoice")
     assert figure(page, "tr[data-kind='sla_credit'] td[data-amount]", "data-amount") == Decimal(
         "-10000.00"
     )
+    sla_line = page.locator("tr[data-kind='sla_credit'] td[data-amount]").inner_text()
+    assert sla_line == "USD -10,000.00"
+    assert page.locator("[data-field='total']").inner_text() == "USD 90,000.00"
     page.click("text=Printable")
     shot("08-invoice-printable")
     assert page.locator("h1").inner_text() == f"Invoice {first}"
@@ -147,7 +152,20 @@ def _check_utilization(page: Page, world: World) -> None:
     assert use("2027-02", "internal") == use("2027-02", "idle") == 0
     assert use("2027-02", "other") == 64 * 672  # unreported
     row = page.locator("table[data-table='utilization'] tr[data-period='2027-01'] td")
-    assert row.all_inner_texts()[1:3] == ["142848", "95232"]  # installed 192 x 744, leased
+    texts = row.all_inner_texts()
+    assert texts[1:3] == ["142,848", "95,232"]  # installed 192 x 744, leased
+    assert texts[6] == "66.67 %"  # leased share: 128 of 192 GPUs, 2/3 = 66.666...
+    feb = page.locator("table[data-table='utilization'] tr[data-period='2027-02'] td")
+    assert feb.all_inner_texts()[5] == "43,008"  # other: 64 x 672, unreported
+    site = "section[data-site='test-1']"
+    assert page.locator(f"{site} [data-field='gpus']").inner_text() == "192"
+    capacity = page.locator(f"{site} [data-field='facility-capacity']")
+    assert (capacity.inner_text(), capacity.get_attribute("data-kw")) == ("10.00 MW", "10000")
+    it_kw = figure(page, f"{site} [data-field='it-power']", "data-kw")
+    assert figure(page, f"{site} [data-field='facility-power']", "data-kw") == it_kw * Decimal(
+        "1.2"
+    )  # facility = IT x PUE 1.2
+    assert page.locator(f"{site} [data-field='it-power']").inner_text().endswith(" MW")
 
 
 def _check_economics(page: Page) -> None:
@@ -157,12 +175,19 @@ def _check_economics(page: Page) -> None:
     assert page.locator("img[data-chart]").count() == 3
 
     def cell(period: str, column: str) -> Decimal:
-        selector = f"tr[data-period='{period}'] td[data-column='{column}']"
-        return Decimal(page.locator(selector).inner_text())
+        selector = f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        return figure(page, selector, "data-value")
+
+    def text(period: str, column: str) -> str:
+        selector = f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        return page.locator(selector).inner_text()
 
     assert cell("2027-01", "billed") == Decimal("200000.00")
     assert cell("2027-02", "billed") == Decimal("300000.00")
     assert cell("2027-01", "headline_backlog") == Decimal("3300000.00")
+    assert text("2027-01", "billed") == "USD 200,000.00"
+    assert text("2027-01", "headline_backlog") == "USD 3,300,000.00"
+    assert text("2027-01", "leased_gpu_hours") == "95,232"  # 2 x 64 GPUs x 744 h
 
 
 def _check_timeline(page: Page) -> None:
@@ -188,6 +213,30 @@ def _check_timeline(page: Page) -> None:
     assert mark("notice-given") == "2027-03-01T06:00:00+00:00"
     assert mark("notice-effective") == "2027-05-30T05:00:00+00:00"
     assert mark("term-end") == "2028-01-01T06:00:00+00:00"
+    # the table in the agreement's billing zone: 00:00Z on 2026-12-01 is 18:00 CST the day
+    # before (UTC-6); 2027-05-30 05:00Z is local midnight in CDT (UTC-5)
+    row = "table[data-table='timeline'] tr[data-kind='{}'] time"
+    signed = page.locator(row.format("signed"))
+    assert signed.inner_text() == "2026-11-30 18:00 CST"
+    assert signed.get_attribute("datetime") == "2026-12-01T00:00:00+00:00"
+    effective = page.locator(row.format("notice-effective"))
+    assert effective.inner_text() == "2027-05-30 00:00 CDT"
+    assert effective.get_attribute("title") == "2027-05-30T05:00:00+00:00 (America/Chicago)"
+    assert page.locator("[data-field='monthly-fee']").inner_text() == "USD 200,000.00"
+    _check_labels_apart(page, svg)
+
+
+def _check_labels_apart(page: Page, svg: str) -> None:
+    """No two of the timeline's labels overlap as Chromium lays them out."""
+    boxes = page.eval_on_selector_all(
+        f"{svg} text", "ts => ts.map(t => { const b = t.getBBox(); "
+        "return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height]; })",
+    )  # fmt: skip
+    assert len(boxes) >= 12  # six dates, two lines each
+    for i, (a, ax0, ay0, ax1, ay1) in enumerate(boxes):
+        for b, bx0, by0, bx1, by1 in boxes[i + 1 :]:
+            apart = ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0
+            assert apart, f"labels {a!r} and {b!r} overlap"
 
 
 def _check_usage(page: Page) -> None:
@@ -199,7 +248,10 @@ def _check_usage(page: Page) -> None:
     )
     assert figure(page, f"{svg} line[data-kind='target']", "data-ratio") == Decimal("0.99")
     cells = page.locator("table[data-table='usage'] tr[data-period='2027-01'] td")
-    assert cells.all_inner_texts() == ["2027-01", str(64 * 744), "0.985", "0.1", "-10000"]
+    assert cells.all_inner_texts() == ["2027-01", "47,616", "98.50 %", "10.00 %",
+                                       "USD -10,000.00"]  # 64 x 744 GPU-hours; fmt: skip
+    assert cells.nth(4).get_attribute("data-amount") == "-10000"
     feb = page.locator("table[data-table='usage'] tr[data-period='2027-02'] td")
-    assert feb.all_inner_texts()[1] == str(64 * 672)
+    assert feb.all_inner_texts()[1:3] == ["43,008", "—"]  # 64 x 672; none recorded
     assert page.locator("[data-field='gpus-held']").inner_text() == "64"
+    assert page.locator("[data-field='target']").inner_text() == "99.00 %"

@@ -1,30 +1,41 @@
 """The dashboard's own charts as inline SVG that carries its figures.
 
-Every mark holds what it shows in ``data-*`` attributes (exact decimal text, ISO 8601
+Every mark holds what it shows in ``data-*`` attributes (exact decimal text, ISO 8601 UTC
 instants), and each chart has a table beside it in the page, so a reader without sight,
-and a test, gets the same figures as the picture. Geometry is float (pixels), figures
-never are.
+and a test, gets the same figures as the picture. Labels are written for people with the
+filters of ``formats.py``. Geometry is float (pixels), figures never are.
+
+- ``use_chart``: a site's GPU-hours per month stacked by use, a GPU-hours axis, a legend.
+- ``timeline``: an agreement's term, its ramp and its dates on a time axis; the dates'
+  labels are set in rows below the bar so none overlaps another, each tied to its instant
+  by a leader line.
+- ``sla_chart``: availability per month against the SLA's target, a percentage axis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from markupsafe import Markup, escape
 
 from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.services.dashboard import UsageMonth, UseMonth
+from neocloud.web.formats import count, exact, gpu_hours, local_date, percent, utc_text
 
-USES = ("leased", "internal", "idle", "other")
-WIDTH, HEIGHT, PAD = 720, 260, 48
+__all__ = ["exact", "sla_chart", "timeline", "use_chart"]
 
-
-def exact(value: Decimal) -> str:
-    """A decimal as plain text without exponent or trailing zeros (47616, 0.985)."""
-    text = f"{value.normalize():f}"
-    return "0" if text in ("-0", "0") else text
+USES = ("leased", "internal", "idle", "other")  # bottom to top of each bar
+USE_LABELS = {"leased": "leased (agreements)", "internal": "internal (own work)",
+              "idle": "idle (reporting, not busy)",
+              "other": "other (spare, maintenance, unreported)"}  # fmt: skip
+WIDTH = 960
+LEFT, RIGHT, TOP, BOTTOM = 84, 24, 44, 52  # the plot's margins
+CHAR_PX = 6.8  # a 12 px label's typical character width, to keep labels apart
+BAR_MAX_PX = 96.0
+ROW_PX = 40  # a timeline label's row: its name and its date
 
 
 def _attrs(**values: object) -> str:
@@ -33,131 +44,282 @@ def _attrs(**values: object) -> str:
     )
 
 
-def use_chart(site: str, months: Sequence[UseMonth]) -> Markup:
-    """Stacked bars per month: leased, internal, idle, other GPU-hours."""
-    top = max((m.installed for m in months), default=Decimal(0)) or Decimal(1)
-    inner_h, inner_w = HEIGHT - 2 * PAD, WIDTH - 2 * PAD
-    step = inner_w / max(len(months), 1)
+def _text(x: float, y: float, text: str, *, cls: str = "label", anchor: str = "start") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}">'
+            f"{escape(text)}</text>")  # fmt: skip
+
+
+def nice_step(top: Decimal, ticks: int = 5) -> Decimal:
+    """A round tick step (1, 2 or 5 x 10^k) giving about ``ticks`` steps up to ``top``."""
+    raw = top / ticks
+    power = Decimal(10) ** (raw.adjusted())
+    for m in (1, 2, 5, 10):
+        if power * m >= raw:
+            return power * m
+    return power * 10  # pragma: no cover - 10 always reaches raw
+
+
+def _legend(items: Sequence[tuple[str, str]], y: float) -> str:
+    """Swatches with their labels in one row, each placed after the previous one's text."""
+    parts, x = [], float(LEFT)
+    for cls, label in items:
+        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" '
+                     f'class="{cls}"/>' + _text(x + 17, y, label, cls="legend"))  # fmt: skip
+        x += 17 + len(label) * CHAR_PX + 22
+    return "".join(parts)
+
+
+def use_chart(site: str, months: Sequence[UseMonth], timezone: str) -> Markup:
+    """Stacked bars per local month: leased, internal, idle and other GPU-hours, on an
+    axis of GPU-hours; each bar's installed total above it."""
+    height = 340
+    plot_h, plot_w = height - TOP - BOTTOM, WIDTH - LEFT - RIGHT
+    installed = max((m.installed for m in months), default=Decimal(0))
+    step_v = nice_step(installed or Decimal(1))
+    top = step_v * ((installed / step_v).to_integral_value(rounding="ROUND_CEILING") or 1)
+    base = float(height - BOTTOM)
+
+    def y(value: Decimal) -> float:
+        return base - float(value / top) * plot_h
+
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img"'
         f"{_attrs(class_='chart', data_chart='utilization', data_site=site)}>"
-        f"<title>{escape(site)}: GPU-hours by use per month</title>",
-        f'<line class="axis" x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" '
-        f'y2="{HEIGHT - PAD}"/>',
+        f"<title>{escape(site)}: GPU-hours by use per month ({escape(timezone)})</title>",
+        _legend([(f"use-{u}", USE_LABELS[u]) for u in USES], 18),
     ]
+    tick = Decimal(0)
+    while tick <= top:
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" '
+                     f'y2="{y(tick):.1f}"/>' + _text(LEFT - 8, y(tick) + 4, count(tick),
+                                                     anchor="end"))  # fmt: skip
+        tick += step_v
+    parts.append(
+        f'<text class="axis-title" transform="translate(18 {TOP + plot_h / 2:.1f}) '
+        f'rotate(-90)" text-anchor="middle">GPU-hours</text>'
+        + _text(LEFT + plot_w / 2, height - 8, f"month ({timezone})", cls="axis-title",
+                anchor="middle")  # fmt: skip
+    )
+    step = plot_w / max(len(months), 1)
+    width = min(step * 0.6, BAR_MAX_PX)
     for i, m in enumerate(months):
-        x, y = PAD + i * step + step * 0.15, float(HEIGHT - PAD)
-        for use in USES:
-            value: Decimal = getattr(m, use)
-            h = float(value / top) * inner_h
-            y -= h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}"'
-                f"{_attrs(class_=f'use-{use}', data_period=m.period, data_use=use)}"
-                f"{_attrs(data_gpu_hours=exact(value))}><title>{escape(m.period)} {use}: "
-                f"{exact(value)} GPU-hours</title></rect>"
-            )
-        parts.append(
-            f'<text x="{x + step * 0.35:.1f}" y="{HEIGHT - PAD + 16}" class="label" '
-            f'text-anchor="middle">{escape(m.period)}</text>'
-        )
-    parts.append(_legend(USES, "use"))
+        x = LEFT + i * step + (step - width) / 2
+        parts.append(_bar(m, x, width, y))
+        parts.append(_text(x + width / 2, base + 18, m.period, anchor="middle"))
+        parts.append(_text(x + width / 2, y(m.installed) - 6, f"{gpu_hours(m.installed)} "
+                           "installed", cls="label", anchor="middle"))  # fmt: skip
+    parts.append(f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _legend(names: Sequence[str], prefix: str) -> str:
-    items = []
-    for i, name in enumerate(names):
-        x = PAD + i * 110
-        items.append(
-            f'<rect x="{x}" y="10" width="12" height="12" class="{prefix}-{name}"/>'
-            f'<text x="{x + 16}" y="21" class="label">{escape(name)}</text>'
+def _bar(m: UseMonth, x: float, width: float, y: Callable[[Decimal], float]) -> str:
+    """One month's stacked segments, each with its GPU-hours and share of installed."""
+    parts, below = [], Decimal(0)
+    for use in USES:
+        value: Decimal = getattr(m, use)
+        y0, y1 = y(below), y(below + value)
+        share = percent(value / m.installed if m.installed else None)
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y1:.1f}" width="{width:.1f}" height="{y0 - y1:.1f}"'
+            f"{_attrs(class_=f'use-{use}', data_period=m.period, data_use=use)}"
+            f"{_attrs(data_gpu_hours=exact(value))}><title>{escape(m.period)} {use}: "
+            f"{gpu_hours(value)} GPU-hours ({share} of installed)</title></rect>"
         )
-    return "".join(items)
+        if y0 - y1 >= 18:
+            parts.append(_text(x + width / 2, (y0 + y1) / 2 + 4, share, cls="in-bar",
+                               anchor="middle"))  # fmt: skip
+        below += value
+    return "".join(parts)
 
 
-def timeline(agreement: CapacityAgreement, now: datetime) -> Markup:
-    """The agreement's term as a line of time: the ramp's tranches (share of the capacity
-    due), signature, notice given and its effective date, the term's end, and now."""
+MARK_LABELS = {"signed": "signed", "term-start": "term starts", "term-end": "term ends",
+               "notice-given": "notice given", "notice-effective": "notice effective",
+               "now": "today"}  # fmt: skip
+
+
+def _marks(agreement: CapacityAgreement, now: datetime) -> list[tuple[str, datetime]]:
     terms = agreement.terms
-    start, end = terms.term.start, terms.term.end
     marks: list[tuple[str, datetime]] = []
     if agreement.signed_at is not None:
         marks.append(("signed", agreement.signed_at))
+    marks.append(("term-start", terms.term.start))
     if agreement.notice is not None:
         marks += [("notice-given", agreement.notice.given_at),
                   ("notice-effective", agreement.notice.effective_at)]  # fmt: skip
-    marks += [("term-start", start), ("term-end", end), ("now", now)]
-    lo, hi = min(start, *(at for _, at in marks)), max(end, *(at for _, at in marks))
+    marks += [("term-end", terms.term.end), ("now", now)]
+    return sorted(marks, key=lambda m: m[1])
+
+
+GAP_PX = 8.0
+
+
+def place_labels(
+    xs: Sequence[float], widths: Sequence[float], left: float, right: float
+) -> list[tuple[int, bool]]:
+    """Each label's (row, flipped): a label starts at its mark's x, or ends there
+    (flipped). Each takes the first row (then the first side) where it overlaps no label
+    set already, its leader line (from the bar down to its row) crosses no label above it,
+    and no leader already drawn crosses it; a new row when none does."""
+    placed: list[tuple[float, int, float, float]] = []  # x, row, lo, hi
+
+    def fits(x: float, row: int, lo: float, hi: float) -> bool:
+        for px, r, a, b in placed:
+            if r == row and not (hi + GAP_PX <= a or lo >= b + GAP_PX):
+                return False  # two labels in one row overlap
+            if r < row and a - GAP_PX / 2 <= x <= b + GAP_PX / 2:
+                return False  # this leader would cross that label
+            if r > row and lo - GAP_PX / 2 <= px <= hi + GAP_PX / 2:
+                return False  # that leader would cross this label
+        return True
+
+    out = []
+    for x, w in zip(xs, widths, strict=True):
+        sides = [s for s in (False, True) if (x - w >= left if s else x + w <= right)] or [True]
+        rows = max((r for _, r, _, _ in placed), default=-1) + 2
+        choice = next(((r, s) for r in range(rows) for s in sides
+                       if fits(x, r, *((x - w, x) if s else (x, x + w)))),
+                      (rows - 1, sides[0]))  # fmt: skip
+        lo, hi = (x - w, x) if choice[1] else (x, x + w)
+        placed.append((x, choice[0], lo, hi))
+        out.append(choice)
+    return out
+
+
+def _quarters(lo: datetime, hi: datetime, timezone: str) -> list[BillingPeriod]:
+    """The local quarters' first months from ``lo`` to ``hi``."""
+    p = BillingPeriod.containing(lo, timezone)
+    out = []
+    while p.start <= hi:
+        if p.month in (1, 4, 7, 10) and p.start >= lo:
+            out.append(p)
+        index = p.year * 12 + p.month
+        p = BillingPeriod(index // 12, index % 12 + 1, timezone)
+    return out
+
+
+def timeline(agreement: CapacityAgreement, now: datetime) -> Markup:
+    """The agreement's term as a line of time in its billing zone: the ramp's tranches
+    (share of the capacity due), signature, notice given and its effective date, the
+    term's end, and now; quarter ticks on top, labels in rows below."""
+    terms, tz = agreement.terms, agreement.terms.billing_timezone
+    start, end = terms.term.start, terms.term.end
+    marks = _marks(agreement, now)
+    lo, hi = min(start, marks[0][1]), max(end, marks[-1][1])
     span = (hi - lo).total_seconds() or 1.0
+    left, right = 40.0, WIDTH - 40.0
 
     def x(at: datetime) -> float:
-        return PAD + (at - lo).total_seconds() / span * (WIDTH - 2 * PAD)
+        return left + (at - lo).total_seconds() / span * (right - left)
 
+    texts = [(MARK_LABELS[k], local_date(at, tz)) for k, at in marks]
+    widths = [max(len(a), len(b)) * CHAR_PX for a, b in texts]
+    rows = place_labels([x(at) for _, at in marks], widths, left, right)
+    height = 164 + ROW_PX * (max(r for r, _ in rows) + 1)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 240" role="img"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img"'
         f"{_attrs(class_='chart', data_chart='timeline', data_agreement=agreement.key)}>"
-        f"<title>{escape(agreement.key)}: term, ramp and notice</title>",
-        f'<rect x="{x(start):.1f}" y="60" width="{x(end) - x(start):.1f}" height="14"'
-        f"{_attrs(class_='term', data_kind='term', data_from=start.isoformat())}"
-        f"{_attrs(data_to=end.isoformat())}/>",
+        f"<title>{escape(agreement.key)}: term, ramp and notice ({escape(tz)})</title>",
     ]
-    tranches = agreement.tranches()
-    for i, (since, share) in enumerate(tranches):
-        until = tranches[i + 1][0] if i + 1 < len(tranches) else agreement.service_end
-        h = float(share) * 40
+    for q in _quarters(lo, hi, tz):
+        parts.append(f'<line class="grid" x1="{x(q.start):.1f}" x2="{x(q.start):.1f}" y1="26" '
+                     f'y2="118"/>' + _text(x(q.start), 20, q.label, anchor="middle"))  # fmt: skip
+    parts.append(
+        f'<rect x="{x(start):.1f}" y="40" width="{x(end) - x(start):.1f}" height="14"'
+        f"{_attrs(class_='term', data_kind='term', data_from=utc_text(start))}"
+        f"{_attrs(data_to=utc_text(end))}><title>term: {local_date(start, tz)} to "
+        f"{local_date(end, tz)} ({escape(tz)})</title></rect>"
+    )
+    parts.append(_tranches(agreement, x))
+    for (kind, at), (label, when), (row, flip) in zip(marks, texts, rows, strict=True):
+        px, ly = x(at), 154 + ROW_PX * row
+        lx, anchor = (px - 4, "end") if flip else (px + 4, "start")
         parts.append(
-            f'<rect x="{x(since):.1f}" y="{120 - h:.1f}" width="{x(until) - x(since):.1f}" '
-            f'height="{h:.1f}"{_attrs(class_="tranche", data_kind="tranche")}'
-            f"{_attrs(data_from=since.isoformat(), data_to=until.isoformat())}"
-            f"{_attrs(data_share=exact(share))}><title>from {since.date()}: {share:.0%} of "
-            f"the capacity</title></rect>"
+            f'<line x1="{px:.1f}" y1="32" x2="{px:.1f}" y2="118"'
+            f"{_attrs(class_=f'mark mark-{kind}', data_kind=kind, data_at=utc_text(at))}>"
+            f"<title>{escape(label)}: {escape(utc_text(at))}</title></line>"
+            f'<line class="leader" x1="{px:.1f}" y1="118" x2="{px:.1f}" y2="{ly + 8:.1f}"/>'
+            + _text(lx, ly - 11, label, cls=f"mark-label mark-label-{kind}", anchor=anchor)
+            + _text(lx, ly + 6, when, anchor=anchor)
         )
-    for row, (kind, at) in enumerate(marks):
-        px = x(at)
-        parts.append(
-            f'<line x1="{px:.1f}" y1="40" x2="{px:.1f}" y2="130"'
-            f"{_attrs(class_=f'mark mark-{kind}', data_kind=kind, data_at=at.isoformat())}/>"
-            f'<text x="{px:.1f}" y="{146 + 15 * row}" class="label" '
-            f'text-anchor="{"start" if px < WIDTH / 2 else "end"}">{escape(kind)} '
-            f"{escape(at.date().isoformat())}</text>"
-        )
+    parts.append(_legend([("term", "term"), ("tranche", "capacity due (ramp)")], height - 8))
+    parts.append(_text(right, height - 8, f"dates in {tz}", cls="label", anchor="end"))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
+def _tranches(agreement: CapacityAgreement, x: Callable[[datetime], float]) -> str:
+    tranches, tz = agreement.tranches(), agreement.terms.billing_timezone
+    parts = []
+    for i, (since, share) in enumerate(tranches):
+        until = tranches[i + 1][0] if i + 1 < len(tranches) else agreement.service_end
+        x0, x1 = x(since), x(until)
+        h = float(share) * 52
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{118 - h:.1f}" width="{x1 - x0:.1f}" '
+            f'height="{h:.1f}"{_attrs(class_="tranche", data_kind="tranche")}'
+            f"{_attrs(data_from=utc_text(since), data_to=utc_text(until))}"
+            f"{_attrs(data_share=exact(share))}><title>from {local_date(since, tz)}: "
+            f"{percent(share, 0)} of the capacity due</title></rect>"
+        )
+        if x1 - x0 > 44:
+            parts.append(_text((x0 + x1) / 2, 112, percent(share, 0), cls="in-bar",
+                               anchor="middle"))  # fmt: skip
+    return "".join(parts)
+
+
 def sla_chart(key: str, target: Decimal | None, months: Sequence[UsageMonth]) -> Markup:
-    """Availability recorded per month against the SLA's target (the axis from 90 %)."""
+    """Availability recorded per month against the SLA's target, on an axis from 90 % to
+    100 %; a month with none recorded says so."""
+    height = 300
     floor = Decimal("0.9")
-    shown = [m for m in months if m.availability_ratio is not None]
-    step = (WIDTH - 2 * PAD) / max(len(shown), 1)
-    inner_h = HEIGHT - 2 * PAD
+    plot_h, plot_w = height - TOP - BOTTOM, WIDTH - LEFT - RIGHT
+    base = float(height - BOTTOM)
 
     def y(ratio: Decimal) -> float:
-        return HEIGHT - PAD - float((max(ratio, floor) - floor) / (1 - floor)) * inner_h
+        return base - float((max(ratio, floor) - floor) / (1 - floor)) * plot_h
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img"'
         f"{_attrs(class_='chart', data_chart='availability', data_agreement=key)}>"
         f"<title>{escape(key)}: availability per month</title>"
     ]
-    for i, m in enumerate(shown):
-        ratio = m.availability_ratio or Decimal(0)
-        px = PAD + i * step + step * 0.15
+    for tick in (Decimal("0.90"), Decimal("0.92"), Decimal("0.94"), Decimal("0.96"),
+                 Decimal("0.98"), Decimal("1")):  # fmt: skip
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" '
+                     f'y2="{y(tick):.1f}"/>' + _text(LEFT - 8, y(tick) + 4, percent(tick, 0),
+                                                     anchor="end"))  # fmt: skip
+    parts.append(
+        f'<text class="axis-title" transform="translate(18 {TOP + plot_h / 2:.1f}) '
+        f'rotate(-90)" text-anchor="middle">availability</text>'
+    )
+    step = plot_w / max(len(months), 1)
+    width = min(step * 0.6, BAR_MAX_PX)
+    for i, m in enumerate(months):
+        px = LEFT + i * step + (step - width) / 2
+        parts.append(_text(px + width / 2, base + 18, m.period, anchor="middle"))
+        ratio = m.availability_ratio
+        if ratio is None:
+            parts.append(_text(px + width / 2, base - 8, "not recorded", cls="label",
+                               anchor="middle"))  # fmt: skip
+            continue
+        inside = base - y(ratio) >= 26
         parts.append(
-            f'<rect x="{px:.1f}" y="{y(ratio):.1f}" width="{step * 0.7:.1f}" '
-            f'height="{HEIGHT - PAD - y(ratio):.1f}"'
+            f'<rect x="{px:.1f}" y="{y(ratio):.1f}" width="{width:.1f}" '
+            f'height="{base - y(ratio):.1f}"'
             f"{_attrs(class_='availability', data_period=m.period)}"
             f"{_attrs(data_availability=exact(ratio))}><title>{escape(m.period)}: "
-            f"{exact(ratio)}</title></rect>"
-            f'<text x="{px + step * 0.35:.1f}" y="{HEIGHT - PAD + 16}" class="label" '
-            f'text-anchor="middle">{escape(m.period)}</text>'
+            f"{percent(ratio)}</title></rect>"
+            + _text(px + width / 2, y(ratio) + (18 if inside else -6), percent(ratio),
+                    cls="in-bar" if inside else "label", anchor="middle")  # fmt: skip
         )
     if target is not None:
         parts.append(
-            f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y(target):.1f}" y2="{y(target):.1f}"'
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(target):.1f}" y2="{y(target):.1f}"'
             f"{_attrs(class_='target', data_kind='target', data_ratio=exact(target))}/>"
+            + _text(WIDTH - RIGHT, y(target) - 6, f"target {percent(target)}",
+                    cls="target-label", anchor="end")  # fmt: skip
         )
+    parts.append(f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

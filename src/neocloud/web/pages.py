@@ -13,6 +13,7 @@ import base64
 import hashlib
 import re
 import secrets
+from decimal import Decimal
 from importlib import resources
 from typing import Annotated
 
@@ -30,7 +31,7 @@ from neocloud.render import economics as economics_render
 from neocloud.render.invoices import invoice_data, invoice_html
 from neocloud.services import agreement_views, billing, dashboard, economics, fleet, sessions
 from neocloud.services.context import Context
-from neocloud.web import charts
+from neocloud.web import charts, formats
 from neocloud.web.auth import Viewer, current_session, neocloud_app, page
 from neocloud.web.security import (
     CSP,
@@ -48,7 +49,7 @@ HERE = resources.files("neocloud.web")
 templates = Environment(
     loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, auto_reload=False
 )
-templates.filters["exact"] = charts.exact
+formats.install(templates)
 STATIC = {"dashboard.css": "text/css; charset=utf-8"}
 MONTHS_SHOWN = 6  # the months a page shows unless ?from= and ?to= say otherwise
 MAX_MONTHS = 24
@@ -176,7 +177,8 @@ def fleet_page(
         months = dashboard.site_use_by_month(
             app.uow(), app.meter(), summary.site.name, first=first, last=last, rules=app.rules()
         )
-        sites.append((summary, months, charts.use_chart(summary.site.name, months)))
+        chart = charts.use_chart(summary.site.name, months, summary.site.timezone)
+        sites.append((summary, months, chart))
     return render("fleet.html", viewer=viewer, sites=sites)
 
 
@@ -217,18 +219,24 @@ def usage_page(
 def invoices_page(
     request: Request, viewer: Annotated[Viewer, Depends(page(Area.BILLING))]
 ) -> Response:
-    found = billing.list_invoices(neocloud_app(request).uow())
+    app = neocloud_app(request)
+    found = billing.list_invoices(app.uow())
     mine = [i for i in found if viewer.tenant is None or i.tenant == viewer.tenant]
-    return render("invoices.html", viewer=viewer, invoices=mine)
+    zones = {a.key: a.terms.billing_timezone
+             for a in agreement_views.list_agreements(app.uow(), tenant=viewer.tenant)}  # fmt: skip
+    return render("invoices.html", viewer=viewer, invoices=mine, zones=zones)
 
 
 @router.get("/invoices/{number}")
 def invoice_page(
     request: Request, number: str, viewer: Annotated[Viewer, Depends(page(Area.BILLING))]
 ) -> Response:
-    invoice = billing.get_invoice(neocloud_app(request).uow(), number)
+    app = neocloud_app(request)
+    invoice = billing.get_invoice(app.uow(), number)
     viewer.owns(invoice.tenant)
-    return render("invoice.html", viewer=viewer, invoice=invoice, data=invoice_data(invoice))
+    agreement = agreement_views.get_agreement(app.uow(), invoice.agreement_key)
+    return render("invoice.html", viewer=viewer, invoice=invoice, data=invoice_data(invoice),
+                  zone=agreement.terms.billing_timezone)  # fmt: skip
 
 
 STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
@@ -270,6 +278,35 @@ def economics_page(
         for title, svg in svgs.items()
     }
     rows = [economics_render.month_row(m) for m in report.months]
-    return render("economics.html", viewer=viewer, site=site, report=report, rows=rows,
+    return render("economics.html", viewer=viewer, site=site, report=report,
+                  periods=[r["period"] for r in rows], groups=_statement(rows, DEFAULTS.currency),
                   images=images, currency=DEFAULTS.currency, first=first,
                   last=last)  # fmt: skip
+
+
+STATEMENT = (
+    ("Revenue", (("billed", "billed"), ("recognized", "recognized (straight-line)"),
+                 ("balance", "balance (+ asset, − deferred)"))),
+    ("Backlog at the month's end", (("headline_backlog", "headline"),
+                                    ("enforceable_backlog", "enforceable (notice clause)"))),
+    ("Costs", (("energy_cost", "energy"), ("opex", "opex"), ("depreciation", "depreciation"))),
+    ("Margin", (("margin", "margin"),
+                ("internal_value", "internal value (shadow price, not in margin)"))),
+    ("GPU-hours", (("installed_gpu_hours", "installed"), ("leased_gpu_hours", "leased"),
+                   ("internal_gpu_hours", "internal"), ("idle_gpu_hours", "idle"))),
+)  # fmt: skip
+
+
+def _statement(rows: list[dict[str, str]], currency: str) -> list[tuple[str, list[object]]]:
+    """The report as a statement: one row per figure, one column per month; each cell
+    (period, column, exact text, text for people). Exact text is the report's own."""
+    out = []
+    for group, columns in STATEMENT:
+        shown = formats.gpu_hours if group == "GPU-hours" else (
+            lambda v: formats.money(v, currency))  # fmt: skip
+        lines: list[object] = [
+            (column, label, [(r["period"], r[column], shown(Decimal(r[column]))) for r in rows])
+            for column, label in columns
+        ]
+        out.append((group, lines))
+    return out
