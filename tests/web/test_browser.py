@@ -41,11 +41,17 @@ def browser_page(served: str) -> Iterator[Page]:
         browser.close()
 
 
+NOVEMBER_START = datetime(2026, 11, 1, 5, tzinfo=UTC)  # midnight in Chicago (CDT)
+
+
 def simulate_january(world: World) -> None:
-    """Telemetry of every node for January 2027 (Chicago), so the pool is judged."""
+    """Telemetry of every node from November 2026 through January 2027 (Chicago), so the
+    pool is judged in January and own demand has the three months of history a forecast
+    needs (the risk page)."""
     nodes, tz = telemetry.simulation_fleet(world.app.uow(), "test-1")
-    world.app.simulate_telemetry(site="test-1", nodes=nodes, timezone=tz, start=JANUARY.start,
-                                 end=JANUARY.end, seed=7, resolution_s=3600)  # fmt: skip
+    world.app.simulate_telemetry(site="test-1", nodes=nodes, timezone=tz,
+                                 start=NOVEMBER_START, end=JANUARY.end, seed=7,
+                                 resolution_s=3600)  # fmt: skip
 
 
 def figure(page: Page, selector: str, attribute: str) -> Decimal:
@@ -82,6 +88,12 @@ def test_click_through_the_dashboard(world, browser_page, tmp_path):
     page.wait_for_url("**/economics/test-1")
     shot("03-economics")
     _check_economics(page)
+
+    page.goto("/fleet")
+    page.click("text=Walk-away risk")
+    page.wait_for_url("**/risk/test-1")
+    shot("09-risk")
+    _check_risk(page)
 
     page.click("nav >> text=Agreements")
     page.click("a[href='/agreements/deal-b']")
@@ -125,6 +137,7 @@ def test_click_through_the_dashboard(world, browser_page, tmp_path):
     assert sorted(p.name for p in shots.iterdir()) == [
         "01-login.png", "02-fleet.png", "03-economics.png", "04-agreement-timeline.png",
         "05-usage-sla.png", "06-invoices.png", "07-invoice.png", "08-invoice-printable.png",
+        "09-risk.png",
     ]  # fmt: skip
 
 
@@ -175,11 +188,15 @@ def _check_economics(page: Page) -> None:
     assert page.locator("img[data-chart]").count() == 3
 
     def cell(period: str, column: str) -> Decimal:
-        selector = f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        selector = (
+            f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        )
         return figure(page, selector, "data-value")
 
     def text(period: str, column: str) -> str:
-        selector = f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        selector = (
+            f"table[data-table='economics'] td[data-period='{period}'][data-column='{column}']"
+        )
         return page.locator(selector).inner_text()
 
     assert cell("2027-01", "billed") == Decimal("200000.00")
@@ -248,10 +265,46 @@ def _check_usage(page: Page) -> None:
     )
     assert figure(page, f"{svg} line[data-kind='target']", "data-ratio") == Decimal("0.99")
     cells = page.locator("table[data-table='usage'] tr[data-period='2027-01'] td")
-    assert cells.all_inner_texts() == ["2027-01", "47,616", "98.50 %", "10.00 %",
-                                       "USD -10,000.00"]  # 64 x 744 GPU-hours; fmt: skip
+    assert cells.all_inner_texts() == [
+        "2027-01",
+        "47,616",
+        "98.50 %",
+        "10.00 %",
+        "USD -10,000.00",
+    ]  # 64 x 744 GPU-hours; fmt: skip
     assert cells.nth(4).get_attribute("data-amount") == "-10000"
     feb = page.locator("table[data-table='usage'] tr[data-period='2027-02'] td")
     assert feb.all_inner_texts()[1:3] == ["43,008", "—"]  # 64 x 672; none recorded
     assert page.locator("[data-field='gpus-held']").inner_text() == "64"
     assert page.locator("[data-field='target']").inner_text() == "99.00 %"
+
+
+def _check_risk(page: Page) -> None:
+    """12 months from March 2027 (the business clock's). Contracted revenue, as if no
+    tenant walks away: deal-a 100,000.00 a month through December 2027 (its term ends
+    2028-01-01); deal-b 200,000.00 a month until its notice takes effect on 2027-05-30
+    local midnight, so May pays 29 of its 31 days: 200,000 x 29 / 31 = 187,096.774...;
+    the run gives each month to the cent."""
+
+    def contracted(month: str) -> Decimal:
+        selector = f"svg[data-chart='risk'] circle[data-month='{month}']"
+        return figure(page, selector, "data-contracted")
+
+    may_b = Decimal(200_000) * 29 / 31
+    assert contracted("2027-03") == contracted("2027-04") == Decimal(300_000)
+    assert contracted("2027-05") == (Decimal(100_000) + may_b).quantize(Decimal("0.01"))
+    assert contracted("2027-06") == contracted("2027-12") == Decimal(100_000)
+    assert contracted("2028-01") == contracted("2028-02") == 0
+    assert page.locator("svg[data-chart='risk'] rect[data-figure='revenue']").count() == 12
+    for month in ("2027-03", "2027-06", "2027-12"):
+        band = page.locator(
+            f"svg[data-chart='risk'] rect[data-month='{month}'][data-figure='revenue']"
+        )
+        p5, p50, p95 = (Decimal(band.get_attribute(f"data-p{q}") or "") for q in (5, 50, 95))
+        assert p5 <= p50 <= p95 <= contracted(month)  # walking away only takes revenue away
+    cell = page.locator(
+        "table[data-table='risk'] tr[data-month='2027-03'] td[data-column='contracted']"
+    )
+    assert cell.inner_text() == "USD 300,000.00"
+    assert page.locator("[data-field='hazard']").inner_text() == "1.00 % a month per agreement"
+    assert page.locator("[data-field='paths']").get_attribute("data-value") == "2000"

@@ -10,6 +10,7 @@ filters of ``formats.py``. Geometry is float (pixels), figures never are.
   labels are set in rows below the bar so none overlaps another, each tied to its instant
   by a leader line.
 - ``sla_chart``: availability per month against the SLA's target, a percentage axis.
+- ``risk_chart``: revenue and margin per month as P5-P95 ranges, the contracted revenue.
 """
 
 from __future__ import annotations
@@ -22,10 +23,20 @@ from markupsafe import Markup, escape
 
 from neocloud.domain.agreements.model import CapacityAgreement
 from neocloud.domain.billing.periods import BillingPeriod
+from neocloud.domain.economics.risk import Band, RiskResult
 from neocloud.services.dashboard import UsageMonth, UseMonth
-from neocloud.web.formats import count, exact, gpu_hours, local_date, percent, utc_text
+from neocloud.web.formats import (
+    count,
+    exact,
+    gpu_hours,
+    local_date,
+    money,
+    number,
+    percent,
+    utc_text,
+)
 
-__all__ = ["exact", "sla_chart", "timeline", "use_chart"]
+__all__ = ["exact", "risk_chart", "sla_chart", "timeline", "use_chart"]
 
 USES = ("leased", "internal", "idle", "other")  # bottom to top of each bar
 USE_LABELS = {"leased": "leased (agreements)", "internal": "internal (own work)",
@@ -97,8 +108,9 @@ def use_chart(site: str, months: Sequence[UseMonth], timezone: str) -> Markup:
     parts.append(
         f'<text class="axis-title" transform="translate(18 {TOP + plot_h / 2:.1f}) '
         f'rotate(-90)" text-anchor="middle">GPU-hours</text>'
-        + _text(LEFT + plot_w / 2, height - 8, f"month ({timezone})", cls="axis-title",
-                anchor="middle")  # fmt: skip
+        + _text(
+            LEFT + plot_w / 2, height - 8, f"month ({timezone})", cls="axis-title", anchor="middle"
+        )
     )
     step = plot_w / max(len(months), 1)
     width = min(step * 0.6, BAR_MAX_PX)
@@ -304,22 +316,113 @@ def sla_chart(key: str, target: Decimal | None, months: Sequence[UsageMonth]) ->
                                anchor="middle"))  # fmt: skip
             continue
         inside = base - y(ratio) >= 26
+        below = " below-target" if target is not None and ratio < target else ""
         parts.append(
             f'<rect x="{px:.1f}" y="{y(ratio):.1f}" width="{width:.1f}" '
             f'height="{base - y(ratio):.1f}"'
-            f"{_attrs(class_='availability', data_period=m.period)}"
+            f"{_attrs(class_=f'availability{below}', data_period=m.period)}"
             f"{_attrs(data_availability=exact(ratio))}><title>{escape(m.period)}: "
             f"{percent(ratio)}</title></rect>"
-            + _text(px + width / 2, y(ratio) + (18 if inside else -6), percent(ratio),
-                    cls="in-bar" if inside else "label", anchor="middle")  # fmt: skip
+            + _text(
+                px + width / 2,
+                y(ratio) + (18 if inside else -6),
+                percent(ratio),
+                cls="in-bar" if inside else "label",
+                anchor="middle",
+            )
         )
     if target is not None:
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(target):.1f}" y2="{y(target):.1f}"'
             f"{_attrs(class_='target', data_kind='target', data_ratio=exact(target))}/>"
-            + _text(WIDTH - RIGHT, y(target) - 6, f"target {percent(target)}",
-                    cls="target-label", anchor="end")  # fmt: skip
+            + _text(
+                WIDTH - RIGHT,
+                y(target) - 6,
+                f"target {percent(target)}",
+                cls="target-label",
+                anchor="end",
+            )
         )
     parts.append(f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def risk_chart(site: str, result: RiskResult) -> Markup:
+    """Per month, revenue and margin as P5-P95 ranges with the P50 marked, and the revenue
+    the agreements contract for if no tenant walks away (a dot), on a money axis."""
+    height = 360
+    plot_h, plot_w = height - TOP - BOTTOM, WIDTH - LEFT - RIGHT
+    figures = [x for m in result.months
+               for x in (m.revenue.p5, m.revenue.p95, m.margin.p5, m.margin.p95,
+                         m.contracted_revenue)]  # fmt: skip
+    lo, hi = min([Decimal(0), *figures]), max([Decimal(0), *figures])
+    step_v = nice_step((hi - lo) or Decimal(1), 6)
+    bottom = step_v * (lo / step_v).to_integral_value(rounding="ROUND_FLOOR")
+    top = step_v * (hi / step_v).to_integral_value(rounding="ROUND_CEILING")
+    top = top if top > bottom else bottom + step_v
+    base = float(height - BOTTOM)
+
+    def y(value: Decimal) -> float:
+        return base - float((value - bottom) / (top - bottom)) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img"'
+        f"{_attrs(class_='chart', data_chart='risk', data_site=site)}>"
+        f"<title>{escape(site)}: revenue and margin per month, P5 to P95</title>",
+        _legend([("band-revenue", "revenue P5–P95 (line: P50)"),
+                 ("band-margin", "margin P5–P95 (line: P50)"),
+                 ("contracted", "contracted revenue, nobody walks away")], 18),
+    ]  # fmt: skip
+    tick = bottom
+    while tick <= top:
+        cls = "axis" if tick == 0 else "grid"
+        parts.append(f'<line class="{cls}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" '
+                     f'y2="{y(tick):.1f}"/>' + _text(LEFT - 8, y(tick) + 4, _millions(tick),
+                                                     anchor="end"))  # fmt: skip
+        tick += step_v
+    parts.append(
+        f'<text class="axis-title" transform="translate(16 {TOP + plot_h / 2:.1f}) '
+        f'rotate(-90)" text-anchor="middle">{escape(result.currency)} millions</text>'
+    )
+    step = plot_w / max(len(result.months), 1)
+    width = min(step * 0.3, BAR_MAX_PX / 2)
+    for i, m in enumerate(result.months):
+        month = m.month.isoformat()[:7]
+        x0 = LEFT + i * step + step / 2 - width - 2
+        for j, (name, band) in enumerate((("revenue", m.revenue), ("margin", m.margin))):
+            parts.append(_band(month, name, band, x=x0 + j * (width + 4), width=width, y=y))
+        parts.append(
+            f'<circle cx="{x0 + width / 2:.1f}" cy="{y(m.contracted_revenue):.1f}" r="4"'
+            f"{_attrs(class_='contracted', data_month=month)}"
+            f"{_attrs(data_contracted=exact(m.contracted_revenue))}><title>{month} contracted "
+            f"revenue: {escape(money(m.contracted_revenue, result.currency))}</title></circle>"
+        )
+        parts.append(_text(LEFT + i * step + step / 2, base + 18, month, anchor="middle"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _millions(value: Decimal) -> str:
+    return number(value / 1_000_000, 2)
+
+
+def _band(
+    month: str, name: str, band: Band, *, x: float, width: float, y: Callable[[Decimal], float]
+) -> str:
+    attrs = _attrs(
+        class_=f"band-{name}",
+        data_month=month,
+        data_figure=name,
+        data_p5=exact(band.p5),
+        data_p50=exact(band.p50),
+        data_p95=exact(band.p95),
+    )
+    return (
+        f'<rect x="{x:.1f}" y="{y(band.p95):.1f}" width="{width:.1f}" '
+        f'height="{max(y(band.p5) - y(band.p95), 1.5):.1f}"{attrs}><title>{month} {name}: '
+        f"P5 {_millions(band.p5)} M, P50 {_millions(band.p50)} M, P95 {_millions(band.p95)} M"
+        f"</title></rect>"
+        f'<line class="p50" x1="{x:.1f}" x2="{x + width:.1f}" y1="{y(band.p50):.1f}" '
+        f'y2="{y(band.p50):.1f}"/>'
+    )

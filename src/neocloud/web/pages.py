@@ -4,7 +4,8 @@ URLs (GET unless said): /login (GET form, POST key) and POST /logout; / (to the 
 the viewer may see); /fleet (sites, utilization over time); /agreements and
 /agreements/{key} (timeline); /agreements/{key}/usage (usage and SLA); /invoices and
 /invoices/{number} (and /print, the printable page); /economics/{site} (the report's
-charts); /static/{name}. Who may see what is decided in ``auth.py`` alone.
+charts); /risk/{site} (walk-away risk); /static/{name}. Who may see what is decided in
+``auth.py`` alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import hashlib
 import re
 import secrets
+from datetime import date
 from decimal import Decimal
 from importlib import resources
 from typing import Annotated
@@ -26,10 +28,20 @@ from neocloud.domain.access.policy import Area, Principal, Verb
 from neocloud.domain.access.sessions import SESSION_LIFETIME
 from neocloud.domain.billing.periods import BillingPeriod
 from neocloud.domain.economics.assumptions import DEFAULTS
+from neocloud.domain.economics.risk import Hazards
 from neocloud.domain.kernel.errors import InvalidInput, NotFound, Unauthenticated
 from neocloud.render import economics as economics_render
 from neocloud.render.invoices import invoice_data, invoice_html
-from neocloud.services import agreement_views, billing, dashboard, economics, fleet, sessions
+from neocloud.services import (
+    agreement_views,
+    billing,
+    dashboard,
+    economics,
+    fleet,
+    planning,
+    risk,
+    sessions,
+)
 from neocloud.services.context import Context
 from neocloud.web import charts, formats
 from neocloud.web.auth import Viewer, current_session, neocloud_app, page
@@ -310,3 +322,41 @@ def _statement(rows: list[dict[str, str]], currency: str) -> list[tuple[str, lis
         ]
         out.append((group, lines))
     return out
+
+
+RISK_PATHS, RISK_SEED = 2_000, 0  # a modest, repeatable run: the same figures on every view
+RISK_HISTORY_MONTHS = 48  # as `neocloud risk simulate` without --demand
+
+
+@router.get("/risk/{site}")
+def risk_page(
+    request: Request,
+    site: str,
+    viewer: Annotated[Viewer, Depends(page(Area.ECONOMICS))],
+    months: Annotated[int, Query(ge=1, le=36)] = 12,
+) -> Response:
+    """Walk-away risk of ``site`` with the inputs `neocloud risk simulate --site S` takes
+    by default: the documented hazard defaults, own demand forecast from the site's metered
+    internal pool, the default assumptions; 2,000 paths, seed 0, from the business month."""
+    app = neocloud_app(request)
+    with app.uow() as uow:
+        timezone = uow.sites.header(site).timezone  # NotFound: no such site
+    now = app.clock.now()
+    start = date(now.year, now.month, 1)  # as the CLI's --from default
+    hazards = Hazards()
+    try:
+        points = planning.metered_history(
+            app.uow(), app.meter(), app.clock, site, months=RISK_HISTORY_MONTHS, rules=app.rules()
+        )
+        forecasts = risk.forecast_demand(app.uow(), app.forecaster(), site, points,
+                                         start=start, months=months)  # fmt: skip
+    except InvalidInput as missing:
+        return render("risk.html", viewer=viewer, site=site, timezone=timezone, result=None,
+                      missing=str(missing), hazards=hazards, months=months)  # fmt: skip
+    inputs, result = risk.simulate(
+        app.uow(), app.risk_simulator(), site, start=start, months=months, paths=RISK_PATHS,
+        seed=RISK_SEED, hazards=hazards, assumptions=DEFAULTS, forecasts=forecasts,
+    )  # fmt: skip
+    return render("risk.html", viewer=viewer, site=site, timezone=timezone, result=result,
+                  inputs=inputs, hazards=hazards, months=months, forecasts=forecasts,
+                  chart=charts.risk_chart(site, result), missing=None)  # fmt: skip
