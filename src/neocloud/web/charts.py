@@ -169,10 +169,11 @@ GAP_PX = 8.0
 def place_labels(
     xs: Sequence[float], widths: Sequence[float], left: float, right: float
 ) -> list[tuple[int, bool]]:
-    """Each label's (row, flipped): a label starts at its mark's x, or ends there
-    (flipped). Each takes the first row (then the first side) where it overlaps no label
-    set already, its leader line (from the bar down to its row) crosses no label above it,
-    and no leader already drawn crosses it; a new row when none does."""
+    """Each label's (row, flipped), row 0 nearest the bar: a label starts at its mark's x,
+    or ends there (flipped). Set from the right, each takes the first row (then the first
+    side) where it overlaps no label set already, its leader line (from the bar down to its
+    row) crosses no label above it, and no leader already drawn crosses it; else a new
+    row, where it overlaps nothing."""
     placed: list[tuple[float, int, float, float]] = []  # x, row, lo, hi
 
     def fits(x: float, row: int, lo: float, hi: float) -> bool:
@@ -185,8 +186,11 @@ def place_labels(
                 return False  # that leader would cross this label
         return True
 
-    out = []
-    for x, w in zip(xs, widths, strict=True):
+    out: dict[int, tuple[int, bool]] = {}
+    # right to left: a mark to the left goes below, its leader passing left of the labels
+    # above it, which start at their own marks
+    for i in sorted(range(len(xs)), key=lambda k: -xs[k]):
+        x, w = xs[i], widths[i]
         sides = [s for s in (False, True) if (x - w >= left if s else x + w <= right)] or [True]
         rows = max((r for _, r, _, _ in placed), default=-1) + 2
         choice = next(((r, s) for r in range(rows) for s in sides
@@ -194,8 +198,8 @@ def place_labels(
                       (rows - 1, sides[0]))  # fmt: skip
         lo, hi = (x - w, x) if choice[1] else (x, x + w)
         placed.append((x, choice[0], lo, hi))
-        out.append(choice)
-    return out
+        out[i] = choice
+    return [out[i] for i in range(len(xs))]
 
 
 def _quarters(lo: datetime, hi: datetime, timezone: str) -> list[BillingPeriod]:
