@@ -555,7 +555,9 @@ class UsageMonthOut(Out):
     held_gpu_hours: str
     availability_ratio: str | None = Field(description="Recorded for the month; null: none")
     credit_share: str | None = Field(description="What the SLA credits at that availability")
-    sla_credits: str = Field(description="SLA credit lines on the month's invoices (<= 0)")
+    sla_credits: str = Field(
+        description="SLA credit lines on the month's invoices (<= 0), in the currency"
+    )
 
 
 class UsageOut(Out):
@@ -566,6 +568,9 @@ class UsageOut(Out):
     availability_target: str | None
     gpus_held_now: int
     months: list[UsageMonthOut]
+
+
+CENT = Decimal("0.01")  # the invoices' money: to the cent
 
 
 def usage_out(usage: AgreementUsage, months: list[UsageMonth]) -> dict[str, Any]:
@@ -581,7 +586,7 @@ def usage_out(usage: AgreementUsage, months: list[UsageMonth]) -> dict[str, Any]
             "availability_ratio": None if m.availability_ratio is None
             else text(m.availability_ratio),
             "credit_share": None if m.credit_share is None else text(m.credit_share),
-            "sla_credits": text(m.credited)} for m in months],
+            "sla_credits": str(m.credited.quantize(CENT))} for m in months],
     }  # fmt: skip
 
 
