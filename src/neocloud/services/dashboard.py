@@ -120,8 +120,9 @@ class UsageMemo:
     held now are computed from the facts on every call (microseconds).
 
     Why memoize at all: the reference lease holds 27,000 nodes; reading its holdings node
-    by node took ~0.3 s a call, and even grouped in SQL (``held_gpus``) a read costs a
-    join over those rows, ~10 ms, too much at 100 reads a second on two cores. A version
+    by node took 0.7-1.1 s a call on the 2-core machine, and even grouped in SQL
+    (``held_gpus``: three rows) a read costs a join over those rows, 24-40 ms, too much at
+    100 reads a second; kept, a call is 0.3-0.5 ms. A version
     check is one indexed aggregate. One memo per application (per database): versions of
     two databases say nothing about each other."""
 
