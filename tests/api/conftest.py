@@ -20,7 +20,7 @@ from neocloud.config import Settings
 from neocloud.domain.fleet.file import parse_fleet
 from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.instants import FixedClock
-from neocloud.services import access, agreements, allocation, billing
+from neocloud.services import access, agreements, allocation, billing, events, webhooks
 from neocloud.services.context import Context
 from tests import factories
 
@@ -36,6 +36,8 @@ class World:
     client: TestClient
     keys: dict[str, str]  # admin, operator, finance, auditor, lab-a, lab-b -> key text
     invoices: dict[str, list[str]]  # agreement key -> invoice numbers
+    webhooks: dict[str, int]  # lab-b (its own), operator (every event) -> webhook id
+    events: dict[str, list[int]]  # tenant -> its event ids
 
     def as_(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -56,6 +58,12 @@ def build(app: App) -> World:
         uow.sites.add(site)
         uow.commit()
     ops = Context("setup", FixedClock(SIGNED), wall=app.wall)
+    hooks = {  # before the events, so that each gets its deliveries
+        "lab-b": webhooks.add_webhook(
+            app.uow(), ops, url="https://hooks.lab-b.example/neocloud", tenant="lab-b"
+        )[0].id,
+        "operator": webhooks.add_webhook(app.uow(), ops, url="http://127.0.0.1:9/ops")[0].id,
+    }
     for key, tenant in (("deal-a", "lab-a"), ("deal-b", "lab-b")):
         agreements.create_agreement(app.uow(), ops, deal(key, tenant))
         agreements.sign_agreement(app.uow(), ops, key, SIGNED)
@@ -73,7 +81,10 @@ def build(app: App) -> World:
     invoices: dict[str, list[str]] = {}
     for invoice in billing.list_invoices(app.uow()):
         invoices.setdefault(invoice.agreement_key, []).append(invoice.number)
-    return World(app, TestClient(create_app(app)), keys, invoices)
+    found: dict[str, list[int]] = {}
+    for event in events.list_events(app.uow(), limit=1000):
+        found.setdefault(event.event.tenant or "", []).append(event.id)
+    return World(app, TestClient(create_app(app)), keys, invoices, hooks, found)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 
 from neocloud.api.deps import declared_guard
 from neocloud.domain.access.policy import PERMISSIONS, Area, Role, Verb
-from neocloud.services import agreement_views, billing
+from neocloud.services import agreement_views, billing, webhooks
 from tests import factories
 from tests.api.conftest import ROLES, World, as_json, new_deal
 
@@ -44,6 +44,7 @@ def bodies() -> dict[str, str]:
         "/v1/invoices/{number}/credit-notes": '{"amount": "1.00", "reason": "refund"}',
         "/v1/billing/close": '{"period": "2027-02"}',
         "/v1/api-keys": '{"role": "admin"}',
+        "/v1/webhooks": '{"url": "https://hooks.example.com/neocloud", "tenant": "lab-b"}',
     }
 
 
@@ -58,6 +59,8 @@ def operations(world: World) -> Iterator[tuple[str, str, str]]:
         "site": "test-1",
         "kind": "slurm",
         "key_id": b_key,
+        "event_id": str(world.events["lab-b"][0]),
+        "webhook_id": str(world.webhooks["lab-b"]),
     }
     for template, methods in document["paths"].items():
         path = template
@@ -96,7 +99,11 @@ def lab_b_state(world: World) -> object:
     uow = world.app.uow
     deal = agreement_views.agreement_details(uow(), "deal-b")
     notes = [(i.number, i.total) for i in billing.list_invoices(uow(), "deal-b")]
+    hooks = webhooks.list_webhooks(uow(), tenant="lab-b", removed=True)
+    sent = webhooks.list_deliveries(uow(), tenant="lab-b", limit=1000)
     return (
+        hooks,
+        sent,
         deal.agreement.history,
         deal.agreement.notice,
         len(deal.agreement.versions),
@@ -138,15 +145,30 @@ def traces_of_lab_b(world: World) -> list[str]:
     return ["lab-b", "deal-b", *world.invoices["deal-b"], world.keys["lab-b"].split("_")[1]]
 
 
+EVENTS_USAGE = {
+    ("GET", "/v1/events"),
+    ("GET", "/v1/events/{event_id}"),
+    ("POST", "/v1/webhooks"),
+    ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/v1/webhooks/{webhook_id}"),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
+    ("GET", "/v1/agreements/{key}/usage"),
+    ("GET", "/v1/agreements/{key}/metering"),
+}
+"""Routes added with events, webhooks and usage: the matrix reaches them from the document."""
+
+
 def test_every_data_route_is_guarded_and_401_without_a_key(world: World) -> None:
-    seen = 0
+    seen = set()
     for method, template, path in operations(world):
         guard_of(world, method, template)
         response = call(world, method, template, path, None)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer")
-        seen += 1
-    assert seen >= 25  # every operation of the document (a new route joins the matrix)
+        seen.add((method, template))
+    assert len(seen) >= 34  # every operation of the document (a new route joins the matrix)
+    assert seen >= EVENTS_USAGE
 
 
 def test_tenant_a_never_sees_or_changes_tenant_b(world: World) -> None:

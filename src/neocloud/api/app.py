@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from neocloud import web
 from neocloud.api import problems
 from neocloud.api.gate import BODY_LIMIT, Gate
-from neocloud.api.routers import admin, agreements, billing, sites
+from neocloud.api.routers import admin, agreements, billing, events, sites, usage
 from neocloud.bootstrap import App
 from neocloud.domain.kernel.errors import NeocloudError
+from neocloud.services.dashboard import UsageMemo
 
 VERSION = "1"
 
@@ -35,7 +36,10 @@ def create_app(app: App, *, body_limit: int = BODY_LIMIT) -> FastAPI:
         redoc_url=None,
     )
     api.state.neocloud = app
-    for router in (sites.router, agreements.router, billing.router, admin.router):
+    api.state.usage_memo = UsageMemo()  # per application: one database's versions
+    routers = (sites.router, agreements.router, usage.router, billing.router, admin.router,
+               events.router)  # fmt: skip
+    for router in routers:
         api.include_router(router)
     api.include_router(web.router)  # the dashboard, at the root (its errors are pages)
     api.add_exception_handler(NeocloudError, problems.on_neocloud_error)

@@ -218,3 +218,9 @@ def whole(text: str | None, field: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise InvalidInput.single(field, text, "must be a whole number in digits 0-9 (at most 12)")
     return int(text)
+
+
+def after_cursor(cursor: str) -> object:
+    """What a cursor names (the last key of the page before), for lists paged in the
+    database rather than by ``page`` alone."""
+    return _after(cursor)

@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from neocloud.domain.allocation.planner import AllocationPlan, Holding
     from neocloud.domain.billing.invoices import IssuedInvoice
     from neocloud.domain.billing.value import DealValue
+    from neocloud.domain.events.webhooks import Delivery, Webhook
     from neocloud.domain.fleet.capacity import SiteSummary
     from neocloud.domain.kernel.audit import AuditEntry
+    from neocloud.domain.metering.metered import Metering
+    from neocloud.services.dashboard import AgreementUsage, UsageMonth
 
 
 class Strict(BaseModel):
@@ -453,3 +456,188 @@ class ApiKeyPage(PageOut):
 
 class AvailabilityPage(PageOut):
     items: list[RecordedAvailability]
+
+
+# --- events and webhooks (docs/EVENTS.md) --------------------------------------------------
+
+
+class EventOut(Out):
+    id: int
+    kind: str
+    occurred_at: str
+    recorded_at: str
+    operator: str
+    tenant: str | None
+    agreement: str | None
+    data: dict[str, Any]
+
+
+class EventPage(PageOut):
+    items: list[EventOut]
+
+
+class WebhookRequest(Strict):
+    url: str = Field(max_length=2000, description="http:// or https://; a tenant's: public")
+    kinds: list[str] = Field(
+        default_factory=list, max_length=20, description="Event kinds (none: every kind)"
+    )
+    tenant: str | None = Field(
+        None, max_length=63, description="That tenant's events only (a tenant key: its own)"
+    )
+
+
+class WebhookOut(Out):
+    id: int
+    url: str
+    operator: str
+    tenant: str | None
+    kinds: list[str]
+    created_at: str
+    actor: str
+    removed_at: str | None
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="The signing secret: shown in this answer only")
+
+
+class RemovedWebhookOut(WebhookOut):
+    abandoned_deliveries: int
+
+
+class WebhookPage(PageOut):
+    items: list[WebhookOut]
+
+
+class DeliveryOut(Out):
+    id: int
+    webhook_id: int
+    event_id: int
+    status: str
+    attempts: int
+    next_attempt_at: str | None
+    last_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: str | None
+
+
+class DeliveryPage(PageOut):
+    items: list[DeliveryOut]
+
+
+def _iso(at: Any) -> str | None:
+    return None if at is None else str(at.isoformat())
+
+
+def webhook_out(hook: Webhook) -> dict[str, Any]:
+    return {
+        "id": hook.id, "url": hook.url, "operator": hook.operator, "tenant": hook.tenant,
+        "kinds": sorted(k.value for k in hook.kinds), "created_at": hook.created_at.isoformat(),
+        "actor": hook.actor, "removed_at": _iso(hook.removed_at),
+    }  # fmt: skip
+
+
+def delivery_out(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id, "webhook_id": d.webhook_id, "event_id": d.event_id, "status": d.status.value,
+        "attempts": d.attempts, "next_attempt_at": _iso(d.next_attempt_at),
+        "last_attempt_at": _iso(d.last_attempt_at), "last_status_code": d.last_status_code,
+        "last_error": d.last_error, "delivered_at": _iso(d.delivered_at),
+    }  # fmt: skip
+
+
+# --- an agreement's usage and metering -------------------------------------------------------
+
+
+class UsageMonthOut(Out):
+    period: str
+    held_gpu_hours: str
+    availability_ratio: str | None = Field(description="Recorded for the month; null: none")
+    credit_share: str | None = Field(description="What the SLA credits at that availability")
+    sla_credits: str = Field(
+        description="SLA credit lines on the month's invoices (<= 0), in the currency"
+    )
+
+
+class UsageOut(Out):
+    agreement: str
+    tenant: str
+    site: str
+    currency: str
+    availability_target: str | None
+    gpus_held_now: int
+    months: list[UsageMonthOut]
+
+
+CENT = Decimal("0.01")  # the invoices' money: to the cent
+
+
+def usage_out(usage: AgreementUsage, months: list[UsageMonth]) -> dict[str, Any]:
+    terms = usage.agreement.terms
+    sla = terms.sla
+    return {
+        "agreement": usage.agreement.key, "tenant": terms.tenant, "site": terms.site,
+        "currency": terms.currency,
+        "availability_target": None if sla is None else text(sla.availability_target),
+        "gpus_held_now": usage.gpus_held_now,
+        "months": [{
+            "period": m.period, "held_gpu_hours": text(m.held_gpu_hours),
+            "availability_ratio": None if m.availability_ratio is None
+            else text(m.availability_ratio),
+            "credit_share": None if m.credit_share is None else text(m.credit_share),
+            "sla_credits": str(m.credited.quantize(CENT))} for m in months],
+    }  # fmt: skip
+
+
+class MeteringOut(Out):
+    agreement: str
+    period: str
+    site: str
+    engine: str
+    unit: str
+    availability_ratio: str | None
+    coverage_ratio: str
+    covered: bool
+    held_unit_s: str
+    excluded_unit_s: str
+    required_unit_s: str
+    available_unit_s: str
+    down_unit_s: dict[str, str]
+    held_gpu_hours: str
+    gpu_energy_kwh: str
+    gpu_energy_from_power_kwh: str
+    rows_without_energy_counter: int
+    it_energy_kwh: str
+    facility_energy_kwh: str
+    energy_cost: str | None
+    energy_currency: str | None
+    carbon_kg: str | None
+    server_overhead: str
+    pue: str
+    util_ratio: str | None
+
+
+def metering_out(m: Metering) -> dict[str, Any]:
+    """What ``neocloud metering show --json`` prints, numbers as decimal text."""
+    a = m.availability
+
+    def opt(value: Decimal | None) -> str | None:
+        return None if value is None else text(value)
+
+    return {
+        "agreement": m.agreement, "period": m.period, "site": m.site, "engine": m.engine,
+        "unit": a.plan.unit.value, "availability_ratio": opt(a.ratio),
+        "coverage_ratio": text(a.coverage_ratio), "covered": a.covered,
+        "held_unit_s": text(a.plan.held_unit_s), "excluded_unit_s": text(a.plan.excluded_unit_s),
+        "required_unit_s": text(a.required_unit_s), "available_unit_s": text(a.available_unit_s),
+        "down_unit_s": {cause.value: text(v) for cause, v in a.down_unit_s.items()},
+        "held_gpu_hours": text(m.held_gpu_hours), "gpu_energy_kwh": text(m.gpu_kwh),
+        "gpu_energy_from_power_kwh": text(m.power_fallback_kwh),
+        "rows_without_energy_counter": m.usage.rows_without_energy,
+        "it_energy_kwh": text(m.it_kwh), "facility_energy_kwh": text(m.facility_kwh),
+        "energy_cost": None if m.energy_cost is None else m.energy_cost.text,
+        "energy_currency": None if m.price_per_mwh is None else m.price_per_mwh.currency,
+        "carbon_kg": opt(m.carbon_kg), "server_overhead": text(m.server_overhead),
+        "pue": text(m.pue), "util_ratio": opt(m.usage.util_ratio),
+    }  # fmt: skip

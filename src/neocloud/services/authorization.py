@@ -7,7 +7,8 @@ any (``Ref``: an agreement, an invoice or a site named in its path). :func:`chec
    a refusal says nothing about what exists;
 2. for a tenant key, loads the object's owning tenant and asks ``domain/access/policy``'s
    ``authorize``: another tenant's object is ``NotFound``, in the very words of a missing
-   one (``<kind> '<key>' does not exist``), so a key cannot probe what others have;
+   one (``<kind> '<key>' does not exist``; events and webhooks, numbered:
+   ``<kind> <id> does not exist``), so a key cannot probe what others have;
 3. for a tenant's write, also requires the route to allow tenants to write there
    (``tenant_write``: giving notice on its own agreement), whatever the area allows.
 
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from neocloud.domain.access.policy import Area, Principal, Role, Verb, authorize
-from neocloud.domain.kernel.errors import Forbidden, NotFound
+from neocloud.domain.kernel.errors import Forbidden, InvalidInput, NotFound, Problem
 
 if TYPE_CHECKING:
     from neocloud.services.ports import UnitOfWork
 
-Kind = Literal["agreement", "invoice", "site"]
+Kind = Literal["agreement", "invoice", "site", "event", "webhook"]
+NUMBERED = ("event", "webhook")  # ids: whole numbers
+MAX_ID = 2**31 - 1  # the columns are INTEGER
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,10 @@ def owner_of(uow: UnitOfWork, ref: Ref) -> str | None:
             return uow.agreements.get(ref.key).terms.tenant
         if ref.kind == "invoice":
             return uow.invoices.get(ref.key).tenant
+        if ref.kind == "event":
+            return uow.events.get(_number(ref)).event.tenant
+        if ref.kind == "webhook":
+            return uow.webhooks.get(_number(ref)).tenant
         uow.sites.header(ref.key)
         return None
 
@@ -67,7 +74,23 @@ def check(
         try:
             authorize(principal, verb, area, owner_of(uow, ref))
         except NotFound:  # the same words whether it is missing or another tenant's
-            raise NotFound(f"{ref.kind} {ref.key!r} does not exist") from None
+            raise NotFound(missing(ref)) from None
+
+
+def missing(ref: Ref) -> str:
+    """The words of a missing object (the repositories' own)."""
+    if ref.kind in NUMBERED:
+        return f"{ref.kind} {int(ref.key)} does not exist"
+    return f"{ref.kind} {ref.key!r} does not exist"
+
+
+def _number(ref: Ref) -> int:
+    """A numbered object's id from the path (the route's own check may not have run yet)."""
+    key = ref.key
+    if not (key.isascii() and key.isdigit() and len(key) <= 10 and 1 <= int(key) <= MAX_ID):
+        message = f"must be a whole number from 1 to {MAX_ID}"
+        raise InvalidInput([Problem(f"{ref.kind}_id", key, message, location="path")])
+    return int(key)
 
 
 def only_tenant(principal: Principal) -> str | None:

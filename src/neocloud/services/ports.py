@@ -72,6 +72,11 @@ class AuditLog(Protocol):
         """Entries oldest first; ``last``: only the newest N of those that match."""
         ...
 
+    def version(self) -> tuple[int, int]:
+        """(entries, newest id): changes whenever an entry is committed, whatever the order
+        ids were taken in (every change is audited in its own transaction)."""
+        ...
+
 
 class AgreementRepository(Protocol):
     def add(self, agreement: CapacityAgreement) -> None: ...
@@ -140,6 +145,13 @@ class AllocationRepository(Protocol):
 
     def apply(self, site: str, changes: HoldingChanges) -> int:
         """Apply changes the domain decided; Conflict if a node would have two holders."""
+        ...
+
+    def held_gpus(
+        self, site: str, kind: HolderKind, key: str
+    ) -> list[tuple[datetime, datetime | None, int]]:
+        """The holder's holdings grouped by (start, end), each with its nodes' GPUs summed
+        (now): a handful of rows where ``held_by`` gives one per node."""
         ...
 
 

@@ -24,6 +24,7 @@ from neocloud.domain.events.webhooks import (
     SendResult,
     Webhook,
     after_attempt,
+    check_public_url,
     check_url,
 )
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
@@ -54,10 +55,13 @@ def add_webhook(
     tenant: str | None = None,
     kinds: Iterable[str] = (),
     operator: str = OPERATOR,
+    public_only: bool = False,
 ) -> tuple[Webhook, str]:
     """A subscription and its signing secret (stored, to sign with, but shown only now).
-    ``tenant``: that tenant's events only; None: every event. ``kinds`` empty: all."""
-    check_url(url)
+    ``tenant``: that tenant's events only; None: every event. ``kinds`` empty: all.
+    ``public_only``: refuse a host that is a non-public address literal (a tenant's
+    webhook: ``check_public_url``)."""
+    (check_public_url if public_only else check_url)(url)
     wanted = frozenset(parse_kind(k) for k in kinds)
     for value, name in ((tenant, "tenant"), (operator, "operator")):
         if value is not None and (problem := name_problem(value, name)):

@@ -308,3 +308,9 @@ class SqlAuditLog:
             )
             for r in reversed(rows)
         ]
+
+    def version(self) -> tuple[int, int]:
+        count, newest = self.connection.execute(
+            select(func.count(), func.max(audit_log.c.id)).select_from(audit_log)
+        ).one()
+        return int(count), int(newest or 0)

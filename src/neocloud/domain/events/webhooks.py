@@ -15,6 +15,7 @@ run, which tests rely on; receivers are few, so thundering herds are not the ris
 from __future__ import annotations
 
 import enum
+import ipaddress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -158,3 +159,84 @@ def parse_status(text: str, field: str = "status") -> DeliveryStatus:
     except ValueError:
         known = ", ".join(s.value for s in DeliveryStatus)
         raise InvalidInput.single(field, text, f"is not a delivery status ({known})") from None
+
+
+# --- tenants' webhooks: public addresses only (SSRF) ----------------------------------------
+
+LOOPBACK_NAMES = ("localhost", "localhost.")  # RFC 6761: always the loopback, never the DNS
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def check_public_url(url: str, field: str = "url") -> str:
+    """``check_url``, and the host must not be an address literal that is not public:
+    loopback, private (RFC 1918, unique local), link-local, shared (100.64/10),
+    unspecified, multicast, reserved or documentation, nor ``localhost``. For webhooks a
+    tenant adds: the worker POSTs from inside the operator's network, so such a URL would
+    let a tenant reach what only the operator should (server-side request forgery).
+
+    IPv4 is read as the resolver reads it (``127.1``, ``2130706433``, ``0x7f.0.0.1`` are
+    all 127.0.0.1), and an IPv4 address inside IPv6 (mapped, 6to4, Teredo, NAT64) is judged
+    as the IPv4 it carries. Host names are not resolved here: a name is the DNS's answer at
+    delivery time (see docs/EVENTS.md)."""
+    check_url(url, field)
+    host = (urlsplit(url).hostname or "").lower()
+    address = _address_literal(host)
+    if host in LOOPBACK_NAMES or host.endswith(".localhost") or host.endswith(".localhost."):
+        reason = "names the loopback (localhost)"
+    elif address is not None and not _public(address):
+        reason = f"names a non-public address ({address}): a tenant's webhook must be public"
+    else:
+        return url
+    raise InvalidInput.single(field, url if len(url) <= 200 else url[:200] + "...", reason)
+
+
+def _address_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host literal names, as a resolver would read it; None: a name."""
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone id is the host's
+    except ValueError:
+        pass
+    return _legacy_ipv4(host.removesuffix("."))
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """inet_aton's forms: 1 to 4 parts, each decimal, octal (0...) or hex (0x...), the last
+    part filling the bytes left (``127.1`` = 127.0.0.1, ``2130706433`` = 127.0.0.1)."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        try:
+            if part.lower().startswith("0x"):
+                values.append(int(part[2:], 16) if part[2:] else 0)
+            elif len(part) > 1 and part.startswith("0"):
+                values.append(int(part, 8))
+            else:
+                values.append(int(part, 10))
+        except ValueError:
+            return None
+        if not part.isascii() or values[-1] < 0:
+            return None
+    *head, last = values
+    if any(v > 255 for v in head) or last >= 256 ** (4 - len(head)):
+        return None
+    number = 0
+    for v in head:
+        number = number * 256 + v
+    return ipaddress.IPv4Address(number * 256 ** (4 - len(head)) + last)
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if address.teredo is not None:
+            inner = address.teredo[1]  # the client's address
+        if address in NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None:
+            return _public(inner)
+    return address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_loopback
+        or address.is_link_local or address.is_private or address.is_unspecified
+    )  # fmt: skip
