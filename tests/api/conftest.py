@@ -40,7 +40,8 @@ class World:
     events: dict[str, list[int]]  # tenant -> its event ids
 
     def as_(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[who]}"}
+        """Headers of a request by ``who``, its body (if any) sent as JSON."""
+        return {"Authorization": f"Bearer {self.keys[who]}", "Content-Type": "application/json"}
 
 
 def deal(key: str, tenant: str) -> SourceDocument:

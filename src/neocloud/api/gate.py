@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from neocloud.api.problems import error_response, internal_error, problem
-from neocloud.domain.access.idempotency import HEADER, StoredResponse, fingerprint
+from neocloud.domain.access.idempotency import HEADER, StoredResponse, fingerprint, redact
 from neocloud.domain.kernel.errors import NeocloudError, Unauthenticated
 from neocloud.services import access, idempotency
 
@@ -40,6 +40,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_LIMIT = 1024 * 1024
 """The largest request body taken, in bytes (1 MiB; an agreement file is a few KiB)."""
+UNIQUE = (b"authorization", b"idempotency-key", b"if-match", b"content-type")
+"""Headers a request may carry once only."""
 PRINCIPAL = "neocloud.principal"
 AUTH_ERROR = "neocloud.auth_error"
 
@@ -60,6 +62,7 @@ class Gate:
             return
         path = scope.get("path", "")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        twice = [n for n in UNIQUE if sum(k.lower() == n for k, _ in scope["headers"]) > 1]
         try:
             body = await self._body(headers, receive)
         except TooLarge:
@@ -71,12 +74,28 @@ class Gate:
             )(scope, receive, send)
             return
         replay = _replaying(body, receive)
+        if twice:  # which one would count? proxies and frameworks disagree: refuse both
+            await problem(
+                "malformed",
+                f"the {twice[0].decode()} header is sent more than once; send it once",
+                instance=path,
+            )(scope, replay, send)
+            return
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and path.startswith("/v1/") and not _json(media):
+            await problem(
+                "unsupported_media_type",
+                f"the body is sent as {media or 'no Content-Type'!r}; send it as "
+                "application/json (Content-Type: application/json)",
+                instance=path,
+            )(scope, replay, send)
+            return
         try:
             await self._authenticate(scope, headers)
             key = headers.get(HEADER.lower())
             principal = scope.get(PRINCIPAL)
             if scope["method"] == "POST" and key is not None and principal is not None:
-                await self._idempotent(scope, replay, send, principal, key, body)
+                await self._idempotent(scope, replay, send, principal, key, body, headers)
             else:
                 await _guarded(self.app, scope, replay, send)
         except NeocloudError as exc:
@@ -119,18 +138,26 @@ class Gate:
             scope[AUTH_ERROR] = refused
 
     async def _idempotent(
-        self, scope: Scope, receive: Receive, send: Send, who: Principal, key: str, body: bytes
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        who: Principal,
+        key: str,
+        body: bytes,
+        headers: dict[str, str],
     ) -> None:
         app = self.neocloud
         query = scope.get("query_string", b"").decode("latin-1")
-        digest = fingerprint("POST", scope.get("path", ""), query, body)
+        if_match = headers.get("if-match", "")
+        digest = fingerprint("POST", scope.get("path", ""), query, body, if_match)
         stored = await run_in_threadpool(
             idempotency.recall_or_reserve, app.uow(), who.key_id, key, digest, app.wall.now()
         )
         if stored is not None:
             await _replay(stored)(scope, receive, send)
             return
-        captured = _Capture(send)
+        captured = _Capture(send, scope.get("path", ""))
         try:
             await _guarded(self.app, scope, receive, captured)
         finally:
@@ -157,6 +184,12 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> 
         if started:
             raise
         await internal_error(exc, scope.get("path"))(scope, receive, send)
+
+
+def _json(media: str) -> bool:
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
@@ -186,8 +219,9 @@ def _replay(stored: StoredResponse) -> Response:
 class _Capture:
     """Holds a response back until its answer is stored, then sends it."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, path: str) -> None:
         self.send = send
+        self.path = path
         self.messages: list[Message] = []
 
     async def __call__(self, message: Message) -> None:
@@ -204,13 +238,9 @@ class _Capture:
         body = b"".join(
             m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"
         )
-        return StoredResponse(
-            digest,
-            int(start["status"]),
-            body.decode("utf-8", "replace"),
-            content_type,
-            app.wall.now(),
-        )
+        status, path = int(start["status"]), self.path
+        text = redact(path, status, body.decode("utf-8", "replace"))
+        return StoredResponse(digest, status, text, content_type, app.wall.now())
 
     async def flush(self) -> None:
         for message in self.messages:

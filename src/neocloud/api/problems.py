@@ -41,6 +41,7 @@ STATUS = {
     "malformed": 400,
     "precondition_failed": 412,
     "too_large": 413,
+    "unsupported_media_type": 415,
     "method_not_allowed": 405,
     "internal": 500,
 }
@@ -58,6 +59,7 @@ TITLES = {
     "malformed": "Malformed request",
     "precondition_failed": "Precondition failed",
     "too_large": "Request body too large",
+    "unsupported_media_type": "Unsupported media type",
     "method_not_allowed": "Method not allowed",
     "internal": "Internal error",
 }

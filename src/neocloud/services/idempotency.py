@@ -28,7 +28,11 @@ def recall_or_reserve(
     pending = StoredResponse(request_sha256, PENDING, "", "", at)
     with uow.write():
         row_id = uow.api_keys.row_id(key_id)
-        found = uow.idempotency.find(row_id, key) or uow.idempotency.reserve(row_id, key, pending)
+        found = uow.idempotency.find(row_id, key)
+        if found is not None and found.expired(at):  # forgotten: this request runs anew
+            uow.idempotency.release(row_id, key)
+            found = None
+        found = found or uow.idempotency.reserve(row_id, key, pending)
         uow.commit()
     if found is None:
         return None
@@ -44,6 +48,7 @@ def recall_or_reserve(
 
 
 def remember(uow: UnitOfWork, key_id: str, key: str, response: StoredResponse) -> None:
+    """Keep the answer (without the secrets it shows once: see ``redact`` in the gate)."""
     with uow.write():
         uow.idempotency.complete(uow.api_keys.row_id(key_id), key, response)
         uow.commit()
