@@ -117,3 +117,68 @@ def test_keys_are_forgotten_after_a_day_and_abandoned_reservations_taken_over(
         idempotency.recall_or_reserve(uow(), key_id, "k", "b" * 64, within)
     later = t0 + timedelta(minutes=10, hours=24)
     assert idempotency.recall_or_reserve(uow(), key_id, "k", "b" * 64, later) is None
+
+
+def test_money_in_exponent_form_is_refused_naming_the_field(world: World) -> None:
+    number = world.invoices["deal-a"][0]
+    for amount in ("1E2", "1e+2", "-100.00", "+100"):
+        response = world.client.post(
+            f"/v1/invoices/{number}/credit-notes",
+            content=f'{{"amount": "{amount}", "reason": "goodwill"}}',
+            headers=world.as_("finance"),
+        )
+        assert response.status_code == 422, amount
+        (error,) = response.json()["errors"]
+        assert (error["field"], error["value"]) == ("amount", amount)
+    notes = world.client.get("/v1/invoices", headers=world.as_("finance")).json()["items"]
+    assert not any(n["kind"] == "credit_note" for n in notes)
+
+
+def test_a_bare_date_in_whatif_is_midnight_where_the_site_is(world: World) -> None:
+    ask = {"gpus": "16", "model": "H100", "months": "3"}
+    bare = world.client.get("/v1/sites/test-1/whatif", params={**ask, "from": "2027-06-01"},
+                            headers=world.as_("operator"))  # fmt: skip
+    # test-1 is in America/Chicago: midnight on 1 June 2027 is 05:00 UTC (CDT)
+    explicit = world.client.get(
+        "/v1/sites/test-1/whatif", params={**ask, "from": "2027-06-01T00:00:00-05:00"},
+        headers=world.as_("operator"),
+    )  # fmt: skip
+    assert bare.status_code == explicit.status_code == 200, bare.text
+    assert bare.json() == explicit.json()
+
+
+def test_an_api_key_error_names_the_request_field(world: World) -> None:
+    response = world.client.post(
+        "/v1/api-keys",
+        content='{"role": "auditor", "label": "x", "expires_at": "2020-01-01"}',
+        headers=world.as_("admin"),
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "expires_at"
+    unknown = world.client.post(
+        "/v1/api-keys",
+        content='{"role": "tenant", "tenant": "nobody-corp", "label": "x"}',
+        headers=world.as_("admin"),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["value"] == "nobody-corp"
+
+
+def test_closing_a_month_that_has_not_ended_is_refused(world: World) -> None:
+    before = world.client.get("/v1/invoices", headers=world.as_("finance")).json()["items"]
+    response = world.client.post(
+        "/v1/billing/close", content='{"period": "2027-03"}', headers=world.as_("finance")
+    )  # the business clock is at 2 March 2027
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert body["detail"].startswith("nothing invoiced for 2027-03: deal-a: ")
+    assert "deal-b: " in body["detail"]
+    after = world.client.get("/v1/invoices", headers=world.as_("finance")).json()["items"]
+    assert after == before
+    # a month already closed is still answered 200: nothing new, nothing failed
+    again = world.client.post(
+        "/v1/billing/close", content='{"period": "2027-02"}', headers=world.as_("finance")
+    )
+    assert again.status_code == 200
+    assert sorted(again.json()["already_issued"]) == ["deal-a", "deal-b"]

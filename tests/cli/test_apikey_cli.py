@@ -10,17 +10,27 @@ from fastapi.testclient import TestClient
 from neocloud.api.app import create_app
 from neocloud.bootstrap import app as make_app
 from neocloud.config import load_settings
+from tests.cli.test_agreements_cli import DEAL
 from tests.cli.test_cli import neocloud
 
 
-def test_create_list_revoke(cli_env: dict[str, str]) -> None:
-    assert neocloud(cli_env, "init")[0] == 0
+def test_create_list_revoke(loaded: dict[str, str]) -> None:
+    cli_env = loaded  # the reference fleet
+    code, _, err = neocloud(cli_env, "apikey", "create", "--role", "tenant", "--tenant",
+                            "frontier-lab")  # fmt: skip
+    assert code == 2  # no agreement names the tenant yet: a typo would make a blind key
+    assert "tenant='frontier-lab': no agreement names this tenant" in err
+    assert neocloud(cli_env, "agreement", "create", DEAL)[0] == 0
     code, out, err = neocloud(cli_env, "apikey", "create", "--role", "tenant", "--tenant",
-                              "lab-a", "--expires", "2099-01-01", "--json")  # fmt: skip
+                              "frontier-lab", "--expires", "2099-01-01", "--json")  # fmt: skip
     assert code == 0, err
     made = json.loads(out)
     assert made["key"].startswith(f"nck_{made['key_id']}_") and len(made["key"]) == 4 + 17 + 43
-    assert (made["role"], made["tenant"], made["label"]) == ("tenant", "lab-a", "lab-a key")
+    assert (made["role"], made["tenant"], made["label"]) == (
+        "tenant",
+        "frontier-lab",
+        "frontier-lab key",
+    )
     assert made["expires_at"] == "2099-01-01T00:00:00+00:00"  # a bare date: midnight UTC
     code, out, _ = neocloud(cli_env, "apikey", "list", "--json")
     (listed,) = json.loads(out)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -200,11 +201,19 @@ def check_if_match(request: Request, current: str) -> None:
     )
 
 
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def number(text: str, field: str) -> Decimal:
-    """Exact decimal text, 0 or more, at most 6 decimal places (what the store keeps)."""
+    """Exact decimal text, 0 or more, at most 6 decimal places (what the store keeps), in
+    plain digits: ``1E2`` would be kept, shown and audited as written (``-1E+2``)."""
     from neocloud.domain.kernel.money import MICRO_PLACES, decimal_places, to_decimal
 
     value = to_decimal(text, field)
+    if not PLAIN_DECIMAL.fullmatch(text):
+        raise InvalidInput.single(
+            field, text, "must be plain decimal digits, e.g. 100.00 (no sign, no exponent)"
+        )
     if value < 0:
         raise InvalidInput.single(field, text, "must be 0 or more")
     if decimal_places(value) > MICRO_PLACES:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from neocloud.domain.access.keys import ApiKey, check_new_key, digest, key_id_of, key_text
 from neocloud.domain.access.policy import Principal
-from neocloud.domain.kernel.errors import Conflict, Unauthenticated
+from neocloud.domain.kernel.errors import Conflict, InvalidInput, Unauthenticated
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:
@@ -33,14 +33,21 @@ def create_key(
     label: str,
     tenant: str | None = None,
     expires_at: datetime | None = None,
+    expires_field: str = "expires",
 ) -> tuple[ApiKey, str]:
-    """A new key and its text, which is never stored nor shown again."""
+    """A new key and its text, which is never stored nor shown again. A tenant key names a
+    tenant some agreement names: a typo would make a key that sees nothing today and
+    whatever a later tenant of that name holds."""
     now = ctx.wall.now()
-    parsed = check_new_key(role, tenant, label, now, expires_at)
+    parsed = check_new_key(role, tenant, label, now, expires_at, expires_field=expires_field)
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     text = key_text(key_id, secret)
     key = ApiKey(key_id, parsed, tenant, label, now, digest(text), expires_at, actor=ctx.actor)
     with uow.write():
+        if tenant is not None and not uow.agreements.all_keys(tenant=tenant):
+            raise InvalidInput.single(
+                "tenant", tenant, "no agreement names this tenant: create its agreement first"
+            )
         uow.api_keys.add(key)
         uow.audit.record(
             ctx.audit(

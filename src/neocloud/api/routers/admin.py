@@ -74,6 +74,7 @@ def create_key(
         label=label,
         tenant=body.tenant,
         expires_at=expires_at,
+        expires_field="expires_at",
     )
     response.headers["Location"] = f"/v1/api-keys/{key.key_id}"
     return {**s.api_key_out(key, key.created_at), "key": text}

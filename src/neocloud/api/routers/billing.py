@@ -3,6 +3,7 @@ credit notes against an invoice, the month close."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,7 +14,7 @@ from neocloud.api import schemas as s
 from neocloud.api.deps import Caller, guard, number, page, period
 from neocloud.api.routers.common import LIST, READ, WRITE, Cursor, From, Limit, To
 from neocloud.domain.access.policy import Area, Verb
-from neocloud.domain.kernel.errors import InvalidInput
+from neocloud.domain.kernel.errors import InvalidInput, NeocloudError, Problem
 from neocloud.services.authorization import Kind
 
 router = APIRouter(tags=["billing"])
@@ -142,6 +143,8 @@ def close_month(
     meter = None if source is billing.AvailabilitySource.MANUAL else app.meter()
     report = billing.close_month(app.uow(), caller.context(), body.period, meter=meter,
                                  source=source, rules=app.rules())  # fmt: skip
+    if report.failed and not (report.issued or report.already_issued):
+        raise _nothing_closed(report.period, report.failed)
     return {
         "period": report.period,
         "issued": [s.invoice_out(i) for i in report.issued],
@@ -149,3 +152,16 @@ def close_month(
         "nothing_to_bill": list(report.nothing_to_bill),
         "failed": {k: e.message for k, e in report.failed.items()},
     }
+
+
+def _nothing_closed(period: str, failed: Mapping[str, NeocloudError]) -> NeocloudError:
+    """Nothing could be invoiced: the error of the first agreement that failed (the CLI's
+    exit code says the same), naming every agreement and why."""
+    first = next(iter(failed.values()))
+    detail = f"nothing invoiced for {period}: " + "; ".join(
+        f"{key}: {e.message}" for key, e in failed.items()
+    )
+    if isinstance(first, InvalidInput):
+        why = [Problem("agreement", key, e.message, "body.period") for key, e in failed.items()]
+        return InvalidInput(why, detail)
+    return type(first)(detail)

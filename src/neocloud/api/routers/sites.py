@@ -80,21 +80,27 @@ def what_if(
     mw: str | None = Query(None, max_length=20, description="Facility MW (a share of the site)"),
     gpus: str | None = Query(None, max_length=12),
     model: str | None = Query(None, max_length=40),
-    start: str = Query(alias="from", max_length=64, description="Start, ISO 8601 with offset"),
+    start: str = Query(
+        alias="from",
+        max_length=64,
+        description="Start: a date (midnight in the site's time zone) or ISO 8601 with offset",
+    ),
     months: str = Query("12", max_length=3, description="1 to 240"),
     caller: Caller = Depends(guard(Verb.READ, Area.ALLOCATION, ONE)),
 ) -> dict[str, Any]:
     """Could the site sell X MW (or N GPUs of a model) from a date for some months?
     Nothing is written."""
-    from neocloud.domain.kernel.instants import add_months, parse_instant
-    from neocloud.services import allocation
+    from neocloud.domain.kernel.instants import add_months, parse_moment, resolve
+    from neocloud.services import allocation, fleet
 
-    begin = parse_instant(start, "from")
+    given = parse_moment(start, "from")
+    tz = fleet.fleet_summaries(caller.app.uow(), [site])[0].site.timezone
+    begin = resolve(given, tz, "from")
     count = whole(months, "months") or 0
     if not 1 <= count <= MAX_MONTHS:
         raise InvalidInput.single("months", months, f"must be 1 to {MAX_MONTHS}")
     answer = allocation.what_if(
-        caller.app.uow(), site, start=begin, end=add_months(begin, count),
+        caller.app.uow(), site, start=begin, end=add_months(begin, count, tz),
         facility_kw=None if mw is None else number(mw, "mw") * 1000,
         gpus=whole(gpus, "gpus"), gpu_model=model,
     )  # fmt: skip

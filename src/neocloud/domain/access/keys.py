@@ -84,7 +84,13 @@ def key_id_of(key: str) -> str | None:
 
 
 def check_new_key(
-    role: str, tenant: str | None, label: str, created_at: datetime, expires_at: datetime | None
+    role: str,
+    tenant: str | None,
+    label: str,
+    created_at: datetime,
+    expires_at: datetime | None,
+    *,
+    expires_field: str = "expires",
 ) -> Role:
     """The role of a key about to be created; every problem with the request, located."""
     problems: list[Problem] = []
@@ -107,7 +113,7 @@ def check_new_key(
     if expires_at is not None and expires_at <= created_at:
         problems.append(
             Problem(
-                "expires",
+                expires_field,
                 expires_at.isoformat(),
                 f"must be after now ({created_at.isoformat(timespec='seconds')})",
             )
