@@ -182,3 +182,14 @@ def test_closing_a_month_that_has_not_ended_is_refused(world: World) -> None:
     )
     assert again.status_code == 200
     assert sorted(again.json()["already_issued"]) == ["deal-a", "deal-b"]
+
+
+def test_a_missing_field_is_named_with_no_value(world: World) -> None:
+    number = world.invoices["deal-a"][0]
+    response = world.client.post(
+        f"/v1/invoices/{number}/credit-notes", content='{"reason": "goodwill"}',
+        headers=world.as_("finance"),
+    )  # fmt: skip
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["value"], error["location"]) == ("amount", None, "body")

@@ -180,7 +180,8 @@ def validation_problems(errors: Sequence[Any]) -> list[Problem]:
     out = []
     for e in errors:
         field, where = _location(e.get("loc", ()))
-        out.append(Problem(field, e.get("input"), e.get("msg", "is not valid"), where))
+        given = None if e.get("type") == "missing" else e.get("input")  # not the whole body
+        out.append(Problem(field, given, e.get("msg", "is not valid"), where))
     return out
 
 
