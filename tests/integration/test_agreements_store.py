@@ -439,12 +439,24 @@ def test_every_change_is_audited_with_what_changed(app: App) -> None:
         ("tester", "agreement.notice", "deal-a"),
     ]
     details = {e.action: e.details for e in entries}
-    assert details["agreement.amend"] == {
+    amended = dict(details["agreement.amend"])
+    sla = amended.pop("after")["sla"]  # type: ignore[index]
+    assert amended == {
         "version": 2,
         "effective_from": "2027-03-01T06:00:00+00:00",
         "changed": ["sla"],
+        "before": {"sla": None},  # none before: added
         "note": "SLA added",
         "corrections": [],
+    }
+    # what add_sla wrote, decimals as their exact text (the rest: the format's defaults)
+    assert sla["availability_target"] == "0.99"
+    assert sla["credit_tiers"] == [{"below": "0.99", "credit_share": "0.1"}]
+    # the status entry of the notice names the state it left
+    assert entries[-2].details == {
+        "status": "terminated",
+        "before": {"status": "notice_given"},
+        "after": {"status": "terminated"},
     }
     assert details["agreement.availability"] == {
         "period": "2027-03",
@@ -462,6 +474,8 @@ def test_every_change_is_audited_with_what_changed(app: App) -> None:
         "by": "tenant",
         "given_at": "2027-02-01T18:00:00+00:00",
         "effective_at": "2027-05-02T17:00:00+00:00",
+        "before": {"status": "active"},
+        "after": {"status": "terminated"},  # the clock (LATER) is past the effective instant
         "corrections": [],
     }
     assert entries[4].details == {

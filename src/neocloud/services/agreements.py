@@ -4,17 +4,26 @@ availability (reading them: ``agreement_views``).
 Every change that alters what invoiced months should have billed (a backdated notice, an
 amendment effective in an invoiced month, availability recorded after the close) re-bills
 them in the same transaction: credit or debit notes that say why.
+
+A change may carry an ``expect``: the caller's precondition on the agreement as stored (the
+API's If-Match), called after the agreement's row is locked and before anything is
+written, so no other writer, in this process or another, can change it in between. What
+``expect`` raises ends the use case with nothing written.
+
+Audit entries of changes say what was before and after: an amendment the values of every
+field of the terms it changed (exact text for decimals), sign and notice the status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from neocloud.domain.agreements.file import parse_terms, terms_document
-from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party
+from neocloud.domain.agreements.model import CapacityAgreement, Notice, Party, Status
 from neocloud.domain.allocation.planner import check_fits_site
 from neocloud.domain.billing.drafts import check_storable, headline_total
 from neocloud.domain.billing.invoices import IssuedInvoice
@@ -24,7 +33,7 @@ from neocloud.domain.kernel.documents import SourceDocument, located
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.instants import Moment, resolve
 from neocloud.domain.kernel.text import check_text
-from neocloud.services.billing import rebill, record_breach, record_status_changes
+from neocloud.services.billing import rebill, record_breach
 from neocloud.services.context import Context
 from neocloud.services.events import record, record_due
 from neocloud.services.observability import use_case
@@ -34,6 +43,9 @@ if TYPE_CHECKING:  # protocols for type checking only: importing them costs star
 
 RATIO_STEP = Decimal("0.000001")
 """Availability is stored to six decimal places (a millionth of a month is 2.7 seconds)."""
+
+Expectation = Callable[[CapacityAgreement], None]
+"""A precondition on the stored agreement (see the module docstring); raises if unmet."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,49 @@ def _audit(
 
 def _numbers(notes: list[IssuedInvoice]) -> list[str]:
     return [n.number for n in notes]
+
+
+def _locked(uow: UnitOfWork, key: str, expect: Expectation | None) -> CapacityAgreement:
+    """The agreement, its row locked until the transaction ends, checked by ``expect``."""
+    agreement = uow.agreements.get(key, for_update=True)
+    if expect is not None:
+        expect(agreement)
+    return agreement
+
+
+def _plain(value: object) -> object:
+    """A terms document's value as the audit log's JSON keeps it: decimals as exact text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _differences(
+    before: dict[str, object], after: dict[str, object]
+) -> tuple[list[str], dict[str, object], dict[str, object]]:
+    """(the fields of the terms that differ, their values before, after); a field absent on
+    one side (an SLA added) is None there."""
+    changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
+    return (
+        changed,
+        {k: _plain(before.get(k)) for k in changed},
+        {k: _plain(after.get(k)) for k in changed},
+    )
+
+
+def _status_changes(
+    uow: UnitOfWork, ctx: Context, key: str, before: Status, entered: list[Status]
+) -> None:
+    """One audit entry per state the agreement entered on its dates, with the one it left."""
+    for status in entered:
+        details = {"status": status.value, "before": {"status": before.value},
+                   "after": {"status": status.value}}  # fmt: skip
+        uow.audit.record(ctx.audit("agreement.status", "agreement", key, details))
+        before = status
 
 
 def _check_terms(uow: UnitOfWork, agreement: CapacityAgreement, doc: SourceDocument) -> None:
@@ -94,14 +149,25 @@ def create_agreement(uow: UnitOfWork, ctx: Context, doc: SourceDocument) -> Capa
 
 @use_case("agreement.sign")
 def sign_agreement(
-    uow: UnitOfWork, ctx: Context, key: str, at: Moment | None = None
+    uow: UnitOfWork,
+    ctx: Context,
+    key: str,
+    at: Moment | None = None,
+    *,
+    expect: Expectation | None = None,
 ) -> CapacityAgreement:
     with uow.write():
-        agreement = uow.agreements.get(key, for_update=True)
+        agreement = _locked(uow, key, expect)
         when = ctx.when(at, agreement.terms.billing_timezone, "at")
+        was = agreement.status
         agreement.sign(when)
         uow.agreements.save(agreement)
-        _audit(uow, ctx, "agreement.sign", key, {"signed_at": when.isoformat()})
+        details: dict[str, object] = {
+            "signed_at": when.isoformat(),
+            "before": {"status": was.value},
+            "after": {"status": agreement.status.value},
+        }
+        _audit(uow, ctx, "agreement.sign", key, details)
         record(uow, ctx, events.signed(agreement, when))
         record_due(uow, ctx, agreement)
         uow.commit()
@@ -117,6 +183,7 @@ def amend_agreement(
     *,
     effective_from: Moment,
     note: str = "",
+    expect: Expectation | None = None,
 ) -> Changed:
     """A new version of the terms from ``effective_from``; invoiced months it reaches are
     re-billed."""
@@ -128,7 +195,7 @@ def amend_agreement(
     if note:
         check_text(note, "note", max_length=500)
     with uow.write():
-        agreement = uow.agreements.get(key, for_update=True)
+        agreement = _locked(uow, key, expect)
         start = resolve(effective_from, agreement.terms.billing_timezone, "effective_from")
         before = terms_document(agreement.terms)["agreement"]
         version = agreement.amend(
@@ -137,7 +204,7 @@ def amend_agreement(
         _check_terms(uow, agreement, doc)
         after = terms_document(terms)["agreement"]
         assert isinstance(before, dict) and isinstance(after, dict)
-        changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
+        changed, was, now = _differences(before, after)
         uow.agreements.save(agreement)
         notes = rebill(uow, ctx, agreement, f"amendment v{version.number} from {start.isoformat()}")
         _audit(
@@ -149,6 +216,8 @@ def amend_agreement(
                 "version": version.number,
                 "effective_from": start.isoformat(),
                 "changed": changed,
+                "before": was,
+                "after": now,
                 "note": note,
                 "corrections": _numbers(notes),
             },
@@ -175,19 +244,27 @@ class NoticeGiven:
 
 @use_case("agreement.notice")
 def give_notice(
-    uow: UnitOfWork, ctx: Context, key: str, *, by: Party, at: Moment | None = None
+    uow: UnitOfWork,
+    ctx: Context,
+    key: str,
+    *,
+    by: Party,
+    at: Moment | None = None,
+    expect: Expectation | None = None,
 ) -> NoticeGiven:
     """Notice by either party, effective ``notice_days`` calendar days later (or at the end
     of that day or month, as the terms say). The capacity's release at that instant is
     recorded for allocation. A backdated notice whose effective instant falls in invoiced
     months re-bills them: what was billed for service after it is credited."""
     with uow.write():
-        agreement = uow.agreements.get(key, for_update=True)
+        agreement = _locked(uow, key, expect)
         when = ctx.when(at, agreement.terms.billing_timezone, "at")
-        entered = agreement.advance_to(when)  # commissioning, active: what happened first
+        was = agreement.status
+        first = agreement.advance_to(when)  # commissioning, active: what happened first
         notice = agreement.give_notice(by=by, at=when)
-        entered += agreement.advance_to(ctx.clock.now())
-        record_status_changes(uow, ctx, key, entered)
+        then = agreement.advance_to(ctx.clock.now())  # terminated, if it took effect already
+        _status_changes(uow, ctx, key, was, first)
+        _status_changes(uow, ctx, key, Status.NOTICE_GIVEN, then)
         uow.agreements.save(agreement)
         reason = (
             f"notice by the {by} on {when.isoformat()}, effective {notice.effective_at.isoformat()}"
@@ -203,6 +280,8 @@ def give_notice(
                 "by": by.value,
                 "given_at": when.isoformat(),
                 "effective_at": notice.effective_at.isoformat(),
+                "before": {"status": was.value},
+                "after": {"status": agreement.status.value},
                 "corrections": _numbers(notes),
             },
         )

@@ -12,6 +12,10 @@ any (``Ref``: an agreement, an invoice or a site named in its path). :func:`chec
 3. for a tenant's write, also requires the route to allow tenants to write there
    (``tenant_write``: giving notice on its own agreement), whatever the area allows.
 
+What a tenant may write is narrower than what staff may: a tenant's notice is given by the
+tenant (:func:`check_notice_party`) and dated when it is received, never backdated
+(:func:`check_notice_date`); a notice received earlier is recorded by staff.
+
 Listings are narrowed by :func:`only_tenant`: a tenant key sees its own objects only.
 """
 
@@ -107,3 +111,11 @@ def check_notice_party(principal: Principal, by: str) -> None:
     """A tenant key gives notice as the tenant, never in the operator's name."""
     if principal.role is Role.TENANT and by != "tenant":
         raise Forbidden("a tenant key gives notice by the tenant only (by: tenant)")
+
+
+def check_notice_date(principal: Principal, at: str | None) -> None:
+    """A tenant key's notice is dated by the business clock when it arrives: an ``at`` of
+    its own (which would end the deal, credit what was billed and release the capacity
+    retroactively) is refused. Staff keys may record a notice received earlier."""
+    if principal.role is Role.TENANT and at is not None:
+        raise Forbidden(f"at={at!r}: a tenant's notice is dated when it is received; omit at")

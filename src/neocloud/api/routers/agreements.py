@@ -1,8 +1,11 @@
 """``/v1/agreements``: create from the agreement format (JSON), amend, sign, give notice,
-value, list, get; availability and holdings per agreement. Changes honour If-Match."""
+value, list, get; availability and holdings per agreement. Changes honour If-Match: the
+service checks it on the agreement it has locked for the change (``_expecting``), so two
+writers holding the same ETag cannot both win, whatever process each runs in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +25,6 @@ from neocloud.api.routers.common import (
     document,
     json_body,
     json_body_schema,
-    one_at_a_time,
     validated,
 )
 from neocloud.domain.access.policy import Area, Verb
@@ -42,11 +44,14 @@ def tagged(a: CapacityAgreement) -> dict[str, Any]:
     return data
 
 
-def _changing(caller: Caller, request: Request, key: str) -> None:
-    """412 unless If-Match (when given) names the agreement as it is now."""
-    from neocloud.services import agreement_views as views
+def _expecting(request: Request) -> Callable[[CapacityAgreement], None]:
+    """The service's precondition: 412 unless If-Match (when given) names the agreement as
+    it is stored, read under the change's own lock."""
 
-    check_if_match(request, tagged(views.get_agreement(caller.app.uow(), key))["etag"])
+    def expect(current: CapacityAgreement) -> None:
+        check_if_match(request, tagged(current)["etag"])
+
+    return expect
 
 
 @router.get("", response_model=s.AgreementPage, responses=LIST)
@@ -139,9 +144,9 @@ def sign(
     from neocloud.services import agreements as service
 
     at = moment(body.at if body else None, "at")
-    with one_at_a_time(key):
-        _changing(caller, request, key)
-        signed = service.sign_agreement(caller.app.uow(), caller.context(), key, at)
+    signed = service.sign_agreement(
+        caller.app.uow(), caller.context(), key, at, expect=_expecting(request)
+    )
     data = tagged(signed)
     response.headers["ETag"] = data["etag"]
     return data
@@ -167,12 +172,10 @@ def amend(
     wanted = validated(s.AmendRequest, body)
     start = moment(wanted.effective_from, "effective_from")
     assert start is not None
-    with one_at_a_time(key):
-        _changing(caller, request, key)
-        changed = service.amend_agreement(
-            caller.app.uow(), caller.context(), key, document(wanted.terms, "terms"),
-            effective_from=start, note=wanted.note,
-        )  # fmt: skip
+    changed = service.amend_agreement(
+        caller.app.uow(), caller.context(), key, document(wanted.terms, "terms"),
+        effective_from=start, note=wanted.note, expect=_expecting(request),
+    )  # fmt: skip
     data = tagged(changed.agreement)
     response.headers["ETag"] = data["etag"]
     return {"agreement": data, "corrections": s.corrections_out(changed.corrections)}
@@ -186,19 +189,20 @@ def notice(
     response: Response,
     caller: Caller = Depends(guard(Verb.WRITE, Area.AGREEMENT, ONE, tenant_write=True)),
 ) -> dict[str, Any]:
-    """Notice by either party (a tenant key: by the tenant, on its own agreement);
-    service, billing and capacity end notice_days calendar days later."""
+    """Notice by either party (a tenant key: by the tenant, on its own agreement, dated
+    when it is received: no ``at``); service, billing and capacity end notice_days calendar
+    days later. Staff keys may record, with ``at``, a notice received earlier."""
     from neocloud.domain.agreements.model import Party
     from neocloud.services import agreement_views as views
     from neocloud.services import agreements as service
 
     authorization.check_notice_party(caller.principal, body.by)
+    authorization.check_notice_date(caller.principal, body.at)
     at = moment(body.at, "at")
-    with one_at_a_time(key):
-        _changing(caller, request, key)
-        given = service.give_notice(
-            caller.app.uow(), caller.context(), key, by=Party(body.by), at=at
-        )
+    given = service.give_notice(
+        caller.app.uow(), caller.context(), key, by=Party(body.by), at=at,
+        expect=_expecting(request),
+    )  # fmt: skip
     data = tagged(views.get_agreement(caller.app.uow(), key))
     response.headers["ETag"] = data["etag"]
     n = given.notice
