@@ -159,7 +159,8 @@ now, wall = (FixedClock(datetime.fromisoformat(a[k])) for k in ("now", "wall"))
 app = App(Settings(home=Path(a["home"]), database_url=a["url"], actor="second"), now, wall)
 with TestClient(create_app(app)) as client:
     r = client.post("/v1/agreements/deal-a/amend", content=a["body"],
-                    headers={"Authorization": "Bearer " + a["key"], "If-Match": a["tag"]})
+                    headers={"Authorization": "Bearer " + a["key"], "If-Match": a["tag"],
+                             "Content-Type": "application/json"})
 print(json.dumps({"status": r.status_code}))
 app.close()
 """

@@ -45,7 +45,6 @@ def create_app(app: App, *, body_limit: int = BODY_LIMIT) -> FastAPI:
     api.add_exception_handler(NeocloudError, problems.on_neocloud_error)
     api.add_exception_handler(RequestValidationError, problems.on_validation_error)
     api.add_exception_handler(HTTPException, problems.on_http_error)
-    api.add_exception_handler(problems.PreconditionFailed, problems.on_precondition_failed)
     api.add_exception_handler(problems.Malformed, problems.on_malformed)
     api.add_middleware(Gate, neocloud=app, limit=body_limit)
     api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]

@@ -24,10 +24,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from neocloud.api.gate import AUTH_ERROR, PRINCIPAL
-from neocloud.api.problems import PreconditionFailed
 from neocloud.bootstrap import App
 from neocloud.domain.access.policy import Area, Principal, Verb
-from neocloud.domain.kernel.errors import InvalidInput, Unauthenticated
+from neocloud.domain.kernel.errors import InvalidInput, PreconditionFailed, Unauthenticated
 from neocloud.domain.kernel.instants import Moment, parse_moment, resolve
 from neocloud.services import authorization
 from neocloud.services.authorization import Kind, Ref

@@ -159,14 +159,6 @@ async def on_malformed(request: Request, exc: Exception) -> Response:
     return problem("malformed", "the body is not valid JSON (UTF-8)", instance=request.url.path)
 
 
-class PreconditionFailed(Exception):
-    """If-Match named another version than the stored one: nothing was changed."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
 def _location(loc: Sequence[object]) -> tuple[str, str]:
     """FastAPI's ``("body", "agreement", 0)`` -> (``agreement[0]``, ``body``)."""
     where = str(loc[0]) if loc else ""
@@ -233,11 +225,6 @@ def _allowed(request: Request) -> list[str]:
         elif route.matches(probe)[0] is Match.PARTIAL:
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods - {"HEAD"})
-
-
-async def on_precondition_failed(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PreconditionFailed)
-    return problem("precondition_failed", exc.detail, instance=request.url.path)
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:

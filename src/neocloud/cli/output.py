@@ -27,6 +27,7 @@ EXIT_CODES = {
     "invalid_input": 2,
     "not_found": 3,
     "conflict": 4,
+    "precondition_failed": 4,  # a conflict with the version expected (the API's If-Match)
     "insufficient_capacity": 5,
     "invalid_transition": 6,
     "forbidden": 7,

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -54,20 +51,6 @@ def validated(model: type[M], data: object) -> M:
     except ValidationError as exc:
         problems = validation_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
         raise InvalidInput(problems) from None
-
-
-_locks: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
-
-
-@contextmanager
-def one_at_a_time(key: str) -> Iterator[None]:
-    """If-Match checked and the change made with no other change of ``key`` between, in
-    this process (the service's own lock orders writers across processes)."""
-    with _guard:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
 
 
 def json_body_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
     ├── NotFound             not_found
     ├── InvalidInput         invalid_input   (carries every Problem found, not only the first)
     ├── Conflict             conflict
+    │   └── PreconditionFailed precondition_failed (another version than the one expected)
     ├── InsufficientCapacity insufficient_capacity
     ├── InvalidTransition    invalid_transition
     ├── Unauthenticated      unauthenticated (no credentials, or none that are valid now)
@@ -77,6 +78,13 @@ class InvalidInput(NeocloudError):
 
 class Conflict(NeocloudError):
     code = "conflict"
+
+
+class PreconditionFailed(Conflict):
+    """A change names the version it expects (the API's If-Match) and another is stored:
+    nothing was changed; read it again."""
+
+    code = "precondition_failed"
 
 
 class InsufficientCapacity(NeocloudError):
