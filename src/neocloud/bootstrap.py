@@ -363,6 +363,20 @@ class App:
 
         return HttpxWebhookSender(timeout_s=timeout_s)
 
+    def telemetry_version(self, site: str) -> tuple[str, ...]:
+        """What the telemetry store holds of ``site``: its visible files, raw and rolled
+        up. A file is written once under a new name and never changed, so the same files
+        are the same data (the dashboard's memo: ``services/dashboard.FiguresMemo``)."""
+        from neocloud.adapters.telemetry import store  # noqa: PLC0415
+
+        found = self.telemetry_store()
+        kinds = (store.SAMPLES_DIR, store.ROLLUP_DIR, store.HOURS_DIR)
+        return tuple(
+            f"{kind}/{path.parent.name}/{path.name}"
+            for kind in kinds
+            for path in found.files(kind, site)
+        )
+
 
 def _us(instant: datetime) -> int:
     return int(instant.timestamp()) * 1_000_000 + instant.microsecond

@@ -32,6 +32,7 @@ from neocloud.domain.kernel.documents import SourceDocument
 from neocloud.domain.kernel.instants import FixedClock
 from neocloud.services import access, agreements, allocation, billing
 from neocloud.services.context import Context
+from neocloud.services.dashboard import FiguresMemo, UsageMemo
 from neocloud.web import router
 from tests import factories
 
@@ -54,6 +55,8 @@ class World:
 def fastapi_app(app: App) -> FastAPI:
     web = FastAPI()
     web.state.neocloud = app
+    web.state.usage_memo = UsageMemo()  # as create_app: every page is seen through its memos
+    web.state.figures_memo = FiguresMemo()
     web.include_router(router)
     return web
 

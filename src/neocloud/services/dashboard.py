@@ -6,17 +6,19 @@
 - ``agreement_usage``: an agreement's months: GPU-hours its holdings held (allocation
   history x the nodes' GPUs), the availability recorded, the SLA's credit share at it, and
   the SLA credits its invoices carried.
+- ``FiguresMemo``: the slow figures (a site's use by month, its economics) kept until
+  the database or the telemetry store changes.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from neocloud.domain.allocation.planner import HolderKind
 from neocloud.domain.billing.drafts import LineKind
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from neocloud.domain.metering.availability import AvailabilityRules
     from neocloud.services.ports import Meter, UnitOfWork
 
+T = TypeVar("T")
 BUSY_UTIL_RATIO = Decimal("0.05")  # as `metering site` and the economics report
 SECONDS_PER_HOUR = Decimal(3600)
 
@@ -206,3 +209,53 @@ def _held_hours(
             span = end - start
             total += gpus * Decimal(span.days * 86_400 + span.seconds) / SECONDS_PER_HOUR
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class DataVersion:
+    """What figures computed from the database and the telemetry store depend on: the
+    audit log's version (``UsageMemo``: every change of the database is audited) and the
+    store's (its visible files; each is written once and never changed, so the same files
+    hold the same samples and rollups)."""
+
+    audit: tuple[int, int]
+    telemetry: Hashable
+
+
+def data_version(uow: UnitOfWork, telemetry: Hashable) -> DataVersion:
+    """The version now; ``telemetry``: the store's version, read by the caller before."""
+    with uow:
+        return DataVersion(uow.audit.version(), telemetry)
+
+
+class FiguresMemo:
+    """Figures that take seconds to compute (a site's use by month reads every node's
+    telemetry hour by hour), kept per key under the ``DataVersion`` they were computed at.
+
+    The version is read before the figures are computed, so figures kept are never older
+    than their version (``UsageMemo``'s argument); a figure kept under any other version
+    is never used. One computation per key at a time: a second request for the same key
+    waits for the first one's result instead of computing it again (a thread each).
+    Nothing of ``now`` may enter a figure kept here (the callers' keys hold the months)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+        self._kept: dict[Hashable, tuple[DataVersion, object]] = {}
+
+    def get(self, key: Hashable, version: DataVersion, compute: Callable[[], T]) -> T:
+        """The figures kept under ``key`` at ``version``, else ``compute()``'s, kept."""
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                kept = self._kept.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]  # type: ignore[return-value]
+            value = compute()
+            with self._lock:
+                if len(self._kept) >= self._size and key not in self._kept:
+                    self._kept.clear()  # rarely: more pages and ranges viewed than kept
+                self._kept[key] = (version, value)
+            return value

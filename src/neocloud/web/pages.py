@@ -6,6 +6,12 @@ the viewer may see); /fleet (sites, utilization over time); /agreements and
 /invoices/{number} (and /print, the printable page); /economics/{site} (the report's
 charts); /risk/{site} (walk-away risk); /static/{name}. Who may see what is decided in
 ``auth.py`` alone.
+
+The fleet's use by month and a site's economics read every node's telemetry (seconds a
+month on the reference site): they are kept in the application's ``figures_memo``
+(``services/dashboard.FiguresMemo``) until the database or the site's telemetry changes,
+and the usage page uses the API's ``usage_memo``. An application without them (a bare
+router) computes every view.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -56,6 +64,7 @@ from neocloud.web.security import (
     set_cookie,
 )
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False, route_class=DashboardRoute)
 HERE = resources.files("neocloud.web")
 templates = Environment(
@@ -63,7 +72,7 @@ templates = Environment(
 )
 formats.install(templates)
 STATIC = {"dashboard.css": "text/css; charset=utf-8"}
-MONTHS_SHOWN = 6  # the months a page shows unless ?from= and ?to= say otherwise
+MONTHS_SHOWN = 3  # the months a page shows unless ?from= and ?to= say otherwise
 MAX_MONTHS = 24
 
 
@@ -157,6 +166,17 @@ def home(request: Request) -> Response:
 # -- pages ------------------------------------------------------------------------------
 
 
+def _figures(request: Request, site: str, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or what it gave before for ``key`` if nothing it reads has changed
+    since: the version (telemetry first, then the audit log) is read before computing."""
+    memo: dashboard.FiguresMemo | None = getattr(request.app.state, "figures_memo", None)
+    if memo is None:
+        return compute()
+    app = neocloud_app(request)
+    version = dashboard.data_version(app.uow(), app.telemetry_version(site))
+    return memo.get((site, *key), version, compute)
+
+
 def _months(request: Request, timezone: str, start: str | None, end: str | None) -> tuple[str, str]:
     """The months a page covers: ?from= and ?to= (YYYY-MM), else the last ``MONTHS_SHOWN``
     up to the business clock's month."""
@@ -186,9 +206,10 @@ def fleet_page(
     sites = []
     for summary in summaries:
         first, last = _months(request, summary.site.timezone, start, end)
-        months = dashboard.site_use_by_month(
-            app.uow(), app.meter(), summary.site.name, first=first, last=last, rules=app.rules()
-        )
+        rules, name = app.rules(), summary.site.name
+        compute = partial(dashboard.site_use_by_month, app.uow(), app.meter(), name,
+                          first=first, last=last, rules=rules)  # fmt: skip
+        months = _figures(request, name, ("site_use", first, last, rules), compute)
         chart = charts.use_chart(summary.site.name, months, summary.site.timezone)
         sites.append((summary, months, chart))
     return render("fleet.html", viewer=viewer, sites=sites)
@@ -220,7 +241,8 @@ def usage_page(
 ) -> Response:
     app = neocloud_app(request)
     viewer.owns(agreement_views.get_agreement(app.uow(), key).terms.tenant)
-    usage = dashboard.agreement_usage(app.uow(), key, app.clock.now())
+    memo: dashboard.UsageMemo | None = getattr(request.app.state, "usage_memo", None)
+    usage = dashboard.agreement_usage(app.uow(), key, app.clock.now(), memo)
     sla = usage.agreement.terms.sla
     chart = charts.sla_chart(key, sla.availability_target if sla else None, usage.months)
     return render("usage.html", viewer=viewer, usage=usage, a=usage.agreement, sla=sla,
@@ -282,13 +304,18 @@ def economics_page(
     with app.uow() as uow:
         timezone = uow.sites.header(site).timezone  # NotFound: no such site
     first, last = _months(request, timezone, start, end)
-    report = economics.site_report(app.uow(), app.meter(), site, first=first, last=last,
-                                   assumptions=DEFAULTS, rules=app.rules())  # fmt: skip
-    svgs = bootstrap.economics_chart_svgs(report.months, DEFAULTS.currency, site)
-    images = {
-        title: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-        for title, svg in svgs.items()
-    }
+    rules = app.rules()  # DEFAULTS: the module's constant assumptions
+
+    def compute() -> tuple[economics.SiteEconomics, dict[str, str]]:
+        report = economics.site_report(app.uow(), app.meter(), site, first=first, last=last,
+                                       assumptions=DEFAULTS, rules=rules)  # fmt: skip
+        svgs = bootstrap.economics_chart_svgs(report.months, DEFAULTS.currency, site)
+        return report, {
+            title: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+            for title, svg in svgs.items()
+        }
+
+    report, images = _figures(request, site, ("economics", first, last, rules), compute)
     rows = [economics_render.month_row(m) for m in report.months]
     return render("economics.html", viewer=viewer, site=site, report=report,
                   periods=[r["period"] for r in rows], groups=_statement(rows, DEFAULTS.currency),
