@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/telemetry_simulate.py
 	$(PY) bench/metering.py
 	$(PY) bench/risk.py
+	$(PY) bench/api.py
 
 # Mutation testing of the domain rules (docs/MUTATION.md); not part of `make test`.
 # make mutation MODULES="neocloud.domain.kernel.money src/neocloud/domain/billing/periods.py"
