@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from neocloud.domain.kernel.money import plain
+from neocloud.render.agreements import agreement_data
 
 if TYPE_CHECKING:
     from neocloud.domain.access.keys import ApiKey
@@ -184,30 +185,7 @@ class NoticeGivenOut(Out):
 
 
 def agreement_out(a: CapacityAgreement, etag: str) -> dict[str, Any]:
-    t = a.terms
-    return {
-        "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
-        "site": t.site, "capacity": str(t.capacity), "currency": t.currency,
-        "monthly_fee": t.monthly_fee.text, "billing_timezone": t.billing_timezone,
-        "term": {"start": t.term.start.isoformat(), "end": t.term.end.isoformat()},
-        "service_end": a.service_end.isoformat(),
-        "notice": None if a.notice is None else {
-            "given_by": a.notice.given_by.value, "given_at": a.notice.given_at.isoformat(),
-            "effective_at": a.notice.effective_at.isoformat()},
-        "versions": [{"number": v.number, "effective_from": v.effective_from.isoformat(),
-                      "monthly_fee": v.terms.monthly_fee.text, "actor": v.actor,
-                      "recorded_at": v.recorded_at.isoformat(), "note": v.note}
-                     for v in a.versions],
-        "history": [{"status": s.value, "at": at.isoformat()} for s, at in a.history],
-        "etag": etag,
-    }  # fmt: skip
-
-
-def corrections_out(notes: list[IssuedInvoice]) -> list[dict[str, Any]]:
-    return [
-        {"number": n.number, "kind": n.kind.value, "refers_to": n.refers_to, "total": n.total.text}
-        for n in notes
-    ]
+    return {**agreement_data(a), "etag": etag}
 
 
 class ValueOut(Out):

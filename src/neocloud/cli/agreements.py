@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from neocloud.cli.output import console, emit_json, handles_errors, make_app, number_option
+from neocloud.render.agreements import agreement_data, corrections_data
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,32 +48,6 @@ def print_corrections(notes: "list[IssuedInvoice]") -> None:
             f"issued {note.number} ({note.kind.value.replace('_', ' ')}) against "
             f"{note.refers_to}: {note.total}"
         )
-
-
-def corrections_json(notes: "list[IssuedInvoice]") -> list[dict[str, object]]:
-    return [
-        {"number": n.number, "kind": n.kind.value, "refers_to": n.refers_to, "total": n.total.text}
-        for n in notes
-    ]
-
-
-def agreement_json(a: "CapacityAgreement") -> dict[str, object]:
-    t = a.terms
-    return {
-        "key": a.key, "status": a.status.value, "operator": t.operator, "tenant": t.tenant,
-        "site": t.site, "capacity": str(t.capacity), "currency": t.currency,
-        "monthly_fee": t.monthly_fee.text, "billing_timezone": t.billing_timezone,
-        "term": {"start": t.term.start.isoformat(), "end": t.term.end.isoformat()},
-        "service_end": a.service_end.isoformat(),
-        "notice": None if a.notice is None else {
-            "given_by": a.notice.given_by.value, "given_at": a.notice.given_at.isoformat(),
-            "effective_at": a.notice.effective_at.isoformat()},
-        "versions": [{"number": v.number, "effective_from": v.effective_from.isoformat(),
-                      "monthly_fee": v.terms.monthly_fee.text, "actor": v.actor,
-                      "recorded_at": v.recorded_at.isoformat(), "note": v.note}
-                     for v in a.versions],
-        "history": [{"status": s.value, "at": at.isoformat()} for s, at in a.history],
-    }  # fmt: skip
 
 
 def _local(instant: "datetime", timezone: str) -> str:
@@ -151,7 +126,7 @@ def create(
         app.require_database()
         agreement = service.create_agreement(app.uow(), app.context(), app.read_yaml(file))
     if as_json:
-        emit_json(agreement_json(agreement))
+        emit_json(agreement_data(agreement))
     else:
         console().print(
             f"created agreement {agreement.key} (draft); sign it with "
@@ -211,7 +186,7 @@ def show(key: str, as_json: bool = typer.Option(False, "--json")) -> None:
         details = views.agreement_details(app.uow(), key)
     agreement, measured, release = details.agreement, details.availability, details.release
     if as_json:
-        data = agreement_json(agreement)
+        data = agreement_data(agreement)
         data["availability"] = [
             {"period": p, "availability_ratio": r, "recorded_at": at.isoformat()}
             for p, r, at in measured
@@ -244,7 +219,7 @@ def list_(
         app.require_database()
         agreements = views.list_agreements(app.uow(), site=site, tenant=tenant)
     if as_json:
-        emit_json([agreement_json(a) for a in agreements])
+        emit_json([agreement_data(a) for a in agreements])
         return
     table = Table("key", "status", "tenant", "site", "monthly fee", "service ends")
     for a in agreements:
@@ -287,7 +262,7 @@ def notice(
                 "given_by": result.given_by.value,
                 "given_at": result.given_at.isoformat(),
                 "effective_at": result.effective_at.isoformat(),
-                "corrections": corrections_json(given.corrections),
+                "corrections": corrections_data(given.corrections),
             }
         )
     else:

@@ -29,6 +29,7 @@ from neocloud.api.routers.common import (
 )
 from neocloud.domain.access.policy import Area, Verb
 from neocloud.domain.agreements.model import CapacityAgreement
+from neocloud.render.agreements import corrections_data
 from neocloud.services import authorization
 from neocloud.services.authorization import Kind
 
@@ -178,7 +179,7 @@ def amend(
     )  # fmt: skip
     data = tagged(changed.agreement)
     response.headers["ETag"] = data["etag"]
-    return {"agreement": data, "corrections": s.corrections_out(changed.corrections)}
+    return {"agreement": data, "corrections": corrections_data(changed.corrections)}
 
 
 @router.post("/{key}/notice", response_model=s.NoticeGivenOut, responses=CHANGE)
@@ -210,7 +211,7 @@ def notice(
         "agreement": data,
         "notice": {"given_by": n.given_by.value, "given_at": n.given_at.isoformat(),
                    "effective_at": n.effective_at.isoformat()},
-        "corrections": s.corrections_out(given.corrections),
+        "corrections": corrections_data(given.corrections),
     }  # fmt: skip
 
 
@@ -261,7 +262,7 @@ def record_availability(
     ratio: Decimal = number(body.availability_ratio, "availability_ratio")
     notes = service.record_availability(caller.app.uow(), caller.context(), key, body.period, ratio)
     data = tagged(views.get_agreement(caller.app.uow(), key))
-    return {"agreement": data, "corrections": s.corrections_out(notes)}
+    return {"agreement": data, "corrections": corrections_data(notes)}
 
 
 @router.get("/{key}/holdings", response_model=s.HoldingPage, responses=LIST)
