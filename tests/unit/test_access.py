@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -117,3 +117,54 @@ def test_a_new_key_is_checked_whole() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_new_key("admin", "lab-a", "x", T0, None)
     assert [(p.field, p.value) for p in refused.value.problems] == [("tenant", "lab-a")]
+
+
+def test_refusals_are_said_word_for_word() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Principal("k", Role.TENANT, None)
+    assert [str(p) for p in refused.value.problems] == [
+        "tenant=None: a tenant key names one tenant; other roles name none"
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        Principal("k", Role.OPERATOR, "lab-a")
+    assert [(p.field, p.value) for p in refused.value.problems] == [("tenant", "lab-a")]
+    with pytest.raises(NotFound) as missing:
+        authorize(who(Role.TENANT), Verb.READ, Area.BILLING, "lab-b")
+    assert missing.value.message == "no such billing object"
+    with pytest.raises(InvalidInput) as refused:
+        check_new_key("root", "Lab A", "\x07" + "x" * 200, T0, T0, expires_field="expires_at")
+    assert [str(p) for p in refused.value.problems] == [
+        "role='root': must be one of admin, operator, finance, auditor, tenant",
+        "tenant='Lab A': invalid name: lower-case letters, digits, '.', '_' or '-', 1-63 "
+        "characters, alphanumeric at both ends",
+        "label='\\x07" + "x" * 200 + "': must be 1-200 printable characters, not blank",
+        "expires_at='2027-01-01T00:00:00+00:00': must be after now (2027-01-01T00:00:00+00:00)",
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        check_new_key("tenant", None, "x", T0, None)
+    assert [str(p) for p in refused.value.problems] == [
+        "tenant=None: a tenant key must name its tenant (--tenant)"
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        check_new_key("finance", "lab-a", "x", T0, None)
+    assert [str(p) for p in refused.value.problems] == [
+        "tenant='lab-a': only a tenant key names a tenant, not finance"
+    ]
+
+
+def test_label_and_expiry_at_their_edges() -> None:
+    assert check_new_key("admin", None, "x" * 200, T0, T0 + timedelta(microseconds=1)) is Role.ADMIN
+    for label in ("x" * 201, "", "   ", "tab\there"):
+        with pytest.raises(InvalidInput):
+            check_new_key("admin", None, label, T0, None)
+
+
+def test_key_instants_must_be_aware_utc() -> None:
+    naive = datetime(2026, 12, 15, 9, 0)
+    for name in ("created_at", "expires_at", "revoked_at"):
+        with pytest.raises(InvalidInput) as refused:
+            key(**{name: naive})
+        assert refused.value.problems[0].field == name
+    moved = key(expires_at=datetime(2027, 1, 1, 3, 0, tzinfo=timezone(timedelta(hours=3))))
+    assert moved.expires_at == datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
+    assert moved.expires_at.tzinfo is UTC
