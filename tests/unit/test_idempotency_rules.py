@@ -30,7 +30,7 @@ US = timedelta(microseconds=1)
 
 def test_the_constants_are_the_documented_ones() -> None:
     assert HEADER == "Idempotency-Key" and MAX_KEY == 200 and PENDING == 0
-    assert RETENTION == timedelta(hours=24) and ABANDONED == timedelta(minutes=10)
+    assert timedelta(hours=24) == RETENTION and timedelta(minutes=10) == ABANDONED
     assert SECRET_FIELDS == {"/v1/api-keys": "key", "/v1/webhooks": "secret"}
     assert NOT_KEPT == (
         "(shown once in the first answer, not kept: revoke it and create another if lost)"
@@ -136,7 +136,7 @@ def test_created_at_is_kept_in_utc_and_a_naive_one_refused() -> None:
     kept = stored(201, datetime(2026, 6, 1, 7, tzinfo=chicago))
     assert kept.created_at == AT and kept.created_at.tzinfo is UTC
     with pytest.raises(InvalidInput) as refused:
-        stored(201, datetime(2026, 6, 1, 12))  # noqa: DTZ001 - the naive input refused
+        stored(201, datetime(2026, 6, 1, 12))
     (problem,) = refused.value.problems
     assert problem.field == "created_at" and problem.value == "2026-06-01T12:00:00"
 
