@@ -196,6 +196,7 @@ def test_a_long_url_with_credentials_is_shown_without_them_and_cut() -> None:
         ("127.16777215", "127.255.255.255"),  # the last part's largest: 256**3 - 1
         ("10.1.2.3", "10.1.2.3"),
         ("10.0x10203", "10.1.2.3"),
+        ("10.0.0.9", "10.0.0.9"),  # a one-digit part is decimal, never octal
         ("0x", "0.0.0.0"),  # "0x" alone is 0 to inet_aton
         ("0", "0.0.0.0"),
         ("00", "0.0.0.0"),
@@ -284,3 +285,10 @@ def test_the_public_rule_checks_the_url_first_and_cuts_a_long_one() -> None:
     )
     exact = "http://10.0.0.1/" + "a" * (200 - len("http://10.0.0.1/"))
     assert refusal(check_public_url, exact)[1] == exact
+
+
+def test_a_bad_url_is_shown_whole_up_to_200_characters() -> None:
+    exact = "ftp://" + "a" * 194
+    assert refusal(check_url, exact)[1] == exact
+    longer = exact + "b"
+    assert refusal(check_url, longer)[1] == exact + "..."
