@@ -101,6 +101,7 @@ def test_redact_keeps_only_2xx_answers_of_the_listed_paths() -> None:
         assert redact("/v1/api-keys", status, KEY_BODY) == KEY_BODY
     assert redact("/v1/agreements", 201, KEY_BODY) == KEY_BODY  # not a listed path
     assert redact("/v1/api-keys/extra", 201, KEY_BODY) == KEY_BODY
+    assert redact("/v1/api-keysX", 201, KEY_BODY) == KEY_BODY  # only a slash is dropped
     # the webhook path's field is "secret", not "key"
     assert redact("/v1/webhooks", 201, KEY_BODY) == KEY_BODY
 

@@ -30,9 +30,10 @@ from neocloud.domain.kernel.errors import InvalidInput
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
-def refusal(check: object, url: str, field: str = "url") -> tuple[str, object, str]:
+def refusal(check: object, url: str, field: str | None = None) -> tuple[str, object, str]:
+    """The one problem ``check`` finds in ``url``; ``field`` None: the check's default."""
     with pytest.raises(InvalidInput) as refused:
-        check(url, field)  # type: ignore[operator]
+        check(url) if field is None else check(url, field)  # type: ignore[operator]
     (problem,) = refused.value.problems
     return problem.field, problem.value, problem.message
 
@@ -155,6 +156,10 @@ LONG = "https://example.com/" + "a" * 1981  # 2001 characters
          "must not carry credentials (user:password@): the signature authenticates"),
         ("https://a@b@example.com/x", "https://***@example.com/x",
          "must not carry credentials (user:password@): the signature authenticates"),
+        ("https://u:p@example.com/a@b", "https://***@example.com/a@b",
+         "must not carry credentials (user:password@): the signature authenticates"),
+        ("https://u:p@example.com/?next=http://x/", "https://***@example.com/?next=http://x/",
+         "must not carry credentials (user:password@): the signature authenticates"),
         ("http:///nohost", "http:///nohost", "has no host"),
         ("https://example.com/#frag", "https://example.com/#frag",
          "must not have a #fragment (it is never sent)"),
@@ -197,6 +202,9 @@ def test_a_long_url_with_credentials_is_shown_without_them_and_cut() -> None:
         ("10.1.2.3", "10.1.2.3"),
         ("10.0x10203", "10.1.2.3"),
         ("10.0.0.9", "10.0.0.9"),  # a one-digit part is decimal, never octal
+        ("10.255.1", "10.255.0.1"),  # 255 is a byte
+        ("[4000::1]", "4000::1"),  # reserved (ipaddress calls it global)
+        ("[ff0e::1]", "ff0e::1"),  # global-scope multicast (global to ipaddress)
         ("0x", "0.0.0.0"),  # "0x" alone is 0 to inet_aton
         ("0", "0.0.0.0"),
         ("00", "0.0.0.0"),
@@ -259,6 +267,10 @@ def test_localhost_is_refused(host: str) -> None:
         "1.2.3.4.5",
         "256.0.0.1",
         "1.2.3.256",
+        "10.0.0.256",  # 256 is no byte (else 10.0.1.0)
+        "9.16777216",  # 256**3 is too much for the last three bytes (else 10.0.0.0)
+        "10.0.0.0.0",  # five parts
+        "10.0.0.09",  # 09 is no octal number (else 10.0.0.9)
         "127.16777216",
         "08.0.0.1",
         "0xg.0.0.1",
@@ -277,6 +289,7 @@ def test_the_public_rule_checks_the_url_first_and_cuts_a_long_one() -> None:
     assert refusal(check_public_url, "ftp://8.8.8.8/") == (
         "url", "ftp://8.8.8.8/", "must start with http:// or https://"
     )  # fmt: skip
+    assert refusal(check_public_url, "ftp://8.8.8.8/", "hook")[0] == "hook"
     url = "http://127.0.0.1/" + "a" * 300
     assert refusal(check_public_url, url) == (
         "url",
@@ -285,6 +298,7 @@ def test_the_public_rule_checks_the_url_first_and_cuts_a_long_one() -> None:
     )
     exact = "http://10.0.0.1/" + "a" * (200 - len("http://10.0.0.1/"))
     assert refusal(check_public_url, exact)[1] == exact
+    assert refusal(check_public_url, exact + "b")[1] == exact + "..."
 
 
 def test_a_bad_url_is_shown_whole_up_to_200_characters() -> None:
