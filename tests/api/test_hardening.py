@@ -193,3 +193,12 @@ def test_a_missing_field_is_named_with_no_value(world: World) -> None:
     assert response.status_code == 422
     (error,) = response.json()["errors"]
     assert (error["field"], error["value"], error["location"]) == ("amount", None, "body")
+
+
+def test_a_webhook_url_with_a_malformed_host_is_422_not_500(world: World) -> None:
+    for who in ("admin", "lab-b"):
+        response = world.client.post(
+            "/v1/webhooks", content='{"url": "http://[::1/", "kinds": []}', headers=world.as_(who)
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "url"

@@ -306,3 +306,12 @@ def test_a_bad_url_is_shown_whole_up_to_200_characters() -> None:
     assert refusal(check_url, exact)[1] == exact
     longer = exact + "b"
     assert refusal(check_url, longer)[1] == exact + "..."
+
+
+def test_a_malformed_bracketed_host_is_refused_naming_the_url() -> None:
+    for url in ("http://[not-v6]/", "http://[::1/", "http://]/"):
+        with pytest.raises(InvalidInput) as refused:
+            check_url(url)
+        assert [str(p) for p in refused.value.problems] == [
+            f"url={url!r}: has a malformed host (an IPv6 address goes in [brackets], whole)"
+        ]

@@ -74,7 +74,11 @@ def _url_problem(url: str) -> str | None:  # noqa: PLR0911 - one answer per rule
         return f"is longer than {MAX_URL} characters"
     if not url.isprintable() or any(c.isspace() for c in url):
         return "must not contain spaces or control characters"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - a bracketed host is checked only when asked
+    except ValueError:  # "http://[not-v6]/", "http://[::1/": urlsplit's own refusal
+        return "has a malformed host (an IPv6 address goes in [brackets], whole)"
     if parts.scheme not in ("http", "https"):
         return "must start with http:// or https://"
     if parts.username is not None or parts.password is not None:
