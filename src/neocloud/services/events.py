@@ -55,11 +55,16 @@ def scan(uow: UnitOfWork, ctx: Context) -> list[RecordedEvent]:
     return new
 
 
+def check_limit(limit: int) -> None:
+    """A page of a log (events, deliveries) holds 1 to MAX_LIMIT entries."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.single("limit", limit, f"must be 1 to {MAX_LIMIT}")
+
+
 def _check_filters(since: int | None, limit: int) -> None:
     if since is not None and since < 0:
         raise InvalidInput.single("since", since, "must be an event id (0 or more)")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.single("limit", limit, f"must be 1 to {MAX_LIMIT}")
+    check_limit(limit)
 
 
 @use_case("events.list")

@@ -29,7 +29,7 @@ from neocloud.domain.events.webhooks import (
 )
 from neocloud.domain.kernel.errors import Conflict, InvalidInput
 from neocloud.domain.kernel.names import name_problem
-from neocloud.services.events import MAX_LIMIT
+from neocloud.services.events import check_limit
 from neocloud.services.observability import use_case
 
 if TYPE_CHECKING:
@@ -132,8 +132,7 @@ def list_deliveries(
     limit: int = 100,
 ) -> list[Delivery]:
     """The delivery log oldest first; ``tenant``: deliveries to that tenant's webhooks."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.single("limit", limit, f"must be 1 to {MAX_LIMIT}")
+    check_limit(limit)
     with uow:
         return uow.deliveries.list(
             webhook_id=webhook_id,
